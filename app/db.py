@@ -1,0 +1,43 @@
+"""Async engine and connections. The URL is resolved once at start-up, embedded or configured."""
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.embedded import start_embedded
+from app.settings import Settings
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded server's (started on demand)."""
+    if settings.database_url is not None:
+        return settings.database_url
+    return start_embedded(settings.data_dir)
+
+
+def sqlalchemy_url(url: str) -> URL:
+    """Any ``postgresql://`` or ``postgres://`` URL, pointed at the asyncpg driver."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A plain libpq-style DSN for a raw asyncpg connection (LISTEN needs one of its own)."""
+    return sqlalchemy_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def describe(url: str) -> str:
+    """Where a URL points, for messages: host, port and database, never the password."""
+    parsed = sqlalchemy_url(url)
+    host = parsed.host or parsed.query.get("host") or "local socket"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{host}{port}/{parsed.database or ''}"
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,  # a restarted database costs one failed checkout, not a failed request
+        pool_recycle=1800,
+    )

@@ -1,0 +1,186 @@
+"""Operations on one queue table. Each is one statement on a connection the caller owns.
+
+Nothing here commits: enqueue runs inside the producer's transaction, so the row exists if and
+only if the producer's own writes do (the transactional outbox).
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Table, literal_column
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.ids import uuid7
+from app.queue.jobs import Job, Outcome, Retry, Settled
+from app.queue.ring import bucket_for
+from app.queue.sql import ClaimVariant, JobStatements
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    """One enqueued row; ``created`` is False when its idempotency key already existed."""
+
+    row: Mapping[str, Any]
+    created: bool
+
+
+class Queue:
+    """A queue over ``table``, which must carry :class:`~app.queue.schema.QueueColumns`."""
+
+    def __init__(self, table: Table, *, channel: str | None = None) -> None:
+        self.table = table
+        self.name = table.name
+        #: The LISTEN/NOTIFY channel that wakes this queue's workers.
+        self.channel = channel or f"hookline_{table.name}"
+        self.statements = JobStatements(table.name)
+        self._key_conflict = table.c.idempotency_key.isnot(None)
+
+    async def enqueue(
+        self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+    ) -> list[Enqueued]:
+        """Insert rows (in the caller's transaction) and wake workers when it commits.
+
+        A row whose ``idempotency_key`` exists already yields the existing row instead of a new
+        one, also when the duplicate is in flight in a concurrent transaction (the insert waits
+        for it). Results come back in the order of ``rows``.
+        """
+        if not rows:
+            return []
+        prepared: list[dict[str, Any]] = []
+        first_of_key: dict[str, int] = {}
+        position: list[int] = []  # rows[i] is answered by prepared[position[i]]
+        for row in rows:
+            key = row.get("idempotency_key")
+            if key is not None and key in first_of_key:
+                position.append(first_of_key[key])
+                continue
+            values = dict(row)
+            values.setdefault("id", uuid7())
+            values["partition_bucket"] = bucket_for(values.get("partition_key"))
+            if key is not None:
+                first_of_key[key] = len(prepared)
+            position.append(len(prepared))
+            prepared.append(values)
+
+        statement = insert(self.table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[self.table.c.idempotency_key],
+            index_where=self._key_conflict,
+            # A no-op update: it locks and returns the existing row, which DO NOTHING would not.
+            set_={"idempotency_key": statement.excluded.idempotency_key},
+        ).returning(*self.table.c, literal_column("(xmax = 0)").label("_created"))
+        # executemany needs one column set per statement; producers normally send one shape.
+        shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for values in prepared:
+            shapes.setdefault(frozenset(values), []).append(values)
+        stored = []
+        for same_shape in shapes.values():
+            stored.extend((await conn.execute(statement, same_shape)).mappings().all())
+        if any(row["_created"] for row in stored):
+            await conn.execute(self.statements.job_notify, {"channel": self.channel})
+        # executemany returns rows in no promised order: match them back by id, or by key
+        # where the row that came back is the one that already existed.
+        by_id = {row["id"]: row for row in stored}
+        by_key = {row["idempotency_key"]: row for row in stored if row["idempotency_key"]}
+        answers = []
+        for values in prepared:
+            found = by_id.get(values["id"]) or by_key[values["idempotency_key"]]
+            row = {name: value for name, value in found.items() if name != "_created"}
+            answers.append(Enqueued(row=row, created=bool(found["_created"])))
+        results: list[Enqueued] = []
+        answered: set[int] = set()
+        for p in position:
+            answer = answers[p]
+            results.append(answer if p not in answered else Enqueued(answer.row, created=False))
+            answered.add(p)
+        return results
+
+    async def claim(
+        self,
+        conn: AsyncConnection,
+        *,
+        worker: uuid.UUID,
+        limit: int,
+        lease: timedelta,
+        buckets: Sequence[int] | None = None,
+        ordered: bool = False,
+        lane: str | None = None,
+    ) -> list[Job]:
+        """Claim up to ``limit`` ready rows, oldest first, skipping rows others have locked.
+
+        ``buckets`` restricts the claim to those partition buckets; ``ordered`` yields only the
+        head of each partition key and nothing of a key already in flight; ``lane`` is
+        ``"first"`` or ``"retry"`` to keep fresh rows and retries apart.
+        """
+        if limit <= 0 or (buckets is not None and not buckets):
+            return []
+        variant = ClaimVariant(by_bucket=buckets is not None, ordered=ordered, lane=lane)
+        params: dict[str, Any] = {
+            "limit": limit,
+            "worker": worker,
+            "lease_seconds": lease.total_seconds(),
+        }
+        if buckets is not None:
+            params["buckets"] = list(buckets)
+        result = await conn.execute(self.statements.job_claim(variant), params)
+        jobs = [Job.from_row(row) for row in result.mappings().all()]
+        jobs.sort(key=lambda job: (job.row["available_at"], job.id))
+        return jobs
+
+    async def settle(
+        self, conn: AsyncConnection, outcomes: Sequence[tuple[Job, Outcome]]
+    ) -> Settled:
+        """Apply every outcome in one fenced statement; stale claims change nothing."""
+        if not outcomes:
+            return Settled(applied={}, stale=[])
+        params = {
+            "ids": [job.id for job, _ in outcomes],
+            "generations": [job.lease_generation for job, _ in outcomes],
+            "kinds": [outcome.kind for _, outcome in outcomes],
+            "delays": [
+                outcome.delay.total_seconds() if isinstance(outcome, Retry) else 0.0
+                for _, outcome in outcomes
+            ],
+            "errors": [getattr(outcome, "error", None) for _, outcome in outcomes],
+        }
+        result = await conn.execute(self.statements.job_settle_many, params)
+        applied = {row.id: row.status for row in result}
+        stale = [job.id for job, _ in outcomes if job.id not in applied]
+        return Settled(applied=applied, stale=stale)
+
+    async def renew(
+        self, conn: AsyncConnection, jobs: Sequence[Job], *, lease: timedelta
+    ) -> set[uuid.UUID]:
+        """Extend the leases of rows still held; returns the ids whose lease was renewed."""
+        if not jobs:
+            return set()
+        result = await conn.execute(
+            self.statements.job_renew_many,
+            {
+                "ids": [job.id for job in jobs],
+                "generations": [job.lease_generation for job in jobs],
+                "lease_seconds": lease.total_seconds(),
+            },
+        )
+        return {row.id for row in result}
+
+    async def reap(self, conn: AsyncConnection, *, limit: int = 1000) -> dict[uuid.UUID, str]:
+        """Take back rows whose lease expired: to pending, or dead when attempts are spent."""
+        result = await conn.execute(self.statements.job_reap_expired, {"limit": limit})
+        return {row.id: row.status for row in result}
+
+    async def recover_from_workers(
+        self, conn: AsyncConnection, workers: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, str]:
+        """Take back every row held by workers known to be dead, without waiting for leases."""
+        if not workers:
+            return {}
+        result = await conn.execute(
+            self.statements.job_recover_from_workers, {"workers": list(workers)}
+        )
+        return {row.id: row.status for row in result}
+

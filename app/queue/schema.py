@@ -1,0 +1,131 @@
+"""The queue core's schema: the columns every queue table carries, and the `workers` registry.
+
+A table becomes a queue by mixing in :class:`QueueColumns` on the declarative base; the
+:class:`~app.queue.queue.Queue` operations then work on it without knowing what its rows mean.
+"""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from app.base import Base
+from app.ids import uuid7
+
+
+class JobStatus(StrEnum):
+    """States the queue core moves a row through; a queue may add terminal states of its own."""
+
+    PENDING = "pending"  #: waiting for its ``available_at``; claimable
+    PROCESSING = "processing"  #: claimed by ``claimed_by`` until ``lease_expires_at``
+    DONE = "done"  #: finished successfully; never claimed again
+    DEAD = "dead"  #: failed for good (attempts used up); kept for inspection and replay
+
+
+#: Number of partition buckets. Fixed forever: ``partition_bucket`` is stored at enqueue.
+BUCKET_COUNT = 1024
+
+
+class QueueColumns:
+    """Mixin adding the durable-queue columns and their indexes to a declarative model."""
+
+    #: Row id, a UUIDv7 so ids sort by creation time.
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    #: One of :class:`JobStatus` (or a queue's own terminal state).
+    status: Mapped[str] = mapped_column(Text, server_default=JobStatus.PENDING.value)
+    #: Not claimable before this time (retry backoff, delayed jobs).
+    available_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    #: Claims so far, including the one in progress.
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    #: After this many claims a failure dead-letters the row instead of retrying it.
+    max_attempts: Mapped[int] = mapped_column(Integer, server_default=text("25"))
+    #: The worker holding the current lease (``workers.id``), or NULL.
+    claimed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    #: When the current lease runs out unless renewed; the reaper takes the row back after it.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Fencing token: bumped on every claim; writes from an older claim change nothing.
+    lease_generation: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    #: Why the last attempt failed.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: Rows with the same key can be processed strictly in order and share one owner.
+    partition_key: Mapped[str | None] = mapped_column(Text)
+    #: Stable hash of ``partition_key`` modulo ``BUCKET_COUNT``, stored at enqueue.
+    partition_bucket: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    #: Caller-chosen key: enqueueing it again yields the existing row (unique where set).
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: When the row reached a terminal state.
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return queue_indexes(cls.__tablename__)  # type: ignore[attr-defined]
+
+
+def queue_indexes(table: str) -> tuple[Index, ...]:
+    """Partial indexes that keep finished rows out of the hot paths.
+
+    * ready: the claim scans pending rows by ``available_at``;
+    * in-flight: the reaper scans processing rows by lease expiry;
+    * keyed: the ordering guard looks up unfinished rows of one key;
+    * idempotency: unique where set, the target of enqueue's ``ON CONFLICT``.
+    """
+    return (
+        Index(
+            f"ix_{table}_ready",
+            "available_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            f"ix_{table}_in_flight",
+            "lease_expires_at",
+            postgresql_where=text("status = 'processing'"),
+        ),
+        Index(
+            f"ix_{table}_keyed",
+            "partition_key",
+            "id",
+            postgresql_where=text("status IN ('pending', 'processing')"),
+        ),
+        Index(
+            f"uq_{table}_idempotency_key",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+
+class WorkerStatus(StrEnum):
+    """Where a worker process is in its life, as the registry sees it."""
+
+    ALIVE = "alive"  #: heartbeating and claiming; owns buckets on the ring
+    DRAINING = "draining"  #: stopped claiming, finishing in-flight rows; owns no buckets
+    DEAD = "dead"  #: exited, or silent past the timeout; its claimed rows were recovered
+
+
+class Worker(Base):
+    """One row per worker process, upserted by its heartbeat."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    #: Human-readable identity: host and pid.
+    name: Mapped[str] = mapped_column(Text)
+    #: One of :class:`WorkerStatus`.
+    status: Mapped[str] = mapped_column(Text, server_default=WorkerStatus.ALIVE.value)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: Refreshed by every heartbeat; silence past the timeout means dead.
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    #: What the process reports about itself (queues served, owned bucket count, version).
+    info: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

@@ -1,0 +1,190 @@
+"""Every statement the queue core runs, named entity-then-verb.
+
+Queue statements are rendered once per table (:class:`JobStatements`) and cached; the claim has
+a variant per combination of options so that each prepared statement keeps a plan fitted to it.
+Every state change is guarded by ``status = 'processing'`` and ``lease_generation`` in its WHERE,
+so a write from a stale claim changes nothing. Batched statements take parallel arrays and join
+them with ``unnest``: one round trip for any number of rows.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import TextClause, text
+
+from app.queue.schema import JobStatus, WorkerStatus
+
+_PENDING = JobStatus.PENDING.value
+_PROCESSING = JobStatus.PROCESSING.value
+_DONE = JobStatus.DONE.value
+_DEAD = JobStatus.DEAD.value
+
+# The clauses that hand a claimed row back: to pending, or to dead when its attempts are spent.
+_TAKE_BACK = f"""
+    status = CASE WHEN t.attempts >= t.max_attempts THEN '{_DEAD}' ELSE '{_PENDING}' END,
+    completed_at = CASE WHEN t.attempts >= t.max_attempts THEN now() END,
+    claimed_by = NULL,
+    lease_expires_at = NULL,
+    available_at = now(),
+    updated_at = now()"""
+
+
+@dataclass(frozen=True)
+class ClaimVariant:
+    """Which optional filters a claim applies."""
+
+    by_bucket: bool = False  #: only rows whose ``partition_bucket`` is in ``:buckets``
+    ordered: bool = False  #: only the oldest unfinished row of a key, and none while one runs
+    lane: str | None = None  #: ``"first"`` (never tried) or ``"retry"`` (tried before) or both
+
+
+class JobStatements:
+    """The statements for one queue table."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.job_settle_many = text(_settle_sql(table))
+        self.job_renew_many = text(
+            f"""
+            UPDATE {table} AS t
+            SET lease_expires_at = now() + make_interval(secs => :lease_seconds),
+                updated_at = now()
+            FROM unnest(CAST(:ids AS uuid[]), CAST(:generations AS bigint[])) AS v(id, gen)
+            WHERE t.id = v.id AND t.lease_generation = v.gen AND t.status = '{_PROCESSING}'
+            RETURNING t.id
+            """
+        )
+        self.job_reap_expired = text(
+            f"""
+            WITH expired AS (
+                SELECT id FROM {table}
+                WHERE status = '{_PROCESSING}' AND lease_expires_at < now()
+                ORDER BY lease_expires_at
+                LIMIT :limit
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE {table} AS t
+            SET {_TAKE_BACK},
+                last_error = 'lease expired: worker ' || t.claimed_by || ' stopped renewing'
+            FROM expired WHERE t.id = expired.id
+            RETURNING t.id, t.status
+            """
+        )
+        self.job_recover_from_workers = text(
+            f"""
+            UPDATE {table} AS t
+            SET {_TAKE_BACK},
+                last_error = 'recovered: worker ' || t.claimed_by || ' died'
+            WHERE t.status = '{_PROCESSING}' AND t.claimed_by = ANY(CAST(:workers AS uuid[]))
+            RETURNING t.id, t.status
+            """
+        )
+        self.job_notify = text("SELECT pg_notify(:channel, '')")
+        self._claims: dict[ClaimVariant, TextClause] = {}
+
+    def job_claim(self, variant: ClaimVariant) -> TextClause:
+        """Claim up to ``:limit`` ready rows: pending, due, not locked by another claimer."""
+        if variant not in self._claims:
+            self._claims[variant] = text(_claim_sql(self.table, variant))
+        return self._claims[variant]
+
+
+def _claim_sql(table: str, variant: ClaimVariant) -> str:
+    filters = [f"j.status = '{_PENDING}'", "j.available_at <= now()"]
+    if variant.by_bucket:
+        filters.append("j.partition_bucket = ANY(CAST(:buckets AS int[]))")
+    if variant.lane == "first":
+        filters.append("j.attempts = 0")
+    elif variant.lane == "retry":
+        filters.append("j.attempts > 0")
+    if variant.ordered:
+        # The head of each key only: no older unfinished row and nothing of the key in flight.
+        # Rows waiting on a retry stay unfinished, so they block the rows behind them.
+        filters.append(
+            f"""NOT EXISTS (
+                SELECT 1 FROM {table} AS o
+                WHERE o.partition_key = j.partition_key
+                  AND o.status IN ('{_PENDING}', '{_PROCESSING}')
+                  AND (o.status = '{_PROCESSING}' OR o.id < j.id)
+            )"""
+        )
+    where = "\n              AND ".join(filters)
+    return f"""
+        WITH picked AS (
+            SELECT j.id FROM {table} AS j
+            WHERE {where}
+            ORDER BY j.available_at, j.id
+            LIMIT :limit
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE {table} AS t
+        SET status = '{_PROCESSING}',
+            claimed_by = :worker,
+            lease_expires_at = now() + make_interval(secs => :lease_seconds),
+            lease_generation = t.lease_generation + 1,
+            attempts = t.attempts + 1,
+            updated_at = now()
+        FROM picked WHERE t.id = picked.id
+        RETURNING t.*
+    """
+
+
+def _settle_sql(table: str) -> str:
+    """One statement for every outcome of a batch: done, dead, retry (dead if spent), release."""
+    retry_dead = "(v.kind = 'retry' AND t.attempts >= t.max_attempts)"
+    return f"""
+        UPDATE {table} AS t
+        SET status = CASE
+                WHEN v.kind = 'done' THEN '{_DONE}'
+                WHEN v.kind = 'dead' OR {retry_dead} THEN '{_DEAD}'
+                ELSE '{_PENDING}'
+            END,
+            completed_at = CASE WHEN v.kind IN ('done', 'dead') OR {retry_dead} THEN now() END,
+            attempts = CASE WHEN v.kind = 'release' THEN t.attempts - 1 ELSE t.attempts END,
+            available_at = CASE
+                WHEN v.kind = 'retry' THEN now() + make_interval(secs => v.delay)
+                WHEN v.kind = 'release' THEN now()
+                ELSE t.available_at
+            END,
+            last_error = COALESCE(v.error, t.last_error),
+            claimed_by = NULL,
+            lease_expires_at = NULL,
+            updated_at = now()
+        FROM unnest(
+            CAST(:ids AS uuid[]), CAST(:generations AS bigint[]), CAST(:kinds AS text[]),
+            CAST(:delays AS float8[]), CAST(:errors AS text[])
+        ) AS v(id, gen, kind, delay, error)
+        WHERE t.id = v.id AND t.lease_generation = v.gen AND t.status = '{_PROCESSING}'
+        RETURNING t.id, t.status
+    """
+
+
+worker_heartbeat = text(
+    """
+    INSERT INTO workers (id, name, status, info, started_at, last_seen_at)
+    VALUES (:id, :name, :status, CAST(:info AS jsonb), now(), now())
+    ON CONFLICT (id) DO UPDATE
+    SET status = EXCLUDED.status, info = EXCLUDED.info, last_seen_at = now()
+    """
+)
+
+worker_list_alive = text(
+    f"""
+    SELECT id FROM workers
+    WHERE status = '{WorkerStatus.ALIVE.value}'
+      AND last_seen_at > now() - make_interval(secs => :timeout_seconds)
+    """
+)
+
+worker_mark_silent_dead = text(
+    f"""
+    UPDATE workers SET status = '{WorkerStatus.DEAD.value}'
+    WHERE status <> '{WorkerStatus.DEAD.value}'
+      AND last_seen_at < now() - make_interval(secs => :timeout_seconds)
+    RETURNING id
+    """
+)
+
+worker_set_status = text("UPDATE workers SET status = :status, last_seen_at = now() WHERE id = :id")
+
+#: Transaction-scoped, so a crashed leader can never keep it.
+housekeeping_try_lock = text("SELECT pg_try_advisory_xact_lock(:key)")

@@ -1,0 +1,72 @@
+"""Test databases: one migrated template per session, one clone of it per test.
+
+The server is ``HOOKLINE_TEST_DATABASE_URL`` when set, otherwise an embedded PostgreSQL started in
+a temporary folder. Each test gets its own database, so tests never see each other's rows.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import asyncpg_dsn, create_engine
+from app.embedded import start_embedded
+from app.migrations import upgrade_to_head
+
+
+def _with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A URL to the server the suite runs on (its maintenance database)."""
+    configured = os.environ.get("HOOKLINE_TEST_DATABASE_URL")
+    if configured:
+        return configured
+    return start_embedded(tmp_path_factory.mktemp("embedded"))
+
+
+async def _admin(server_url: str, sql: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(server_url))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_url: str) -> AsyncIterator[str]:
+    """A database migrated to head, cloned by every test that needs one."""
+    name = f"hookline_template_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f"CREATE DATABASE {name}")
+    await asyncio.to_thread(upgrade_to_head, _with_database(server_url, name))
+    yield name
+    await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh database of this test's own, at the migrations' head."""
+    name = f"hookline_test_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    yield _with_database(server_url, name)
+    await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,14 @@
+"""Every queue test gets the sample queue table in its own database."""
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.queue.queue import Queue
+from tests.queue.sample import SampleBase, SampleJob
+
+
+@pytest.fixture
+async def queue(engine: AsyncEngine) -> Queue:
+    async with engine.begin() as conn:
+        await conn.run_sync(SampleBase.metadata.create_all)
+    return Queue(SampleJob.__table__)  # type: ignore[arg-type]

@@ -1,0 +1,84 @@
+import asyncio
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.queue.jobs import Retry
+from app.queue.queue import Queue
+from app.queue.ring import bucket_for
+from tests.queue.sample import claim, enqueue
+
+
+async def test_concurrent_claimers_receive_every_row_exactly_once(
+    engine: AsyncEngine, queue: Queue
+) -> None:
+    total = 3000
+    await enqueue(engine, queue, [{"payload": str(i)} for i in range(total)])
+    claimers = [uuid.uuid4() for _ in range(10)]
+    received: list[tuple[uuid.UUID, int]] = []
+
+    async def drain(worker: uuid.UUID) -> None:
+        while batch := await claim(engine, queue, worker, limit=25):
+            received.extend((job.id, job.lease_generation) for job in batch)
+
+    await asyncio.gather(*(drain(worker) for worker in claimers))
+
+    assert len(received) == total
+    assert len(set(received)) == total
+    assert len({row_id for row_id, _ in received}) == total
+
+
+async def test_claim_sets_the_lease_and_bumps_generation_and_attempts(
+    engine: AsyncEngine, queue: Queue
+) -> None:
+    await enqueue(engine, queue, [{"payload": "x"}])
+    worker = uuid.uuid4()
+
+    [job] = await claim(engine, queue, worker, lease=timedelta(seconds=30))
+
+    assert job.lease_generation == 1
+    assert job.attempts == 1
+    assert job.row["status"] == "processing"
+    assert job.row["claimed_by"] == worker
+    lease = job.row["lease_expires_at"] - job.row["updated_at"]
+    assert timedelta(seconds=29) < lease <= timedelta(seconds=30)
+    assert await claim(engine, queue, worker) == []
+
+
+async def test_claim_skips_rows_that_are_not_due(engine: AsyncEngine, queue: Queue) -> None:
+    async with engine.begin() as conn:
+        await queue.enqueue(conn, [{"payload": "later"}])
+        await conn.exec_driver_sql(
+            f"UPDATE {queue.name} SET available_at = now() + interval '1 hour'"
+        )
+
+    assert await claim(engine, queue, uuid.uuid4()) == []
+
+
+async def test_claim_by_bucket_takes_only_owned_buckets(engine: AsyncEngine, queue: Queue) -> None:
+    keys = [f"key-{i}" for i in range(40)]
+    await enqueue(engine, queue, [{"partition_key": key} for key in keys])
+    owned = sorted({bucket_for(key) for key in keys[:10]})
+
+    jobs = await claim(engine, queue, uuid.uuid4(), buckets=owned)
+
+    assert {job.row["partition_bucket"] for job in jobs} <= set(owned)
+    assert {job.partition_key for job in jobs} >= set(keys[:10])
+    assert await claim(engine, queue, uuid.uuid4(), buckets=[]) == []
+
+
+async def test_lanes_separate_first_attempts_from_retries(
+    engine: AsyncEngine, queue: Queue
+) -> None:
+    await enqueue(engine, queue, [{"payload": "retried"}])
+    [job] = await claim(engine, queue, uuid.uuid4())
+    async with engine.begin() as conn:
+        await queue.settle(conn, [(job, Retry(error="boom"))])
+    await enqueue(engine, queue, [{"payload": "fresh"}])
+
+    [fresh] = await claim(engine, queue, uuid.uuid4(), lane="first")
+    [retry] = await claim(engine, queue, uuid.uuid4(), lane="retry")
+
+    assert fresh.row["payload"] == "fresh"
+    assert retry.row["payload"] == "retried"
