@@ -2,11 +2,11 @@
 
 import asyncio
 
-from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from alembic import context
 from app.db import sqlalchemy_url
 from app.models import metadata
 from app.settings import Settings

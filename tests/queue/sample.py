@@ -1,6 +1,7 @@
 """A queue table that means nothing, so the core is tested without any webhook code; helpers."""
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -8,7 +9,9 @@ from sqlalchemy import MetaData, Text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app.queue.jobs import Job
+from app.queue.config import WorkerConfig
+from app.queue.consumer import JobHandler
+from app.queue.jobs import Done, Job, Outcome
 from app.queue.queue import Enqueued, Queue
 from app.queue.schema import QueueColumns
 
@@ -48,3 +51,48 @@ async def status_counts(engine: AsyncEngine, queue: Queue) -> dict[str, int]:
             f"SELECT status, count(*) FROM {queue.name} GROUP BY status"
         )
         return {status: count for status, count in result}
+
+
+class RecordingHandler(JobHandler):
+    """Records every job it runs; jobs wait at ``gate`` until a test opens it."""
+
+    def __init__(self, *, open_gate: bool = True) -> None:
+        self.seen: list[Job] = []
+        self.running = 0
+        self.most_running = 0
+        self.gate = asyncio.Event()
+        if open_gate:
+            self.gate.set()
+        self.arrived = asyncio.Event()
+
+    async def handle(self, job: Job) -> Outcome:
+        self.seen.append(job)
+        self.arrived.set()
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            await self.gate.wait()
+        finally:
+            self.running -= 1
+        return Done()
+
+
+def fast_config(**overrides: Any) -> WorkerConfig:
+    """Intervals short enough for tests; the poll is long, so only NOTIFY wakes quickly."""
+    values: dict[str, Any] = {
+        "concurrency": 8,
+        "lease": timedelta(seconds=30),
+        "poll_interval": timedelta(seconds=60),
+        "heartbeat_interval": timedelta(seconds=60),
+        "housekeeping_interval": timedelta(seconds=60),
+        "drain_timeout": timedelta(seconds=10),
+    }
+    values.update(overrides)
+    return WorkerConfig(**values)
+
+
+async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
+    """Wait for a condition the test cannot be signalled about (another process's writes)."""
+    async with asyncio.timeout(timeout):
+        while not await predicate():
+            await asyncio.sleep(0.02)

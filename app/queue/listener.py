@@ -1,0 +1,74 @@
+"""LISTEN/NOTIFY wake-ups on one dedicated connection, reconnected with backoff when it drops.
+
+A notification only says "look now"; correctness never depends on one arriving, because every
+consumer also polls. After a reconnect every subscriber is woken, since notifications sent while
+the connection was down are lost.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+import asyncpg
+
+from app.queue.backoff import TRANSIENT_ERRORS, Backoff
+
+log = logging.getLogger("hookline.queue.listener")
+
+_PROBE_INTERVAL = 15.0
+
+
+class Listener:
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._subscribers: dict[str, list[asyncio.Event]] = {}
+        self._lost = asyncio.Event()
+
+    def subscribe(self, channel: str) -> asyncio.Event:
+        """An event set whenever ``channel`` is notified (or may have been, after a reconnect)."""
+        event = asyncio.Event()
+        self._subscribers.setdefault(channel, []).append(event)
+        return event
+
+    def _wake(self, channel: str) -> None:
+        for event in self._subscribers.get(channel, ()):
+            event.set()
+
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, _payload: str) -> None:
+        self._wake(channel)
+
+    def _on_terminate(self, _conn: Any) -> None:
+        self._lost.set()
+
+    async def run(self, connected: asyncio.Event | None = None) -> None:
+        """Hold the LISTEN connection until cancelled; ``connected`` is set on each (re)connect."""
+        backoff = Backoff()
+        while True:
+            try:
+                connection = await asyncpg.connect(self._dsn)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("listener.connect_failed", extra={"error": str(exc)})
+                await backoff.wait()
+                continue
+            try:
+                self._lost.clear()
+                connection.add_termination_listener(self._on_terminate)
+                for channel in self._subscribers:
+                    await connection.add_listener(channel, self._on_notify)
+                backoff.reset()
+                for channel in self._subscribers:
+                    self._wake(channel)
+                if connected is not None:
+                    connected.set()
+                while not self._lost.is_set():
+                    try:
+                        await asyncio.wait_for(self._lost.wait(), _PROBE_INTERVAL)
+                    except TimeoutError:  # a silent half-open socket never terminates: probe it
+                        await connection.fetchval("SELECT 1", timeout=_PROBE_INTERVAL)
+                log.warning("listener.connection_lost")
+            except TRANSIENT_ERRORS as exc:
+                log.warning("listener.failed", extra={"error": str(exc)})
+                await backoff.wait()
+            finally:
+                if not connection.is_closed():
+                    await asyncio.shield(connection.close(timeout=2))

@@ -1,0 +1,80 @@
+"""Housekeeping that exactly one worker runs at a time: whoever wins a Postgres advisory lock.
+
+Every task follows one template: ``run_once(conn)`` does one bounded batch in the caller's
+transaction and returns how many rows it changed. The lock is transaction-scoped, so a leader
+that crashes mid-task releases it with its connection; there is no lease to expire.
+"""
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.queue import registry, sql
+from app.queue.queue import Queue
+from app.queue.ring import fnv1a_32
+
+log = logging.getLogger("hookline.queue.maintenance")
+
+#: The advisory-lock key that elects the housekeeper.
+HOUSEKEEPING_LOCK = fnv1a_32(b"hookline.housekeeping")
+
+
+class MaintenanceTask(ABC):
+    #: Stable name, used in logs and results.
+    name: str
+
+    @abstractmethod
+    async def run_once(self, conn: AsyncConnection) -> int:
+        """Do one bounded batch; return the number of rows changed."""
+
+
+class ReapExpiredLeases(MaintenanceTask):
+    """Rows whose worker stopped renewing go back to pending, or to dead when attempts are spent."""
+
+    def __init__(self, queue: Queue, *, batch_size: int = 1000) -> None:
+        self.queue = queue
+        self.batch_size = batch_size
+        self.name = f"reap:{queue.name}"
+
+    async def run_once(self, conn: AsyncConnection) -> int:
+        return len(await self.queue.reap(conn, limit=self.batch_size))
+
+
+class RecoverDeadWorkers(MaintenanceTask):
+    """Workers silent past the timeout are marked dead and their rows taken back at once."""
+
+    name = "recover-dead-workers"
+
+    def __init__(self, queues: Sequence[Queue], *, timeout: timedelta) -> None:
+        self.queues = queues
+        self.timeout = timeout
+
+    async def run_once(self, conn: AsyncConnection) -> int:
+        dead = await registry.mark_silent_dead(conn, timeout=self.timeout)
+        recovered = 0
+        for queue in self.queues:
+            recovered += len(await queue.recover_from_workers(conn, dead))
+        return len(dead) + recovered
+
+
+class Housekeeper:
+    def __init__(self, engine: AsyncEngine, tasks: Sequence[MaintenanceTask]) -> None:
+        self.engine = engine
+        self.tasks = list(tasks)
+
+    async def run_once(self) -> dict[str, int] | None:
+        """Run every task once under the lock; None when another worker holds it."""
+        counts: dict[str, int] = {}
+        for task in self.tasks:
+            async with self.engine.begin() as conn:
+                if not await conn.scalar(sql.housekeeping_try_lock, {"key": HOUSEKEEPING_LOCK}):
+                    return None
+                counts[task.name] = await task.run_once(conn)
+            if counts[task.name]:
+                log.info(
+                    "housekeeping.changed", extra={"task": task.name, "rows": counts[task.name]}
+                )
+        return counts

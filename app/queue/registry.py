@@ -1,0 +1,44 @@
+"""The `workers` table: who is alive, who is draining, who went silent."""
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.queue import sql
+from app.queue.schema import WorkerStatus
+
+
+async def heartbeat(
+    conn: AsyncConnection,
+    worker: uuid.UUID,
+    *,
+    name: str,
+    status: WorkerStatus = WorkerStatus.ALIVE,
+    info: dict[str, Any] | None = None,
+) -> None:
+    """Insert or refresh the worker's row; ``last_seen_at`` becomes now."""
+    await conn.execute(
+        sql.worker_heartbeat,
+        {"id": worker, "name": name, "status": status.value, "info": json.dumps(info or {})},
+    )
+
+
+async def set_status(conn: AsyncConnection, worker: uuid.UUID, status: WorkerStatus) -> None:
+    await conn.execute(sql.worker_set_status, {"id": worker, "status": status.value})
+
+
+async def alive_workers(conn: AsyncConnection, *, timeout: timedelta) -> set[uuid.UUID]:
+    """Workers that heartbeat within ``timeout`` and are not draining: the ring's members."""
+    result = await conn.execute(sql.worker_list_alive, {"timeout_seconds": timeout.total_seconds()})
+    return {row.id for row in result}
+
+
+async def mark_silent_dead(conn: AsyncConnection, *, timeout: timedelta) -> list[uuid.UUID]:
+    """Declare dead every worker silent for longer than ``timeout``; returns their ids."""
+    result = await conn.execute(
+        sql.worker_mark_silent_dead, {"timeout_seconds": timeout.total_seconds()}
+    )
+    return [row.id for row in result]

@@ -1,0 +1,190 @@
+"""A worker process: registry heartbeat, ring ownership, wake-ups, consumers, housekeeping, drain.
+
+Workers coordinate only through Postgres. Each process heartbeats its row in ``workers``; every
+heartbeat also rebuilds the consistent-hash ring from the live rows, so partitioned consumers
+claim only the buckets this process owns. ``stop()`` (wired to SIGTERM/SIGINT by the caller)
+marks the worker draining, lets each consumer drain, then marks it dead so its buckets move on.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.ids import uuid7
+from app.queue import registry
+from app.queue.backoff import TRANSIENT_ERRORS, Backoff, jittered
+from app.queue.config import WorkerConfig
+from app.queue.consumer import Consumer, ConsumerOptions, JobHandler
+from app.queue.listener import Listener
+from app.queue.maintenance import (
+    Housekeeper,
+    MaintenanceTask,
+    ReapExpiredLeases,
+    RecoverDeadWorkers,
+)
+from app.queue.queue import Queue
+from app.queue.ring import HashRing
+from app.queue.schema import WorkerStatus
+
+log = logging.getLogger("hookline.queue.runtime")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A queue served by this process, the handler that gives its rows meaning, and how."""
+
+    queue: Queue
+    handler: JobHandler
+    options: ConsumerOptions = field(default_factory=ConsumerOptions)
+
+
+class WorkerRuntime:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        dsn: str,
+        config: WorkerConfig,
+        bindings: Sequence[Binding],
+        *,
+        maintenance: Sequence[MaintenanceTask] = (),
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.id: uuid.UUID = uuid7()
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.listener = Listener(dsn)
+        self.ring = HashRing([])
+        self.owned_buckets: list[int] = []
+        self.consumers = [
+            Consumer(
+                engine,
+                binding.queue,
+                binding.handler,
+                worker=self.id,
+                config=config,
+                options=binding.options,
+                wakeup=self.listener.subscribe(binding.queue.channel),
+                owned_buckets=lambda: self.owned_buckets,
+            )
+            for binding in bindings
+        ]
+        queues = list({binding.queue.name: binding.queue for binding in bindings}.values())
+        self.housekeeper = Housekeeper(
+            engine,
+            [ReapExpiredLeases(queue) for queue in queues]
+            + [RecoverDeadWorkers(queues, timeout=config.worker_timeout), *maintenance],
+        )
+        self._stop = asyncio.Event()
+        #: Set once registered, listening and claiming.
+        self.started = asyncio.Event()
+        self.listening = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop claiming at once and drain; :meth:`run` returns when the drain is complete."""
+        self._stop.set()
+        for consumer in self.consumers:
+            consumer.stop()
+
+    async def run(self) -> None:
+        await self._register()
+        background = [
+            asyncio.create_task(self.listener.run(self.listening), name="listener"),
+            asyncio.create_task(self._heartbeat_forever(), name="heartbeat"),
+            asyncio.create_task(self._housekeep_forever(), name="housekeeping"),
+        ]
+        consumers = [
+            asyncio.create_task(c.run(), name=f"consume-{c.queue.name}") for c in self.consumers
+        ]
+        self.started.set()
+        log.info("worker.started", extra={"worker_id": str(self.id), "worker_name": self.name})
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait([stop, *consumers], return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {stop}:
+                task.result()  # a consumer that ended on its own has failed: surface it
+        finally:
+            stop.cancel()
+            await self._drain(consumers)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self._announce(WorkerStatus.DEAD)
+            log.info("worker.stopped", extra={"worker_id": str(self.id)})
+
+    async def _drain(self, consumers: list[asyncio.Task[None]]) -> None:
+        await self._announce(WorkerStatus.DRAINING)
+        for consumer in self.consumers:
+            consumer.stop()
+        await asyncio.gather(*consumers, return_exceptions=True)
+
+    async def _register(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await self._beat(WorkerStatus.ALIVE)
+                return
+            except TRANSIENT_ERRORS as exc:
+                log.warning("worker.register_failed", extra={"error": str(exc)})
+                await backoff.wait()
+
+    async def _beat(self, status: WorkerStatus) -> None:
+        """Heartbeat, then rebuild the ring from the workers that are alive now."""
+        async with self.engine.begin() as conn:
+            await registry.heartbeat(
+                conn,
+                self.id,
+                name=self.name,
+                status=status,
+                info={
+                    "queues": sorted({c.queue.name for c in self.consumers}),
+                    "owned_buckets": len(self.owned_buckets),
+                },
+            )
+            alive = await registry.alive_workers(conn, timeout=self.config.worker_timeout)
+        if status is WorkerStatus.ALIVE:
+            alive.add(self.id)
+        ring = HashRing(str(worker) for worker in alive)
+        if ring.workers != self.ring.workers:
+            self.ring = ring
+            self.owned_buckets = ring.buckets_of(str(self.id))
+            log.info(
+                "worker.ring_changed",
+                extra={"workers": len(alive), "owned_buckets": len(self.owned_buckets)},
+            )
+
+    async def _heartbeat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(jittered(self.config.heartbeat_interval.total_seconds(), 0.1))
+            try:
+                await self._beat(WorkerStatus.ALIVE)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("worker.heartbeat_failed", extra={"error": str(exc)})
+
+    async def _housekeep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(jittered(self.config.housekeeping_interval.total_seconds()))
+            try:
+                await self.housekeeper.run_once()
+            except TRANSIENT_ERRORS as exc:
+                log.warning("housekeeping.failed", extra={"error": str(exc)})
+
+    async def _announce(self, status: WorkerStatus) -> None:
+        """Best effort: if the database is gone, the timeout reaches the same verdict."""
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            async with self.engine.begin() as conn:
+                await registry.set_status(conn, self.id, status)
+
+
+def stop_on_signals(runtime: WorkerRuntime) -> None:
+    """SIGTERM and SIGINT start a graceful drain instead of killing in-flight work."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, runtime.stop)

@@ -1,0 +1,213 @@
+"""The worker runtime against a real Postgres: wake-ups, batches, heartbeats, drain, outages."""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import asyncpg_dsn
+from app.queue import registry
+from app.queue.maintenance import Housekeeper, MaintenanceTask, RecoverDeadWorkers
+from app.queue.queue import Queue
+from app.queue.runtime import Binding, WorkerRuntime
+from tests.queue.sample import (
+    RecordingHandler,
+    claim,
+    enqueue,
+    fast_config,
+    status_counts,
+    wait_until,
+)
+
+
+@pytest.fixture
+async def start_worker(
+    engine: AsyncEngine, database_url: str, queue: Queue
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start runtimes on the sample queue; each is stopped (drained) at the end of the test."""
+    running: list[tuple[WorkerRuntime, asyncio.Task[None]]] = []
+
+    async def start(handler: RecordingHandler, **config: Any) -> WorkerRuntime:
+        runtime = WorkerRuntime(
+            engine, asyncpg_dsn(database_url), fast_config(**config), [Binding(queue, handler)]
+        )
+        task = asyncio.create_task(runtime.run())
+        running.append((runtime, task))
+        async with asyncio.timeout(20):
+            await runtime.started.wait()
+            await runtime.listening.wait()
+            await runtime.consumers[0].idle.wait()
+        return runtime
+
+    yield start
+    for runtime, task in running:
+        runtime.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 30)
+
+
+async def test_notify_wakes_an_idle_worker_long_before_its_poll(
+    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+) -> None:
+    handler = RecordingHandler()
+    await start_worker(handler, poll_interval=timedelta(minutes=5))
+
+    [row] = await enqueue(engine, queue, [{"payload": "wake"}])
+
+    async with asyncio.timeout(10):  # the poll would take five minutes
+        await handler.arrived.wait()
+    assert handler.seen[0].id == row.row["id"]
+
+
+async def test_every_job_is_done_once_within_the_concurrency_bound(
+    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+) -> None:
+    handler = RecordingHandler()
+    await enqueue(engine, queue, [{"payload": str(i)} for i in range(500)])
+
+    await start_worker(handler, concurrency=16)
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 500}))
+
+    assert len({job.id for job in handler.seen}) == 500
+    assert handler.most_running <= 16
+
+
+async def test_heartbeat_updates_last_seen_at(
+    engine: AsyncEngine, start_worker: Callable[..., Any]
+) -> None:
+    runtime = await start_worker(RecordingHandler(), heartbeat_interval=timedelta(milliseconds=50))
+    first = await _last_seen(engine, runtime.id)
+
+    await wait_until(lambda: _seen_after(engine, runtime.id, first))
+
+    async with engine.connect() as conn:
+        assert runtime.id in await registry.alive_workers(conn, timeout=timedelta(seconds=30))
+
+
+async def test_silent_worker_is_declared_dead_and_its_rows_recovered(
+    engine: AsyncEngine, queue: Queue
+) -> None:
+    silent = uuid.uuid4()
+    async with engine.begin() as conn:
+        await registry.heartbeat(conn, silent, name="gone:1")
+        await conn.execute(
+            text("UPDATE workers SET last_seen_at = now() - interval '1 minute' WHERE id = :id"),
+            {"id": silent},
+        )
+    await enqueue(engine, queue, [{"payload": "held"}])
+    [job] = await claim(engine, queue, silent, lease=timedelta(hours=1))
+
+    housekeeper = Housekeeper(engine, [RecoverDeadWorkers([queue], timeout=timedelta(seconds=30))])
+    counts = await housekeeper.run_once()
+
+    assert counts == {"recover-dead-workers": 2}  # one worker, one row
+    async with engine.connect() as conn:
+        assert silent not in await registry.alive_workers(conn, timeout=timedelta(hours=1))
+        status = await conn.scalar(
+            text("SELECT status FROM workers WHERE id = :id"), {"id": silent}
+        )
+    assert status == "dead"
+    [again] = await claim(engine, queue, uuid.uuid4())
+    assert again.id == job.id
+
+
+async def test_only_one_worker_runs_housekeeping_at_a_time(engine: AsyncEngine) -> None:
+    class Blocking(MaintenanceTask):
+        name = "blocking"
+
+        def __init__(self) -> None:
+            self.entered = asyncio.Event()
+            self.release = asyncio.Event()
+            self.runs = 0
+
+        async def run_once(self, conn: Any) -> int:
+            del conn
+            self.runs += 1
+            self.entered.set()
+            await self.release.wait()
+            return 0
+
+    task = Blocking()
+    leader = asyncio.create_task(Housekeeper(engine, [task]).run_once())
+    await task.entered.wait()
+
+    follower = await Housekeeper(engine, [task]).run_once()
+    task.release.set()
+
+    assert follower is None
+    assert await leader == {"blocking": 0}
+    assert task.runs == 1
+
+
+async def test_stop_during_a_batch_loses_nothing(
+    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+) -> None:
+    handler = RecordingHandler(open_gate=False)
+    runtime = await start_worker(handler, concurrency=8, drain_timeout=timedelta(milliseconds=200))
+    await enqueue(engine, queue, [{"payload": str(i)} for i in range(20)])
+    await wait_until(lambda: _counts_are(engine, queue, {"processing": 8, "pending": 12}))
+
+    runtime.stop()  # the gate never opens: the drain window passes and the rows are released
+    await wait_until(lambda: _counts_are(engine, queue, {"pending": 20}))
+
+    async with engine.connect() as conn:
+        attempts = await conn.scalar(text(f"SELECT max(attempts) FROM {queue.name}"))
+        status = await conn.scalar(
+            text("SELECT status FROM workers WHERE id = :id"), {"id": runtime.id}
+        )
+    assert attempts == 0  # released untried, the claim not counted
+    assert status == "dead"
+
+
+async def test_stop_lets_in_flight_jobs_finish_within_the_drain_window(
+    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+) -> None:
+    handler = RecordingHandler(open_gate=False)
+    runtime = await start_worker(handler, concurrency=4)
+    await enqueue(engine, queue, [{"payload": str(i)} for i in range(10)])
+    await wait_until(lambda: _counts_are(engine, queue, {"processing": 4, "pending": 6}))
+
+    runtime.stop()
+    handler.gate.set()
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 4, "pending": 6}))
+
+
+async def test_worker_survives_losing_its_connections(
+    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+) -> None:
+    handler = RecordingHandler(open_gate=False)
+    await start_worker(handler, concurrency=4, poll_interval=timedelta(milliseconds=200))
+    await enqueue(engine, queue, [{"payload": str(i)} for i in range(40)])
+    await wait_until(lambda: _counts_are(engine, queue, {"processing": 4, "pending": 36}))
+
+    async with engine.connect() as conn:  # every other session of this database is cut off
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    handler.gate.set()
+
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 40}))
+
+
+async def _counts_are(engine: AsyncEngine, queue: Queue, expected: dict[str, int]) -> bool:
+    return await status_counts(engine, queue) == expected
+
+
+async def _last_seen(engine: AsyncEngine, worker: uuid.UUID) -> Any:
+    async with engine.connect() as conn:
+        return await conn.scalar(
+            text("SELECT last_seen_at FROM workers WHERE id = :id"), {"id": worker}
+        )
+
+
+async def _seen_after(engine: AsyncEngine, worker: uuid.UUID, moment: Any) -> bool:
+    return bool(await _last_seen(engine, worker) > moment)
