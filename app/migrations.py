@@ -1,5 +1,6 @@
 """Alembic, driven from code: ``hookline migrate``, ``serve`` and ``/readyz`` use these."""
 
+from functools import cache
 from pathlib import Path
 
 from alembic.config import Config
@@ -26,8 +27,10 @@ def upgrade_to_head(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def head_revisions() -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+@cache
+def head_revisions() -> frozenset[str]:
+    """The revisions the migrations end at; fixed for the life of the process."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 async def current_revisions(conn: AsyncConnection) -> set[str]:

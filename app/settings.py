@@ -60,6 +60,13 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long in-flight jobs may finish before they are released.",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL, e.g. postgresql://user@host:5432/db")
+        return value
+
     @field_validator("lease", "poll_interval", "heartbeat_interval", "worker_timeout")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:

@@ -1,0 +1,145 @@
+"""``hookline``: serve | api | worker | migrate."""
+
+import asyncio
+import signal
+import sys
+from typing import Annotated, NoReturn
+
+import asyncpg
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from app.db import asyncpg_dsn, create_engine, describe, resolve_database_url
+from app.embedded import EmbeddedDatabaseError
+from app.logs import configure_logging
+from app.main import create_app
+from app.migrations import upgrade_to_head
+from app.queue.backoff import TRANSIENT_ERRORS
+from app.queue.runtime import stop_on_signals
+from app.settings import Settings
+from app.workers import build_runtime
+
+cli = typer.Typer(
+    help="Hookline: webhook delivery on Postgres.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold secrets
+)
+
+HostOption = Annotated[str | None, typer.Option(help="Bind address (HOOKLINE_HOST).")]
+PortOption = Annotated[int | None, typer.Option(help="Bind port (HOOKLINE_PORT).")]
+
+
+def fail(message: str) -> NoReturn:
+    """One clear line on stderr and a non-zero exit: the operator needs no traceback."""
+    typer.echo(f"hookline: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _settings(**overrides: object) -> Settings:
+    values = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{_env_name(error['loc'])}: {error['msg']}" for error in exc.errors())
+        fail(f"invalid configuration: {problems}")
+
+
+def _env_name(location: tuple[int | str, ...]) -> str:
+    name = "_".join(str(part) for part in location).upper()
+    return name if name.startswith("HOOKLINE_") else f"HOOKLINE_{name}"
+
+
+def _database(settings: Settings) -> str:
+    """The database URL, started (embedded) and proven reachable before anything else runs."""
+    try:
+        url = resolve_database_url(settings)
+    except EmbeddedDatabaseError as exc:
+        fail(str(exc))
+    try:
+        asyncio.run(_ping(url))
+    except (*TRANSIENT_ERRORS, asyncpg.PostgresError, ValueError) as exc:
+        fail(f"cannot reach the database at {describe(url)}: {exc or type(exc).__name__}")
+    return url
+
+
+async def _ping(url: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    await connection.close()
+
+
+def _migrate(url: str) -> None:
+    try:
+        upgrade_to_head(url)
+    except TRANSIENT_ERRORS as exc:
+        fail(f"migration failed on {describe(url)}: {exc}")
+
+
+def _serve_http(settings: Settings, url: str, *, run_workers: bool) -> None:
+    # uvicorn drains on SIGTERM, then re-raises it to the handler it found; make that handler a
+    # normal exit, so exit hooks run (they stop the embedded PostgreSQL cleanly).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app = create_app(settings, database_url=url, run_workers=run_workers)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.drain_timeout.total_seconds()),
+    )
+    uvicorn.Server(config).run()
+
+
+@cli.command()
+def serve(host: HostOption = None, port: PortOption = None) -> None:
+    """API and workers in one process; migrates first. No database URL: embedded PostgreSQL."""
+    configure_logging()
+    settings = _settings(host=host, port=port)
+    url = _database(settings)
+    _migrate(url)
+    _serve_http(settings, url, run_workers=True)
+
+
+@cli.command()
+def api(host: HostOption = None, port: PortOption = None) -> None:
+    """The REST API alone (scale it out; run `hookline migrate` first)."""
+    configure_logging()
+    settings = _settings(host=host, port=port)
+    _serve_http(settings, _database(settings), run_workers=False)
+
+
+@cli.command()
+def worker() -> None:
+    """Queue workers alone; SIGTERM drains them gracefully."""
+    configure_logging()
+    settings = _settings()
+    asyncio.run(_run_worker(settings, _database(settings)))
+
+
+async def _run_worker(settings: Settings, url: str) -> None:
+    engine = create_engine(url)
+    runtime = build_runtime(settings, engine, url)
+    stop_on_signals(runtime)
+    try:
+        await runtime.run()
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every pending schema migration (Alembic upgrade head)."""
+    configure_logging()
+    settings = _settings()
+    url = _database(settings)
+    _migrate(url)
+    typer.echo(f"hookline: schema at head on {describe(url)}")
+
+
+def main() -> None:
+    cli(prog_name="hookline")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Domain errors, and their one rendering as RFC 9457 problem details at the API edge.
+
+Services raise a small class per failure; each carries its HTTP status. Validation failures name
+the fields. Nothing expected ever surfaces as a 500.
+"""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("hookline.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class HooklineError(Exception):
+    """Root of every error Hookline raises on purpose."""
+
+    status: int = 500
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class NotFound(HooklineError):
+    status, title = 404, "Not found"
+
+
+class Conflict(HooklineError):
+    status, title = 409, "Conflict"
+
+
+class Unauthorized(HooklineError):
+    status, title = 401, "Unauthorized"
+
+
+class Forbidden(HooklineError):
+    status, title = 403, "Forbidden"
+
+
+class InvalidInput(HooklineError):
+    status, title = 422, "Invalid input"
+
+
+class PayloadTooLarge(HooklineError):
+    status, title = 413, "Payload too large"
+
+
+class ServiceUnavailable(HooklineError):
+    status, title = 503, "Service unavailable"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors as ``{field, message}``; ``field`` is a dotted path without the 'body'."""
+    fields = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        fields.append({"field": ".".join(location) or "body", "message": error.get("msg", "")})
+    return fields
+
+
+async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HooklineError)
+    return problem(exc.status, exc.title, exc.detail, errors=exc.errors)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc)
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(422, "Invalid input", detail, errors=errors)
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+    return problem(exc.status_code, title, str(exc.detail), headers=exc.headers)
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("api.unhandled_error", exc_info=exc)
+    return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HooklineError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,48 @@
+"""Liveness and readiness probes."""
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from app.errors import ServiceUnavailable
+from app.migrations import current_revisions, head_revisions
+from app.queue.backoff import TRANSIENT_ERRORS
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
+    schema_revision: list[str]
+
+
+@router.get("/healthz", summary="Liveness: the process answers", response_model=Health)
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers and its schema is at the migrations' head",
+    response_model=Readiness,
+    responses={503: {"description": "Database unreachable or schema not migrated"}},
+)
+async def readyz(request: Request) -> Readiness:
+    try:
+        async with request.app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            current = await current_revisions(conn)
+    except TRANSIENT_ERRORS as exc:
+        raise ServiceUnavailable(f"database unreachable: {type(exc).__name__}") from exc
+    head = head_revisions()
+    if current != head:
+        raise ServiceUnavailable(
+            f"schema at {sorted(current) or 'nothing'}, migrations at {sorted(head)}: "
+            "run `hookline migrate`"
+        )
+    return Readiness(status="ready", database="ok", schema_revision=sorted(current))

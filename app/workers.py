@@ -1,0 +1,34 @@
+"""The worker side of Hookline: which queues a worker process serves, and with what handlers."""
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import asyncpg_dsn
+from app.queue.config import WorkerConfig
+from app.queue.runtime import Binding, WorkerRuntime
+from app.settings import Settings
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(
+        concurrency=settings.worker_concurrency,
+        lease=settings.lease,
+        poll_interval=settings.poll_interval,
+        heartbeat_interval=settings.heartbeat_interval,
+        worker_timeout=settings.worker_timeout,
+        drain_timeout=settings.drain_timeout,
+    )
+
+
+def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
+    """Every queue a worker serves. Features add theirs here as they arrive."""
+    del settings, engine
+    return []
+
+
+def build_runtime(settings: Settings, engine: AsyncEngine, database_url: str) -> WorkerRuntime:
+    return WorkerRuntime(
+        engine,
+        asyncpg_dsn(database_url),
+        worker_config(settings),
+        bindings(settings, engine),
+    )

@@ -1,0 +1,90 @@
+"""The command line as an operator meets it: real processes, real ports, the embedded database."""
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
+    env.update(extra)
+    return env
+
+
+async def _hookline(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _wait_for_health(url: str, process: asyncio.subprocess.Process) -> httpx.Response:
+    async with httpx.AsyncClient() as client, asyncio.timeout(90):
+        while True:
+            assert process.returncode is None, "hookline serve exited before answering"
+            try:
+                return await client.get(url)
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+
+
+async def test_serve_starts_on_an_empty_data_folder_and_stops_cleanly(tmp_path: Path) -> None:
+    port = _free_port()
+    data_dir = tmp_path / "data"
+    process = await _hookline(
+        "serve", env=_environment(HOOKLINE_DATA_DIR=str(data_dir), HOOKLINE_PORT=str(port))
+    )
+    try:
+        health = await _wait_for_health(f"http://127.0.0.1:{port}/healthz", process)
+        async with httpx.AsyncClient() as client:
+            ready = await client.get(f"http://127.0.0.1:{port}/readyz")
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(60):
+            _, stderr = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    assert health.status_code == 200
+    assert ready.status_code == 200
+    assert process.returncode == 0, stderr.decode()
+    assert (data_dir / "postgres" / "PG_VERSION").exists()
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()  # the server was stopped
+
+
+@pytest.mark.parametrize(
+    ("command", "url", "message"),
+    [
+        ("migrate", "postgresql://postgres@127.0.0.1:1/hookline", "cannot reach the database"),
+        ("worker", "postgresql://postgres@127.0.0.1:1/hookline", "cannot reach the database"),
+        ("api", "mysql://root@127.0.0.1/hookline", "HOOKLINE_DATABASE_URL"),
+    ],
+)
+async def test_a_bad_database_is_one_clear_line(command: str, url: str, message: str) -> None:
+    process = await _hookline(command, env=_environment(HOOKLINE_DATABASE_URL=url))
+    async with asyncio.timeout(60):
+        _, stderr = await process.communicate()
+
+    lines = stderr.decode().strip().splitlines()
+    assert process.returncode == 2
+    assert len(lines) == 1
+    assert lines[0].startswith("hookline: ")
+    assert message in lines[0]
