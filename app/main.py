@@ -1,6 +1,9 @@
 """The FastAPI application factory. ``serve`` runs the workers inside the API's lifespan."""
 
 import asyncio
+import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +16,8 @@ from app.ops.router import router as ops_router
 from app.settings import Settings
 from app.workers import build_runtime
 
+log = logging.getLogger("hookline.app")
+
 
 def create_app(settings: Settings, *, database_url: str, run_workers: bool = False) -> FastAPI:
     """The API; with ``run_workers`` also every queue worker, in the same process and loop."""
@@ -24,6 +29,8 @@ def create_app(settings: Settings, *, database_url: str, run_workers: bool = Fal
         app.state.settings = settings
         runtime = build_runtime(settings, engine, database_url) if run_workers else None
         task = asyncio.create_task(runtime.run(), name="workers") if runtime else None
+        if task is not None:
+            task.add_done_callback(_shut_down_if_crashed)
         try:
             yield
         finally:
@@ -41,3 +48,11 @@ def create_app(settings: Settings, *, database_url: str, run_workers: bool = Fal
     install_error_handlers(app)
     app.include_router(ops_router)
     return app
+
+
+def _shut_down_if_crashed(task: "asyncio.Task[None]") -> None:
+    """Workers that die must not leave an API that accepts work nobody will do: stop the process."""
+    if task.cancelled() or task.exception() is None:
+        return
+    log.critical("workers.crashed", exc_info=task.exception())
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -1,0 +1,100 @@
+"""The queue core alone: enqueue, then claim and complete no-op jobs with real worker runtimes.
+
+    python -m bench.queue --jobs 50000 --workers 2 --concurrency 100
+
+Prints enqueue and processing rates in jobs per second.
+"""
+
+import argparse
+import asyncio
+import time
+from datetime import timedelta
+
+from sqlalchemy import MetaData, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import DeclarativeBase
+
+from app.db import asyncpg_dsn, create_engine
+from app.queue.config import WorkerConfig
+from app.queue.consumer import ConsumerOptions, JobHandler
+from app.queue.jobs import Done, Job, Outcome
+from app.queue.queue import Queue
+from app.queue.runtime import Binding, WorkerRuntime
+from app.queue.schema import JobStatus, QueueColumns
+from bench.common import add_database_argument, scratch_database
+
+
+class BenchBase(DeclarativeBase):
+    metadata = MetaData()
+
+
+class BenchJob(QueueColumns, BenchBase):
+    __tablename__ = "bench_jobs"
+
+
+class NoOp(JobHandler):
+    async def handle(self, job: Job) -> Outcome:
+        del job
+        return Done()
+
+
+async def _done_count(engine: AsyncEngine, queue: Queue) -> int:
+    async with engine.connect() as conn:
+        table = queue.table
+        query = select(func.count()).where(table.c.status == JobStatus.DONE.value)
+        return int(await conn.scalar(query) or 0)
+
+
+async def run(args: argparse.Namespace) -> None:
+    async with scratch_database(args.server_url) as url:
+        engine = create_engine(url, pool_size=args.workers * 4)
+        async with engine.begin() as conn:
+            await conn.run_sync(BenchBase.metadata.create_all)
+        queue = Queue(BenchJob.__table__)  # type: ignore[arg-type]
+
+        started = time.perf_counter()
+        for offset in range(0, args.jobs, 1000):
+            async with engine.begin() as conn:
+                await queue.enqueue(conn, [{} for _ in range(min(1000, args.jobs - offset))])
+        enqueue_seconds = time.perf_counter() - started
+
+        config = WorkerConfig(
+            concurrency=args.concurrency,
+            lease=timedelta(seconds=60),
+            poll_interval=timedelta(milliseconds=200),
+        )
+        options = ConsumerOptions(fast_settle=args.fast_settle)
+        runtimes = [
+            WorkerRuntime(engine, asyncpg_dsn(url), config, [Binding(queue, NoOp(), options)])
+            for _ in range(args.workers)
+        ]
+        started = time.perf_counter()
+        tasks = [asyncio.create_task(runtime.run()) for runtime in runtimes]
+        while await _done_count(engine, queue) < args.jobs:
+            await asyncio.sleep(0.05)
+        process_seconds = time.perf_counter() - started
+        for runtime in runtimes:
+            runtime.stop()
+        await asyncio.gather(*tasks)
+        await engine.dispose()
+
+    print(f"enqueue:  {args.jobs / enqueue_seconds:10,.0f} jobs/s  (batches of 1000)")
+    print(
+        f"process:  {args.jobs / process_seconds:10,.0f} jobs/s  "
+        f"({args.workers} runtimes x {args.concurrency} in flight, "
+        f"fast_settle={args.fast_settle})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_database_argument(parser)
+    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--fast-settle", action="store_true", help="synchronous_commit=off acks")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
