@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from app.db import asyncpg_dsn, create_engine, describe, resolve_database_url
 from app.embedded import EmbeddedDatabaseError
+from app.local_secrets import MissingSecret, with_local_secrets
 from app.logs import configure_logging
 from app.main import create_app
 from app.migrations import upgrade_to_head
@@ -69,6 +70,13 @@ async def _ping(url: str) -> None:
     await connection.close()
 
 
+def _with_secrets(settings: Settings) -> Settings:
+    try:
+        return with_local_secrets(settings)
+    except MissingSecret as exc:
+        fail(str(exc))
+
+
 def _migrate(url: str) -> None:
     try:
         upgrade_to_head(url)
@@ -98,7 +106,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
     settings = _settings(host=host, port=port)
     url = _database(settings)
     _migrate(url)
-    _serve_http(settings, url, run_workers=True)
+    _serve_http(_with_secrets(settings), url, run_workers=True)
 
 
 @cli.command()
@@ -106,7 +114,8 @@ def api(host: HostOption = None, port: PortOption = None) -> None:
     """The REST API alone (scale it out; run `hookline migrate` first)."""
     configure_logging()
     settings = _settings(host=host, port=port)
-    _serve_http(settings, _database(settings), run_workers=False)
+    url = _database(settings)
+    _serve_http(_with_secrets(settings), url, run_workers=False)
 
 
 @cli.command()
@@ -114,7 +123,8 @@ def worker() -> None:
     """Queue workers alone; SIGTERM drains them gracefully."""
     configure_logging()
     settings = _settings()
-    asyncio.run(_run_worker(settings, _database(settings)))
+    url = _database(settings)
+    asyncio.run(_run_worker(_with_secrets(settings), url))
 
 
 async def _run_worker(settings: Settings, url: str) -> None:

@@ -11,11 +11,49 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("hookline.api")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. `events.3.type`.")
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details: the body of every error response."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+_DESCRIPTIONS = {
+    401: "Missing or invalid bearer token",
+    403: "The token may not do this",
+    404: "No such resource (or it belongs to another tenant)",
+    409: "Conflicts with the current state",
+    413: "Body larger than the configured limit",
+    422: "Invalid input; `errors` names each field",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer."""
+    return {
+        code: {
+            "model": ProblemDetails,
+            "description": _DESCRIPTIONS[code],
+            "content": {PROBLEM_JSON: {}},
+        }
+        for code in codes
+    }
 
 
 class HooklineError(Exception):

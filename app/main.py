@@ -8,25 +8,44 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app import __version__
+from app.crypto import SecretBox
 from app.db import create_engine
+from app.endpoints.router import router as endpoints_router
+from app.endpoints.ssrf import Resolver, TargetGuard, resolve
 from app.errors import install_error_handlers
+from app.events.router import router as events_router
+from app.limits import BodyLimit
 from app.ops.router import router as ops_router
 from app.settings import Settings
+from app.tenants.router import router as tenants_router
 from app.workers import build_runtime
 
 log = logging.getLogger("hookline.app")
 
 
-def create_app(settings: Settings, *, database_url: str, run_workers: bool = False) -> FastAPI:
-    """The API; with ``run_workers`` also every queue worker, in the same process and loop."""
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str,
+    run_workers: bool = False,
+    resolver: Resolver = resolve,
+) -> FastAPI:
+    """The API; with ``run_workers`` also every queue worker, in the same process and loop.
+
+    ``settings`` must carry a secret key (see :func:`app.local_secrets.with_local_secrets`).
+    ``resolver`` is the DNS lookup the SSRF guard trusts.
+    """
+    if settings.secret_key is None:
+        raise ValueError("settings.secret_key is required")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(database_url)
         app.state.engine = engine
-        app.state.settings = settings
+        app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
         runtime = build_runtime(settings, engine, database_url) if run_workers else None
         task = asyncio.create_task(runtime.run(), name="workers") if runtime else None
         if task is not None:
@@ -45,8 +64,18 @@ def create_app(settings: Settings, *, database_url: str, run_workers: bool = Fal
         summary="Webhook delivery on Postgres: outbox, signed retried deliveries, inbox.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.secret_box = SecretBox(settings.secret_key.get_secret_value())
+    app.state.target_guard = TargetGuard(settings.allowed_target_networks, resolver)
+    app.add_middleware(
+        BodyLimit,
+        limit_for=lambda path: (
+            settings.max_batch_bytes if path == "/v1/events/batch" else settings.max_event_bytes
+        ),
+    )
     install_error_handlers(app)
-    app.include_router(ops_router)
+    for router in (ops_router, tenants_router, endpoints_router, events_router):
+        app.include_router(router)
     return app
 
 

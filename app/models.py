@@ -4,8 +4,21 @@ Models live in their feature folders; importing them here registers them on the 
 """
 
 from app.base import Base
+from app.delivery.models import Delivery
+from app.endpoints.models import Endpoint, EndpointSecret
+from app.events.models import Event
 from app.queue.schema import Worker
+from app.tenants.models import ApiKey, Tenant
 
 metadata = Base.metadata
 
-__all__ = ["Worker", "metadata"]
+__all__ = [
+    "ApiKey",
+    "Delivery",
+    "Endpoint",
+    "EndpointSecret",
+    "Event",
+    "Tenant",
+    "Worker",
+    "metadata",
+]

@@ -6,9 +6,10 @@ reads the environment at import time.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -60,6 +61,39 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long in-flight jobs may finish before they are released.",
     )
 
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for admin routes. Unset in embedded mode: generated once into "
+        "DATA_DIR and printed.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that encrypts endpoint secrets at rest. Unset in embedded mode: "
+        "generated once into DATA_DIR.",
+    )
+    allowed_target_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs endpoints may reach despite the SSRF rules, e.g. 127.0.0.0/8.",
+    )
+    secret_rotation_grace: timedelta = Field(
+        default=timedelta(hours=24),
+        alias="HOOKLINE_SECRET_ROTATION_GRACE_SECONDS",
+        description="How long a rotated-out endpoint secret keeps signing beside the new one.",
+    )
+    max_event_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest accepted event body (413 beyond)."
+    )
+    max_batch_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest accepted batch-publish body."
+    )
+
+    @field_validator("allowed_target_networks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
@@ -67,7 +101,9 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL, e.g. postgresql://user@host:5432/db")
         return value
 
-    @field_validator("lease", "poll_interval", "heartbeat_interval", "worker_timeout")
+    @field_validator(
+        "lease", "poll_interval", "heartbeat_interval", "worker_timeout", "secret_rotation_grace"
+    )
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):

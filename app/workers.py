@@ -3,7 +3,10 @@
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import asyncpg_dsn
+from app.events.fanout import FanOut
+from app.events.outbox import EVENTS
 from app.queue.config import WorkerConfig
+from app.queue.consumer import ConsumerOptions
 from app.queue.runtime import Binding, WorkerRuntime
 from app.settings import Settings
 
@@ -19,10 +22,13 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
-def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
-    """Every queue a worker serves. Features add theirs here as they arrive."""
-    del settings, engine
-    return []
+def bindings(settings: Settings) -> list[Binding]:
+    """Every queue a worker serves, with its handler and claim options."""
+    del settings
+    return [
+        # Fan-out is database work only: big batches, one transaction each.
+        Binding(EVENTS, FanOut(), ConsumerOptions(concurrency=500)),
+    ]
 
 
 def build_runtime(settings: Settings, engine: AsyncEngine, database_url: str) -> WorkerRuntime:
@@ -30,5 +36,5 @@ def build_runtime(settings: Settings, engine: AsyncEngine, database_url: str) ->
         engine,
         asyncpg_dsn(database_url),
         worker_config(settings),
-        bindings(settings, engine),
+        bindings(settings),
     )

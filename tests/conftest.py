@@ -8,16 +8,22 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import asyncpg_dsn, create_engine
 from app.embedded import start_embedded
+from app.main import create_app
 from app.migrations import upgrade_to_head
+from app.settings import Settings
 
 
 def _with_database(url: str, database: str) -> str:
@@ -70,3 +76,32 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings for in-process apps: fixed secrets, loopback receivers allowed."""
+    return Settings(
+        admin_token=SecretStr(ADMIN_TOKEN),
+        secret_key=SecretStr("test-secret-key"),
+        allowed_target_networks=["127.0.0.0/8", "::1/128"],  # type: ignore[list-item]
+    )
+
+
+@asynccontextmanager
+async def serve_in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running, behind an in-process HTTP client."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hookline") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The API (no workers) on this test's database, unauthenticated."""
+    async with serve_in_process(create_app(settings, database_url=database_url)) as client:
+        yield client

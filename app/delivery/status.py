@@ -1,0 +1,20 @@
+"""How a delivery's queue state reads in the API."""
+
+from typing import Literal
+
+from app.delivery.models import DeliveryState
+from app.queue.schema import JobStatus
+
+PublicStatus = Literal["pending", "sending", "succeeded", "failed", "skipped"]
+
+_PUBLIC: dict[str, PublicStatus] = {
+    JobStatus.PENDING: "pending",
+    JobStatus.PROCESSING: "sending",
+    JobStatus.DONE: "succeeded",
+    JobStatus.DEAD: "failed",
+    DeliveryState.SKIPPED: "skipped",
+}
+
+
+def public_status(queue_status: str) -> PublicStatus:
+    return _PUBLIC[queue_status]

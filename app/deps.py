@@ -1,0 +1,70 @@
+"""Request dependencies: the unit of work, and who is calling.
+
+A request's transaction is opened here and committed here, after the route returns and *before*
+the response is sent (``scope="function"``), so a failed commit is an error response, never a
+201 for a row that does not exist. Services and repositories never commit.
+"""
+
+import hmac
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.errors import Forbidden, Unauthorized
+from app.settings import Settings
+from app.tenants.service import tenant_for_key
+
+_bearer = HTTPBearer(auto_error=False, description="An admin token or a tenant API key.")
+
+
+async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions() as session, session.begin():
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(_transaction, scope="function")]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _is_admin(settings: Settings, token: str) -> bool:
+    if settings.admin_token is None:
+        return False
+    return hmac.compare_digest(token.encode(), settings.admin_token.get_secret_value().encode())
+
+
+async def require_admin(settings: AppSettings, credentials: Credentials) -> None:
+    if credentials is None:
+        raise Unauthorized("send `Authorization: Bearer <admin token>`")
+    if not _is_admin(settings, credentials.credentials):
+        raise Unauthorized("the admin token is not valid")
+
+
+async def require_tenant(
+    session: DbSession, settings: AppSettings, credentials: Credentials
+) -> uuid.UUID:
+    """The tenant whose API key made this request."""
+    if credentials is None:
+        raise Unauthorized("send `Authorization: Bearer <API key>`")
+    tenant = await tenant_for_key(session, credentials.credentials)
+    if tenant is not None:
+        return tenant
+    if _is_admin(settings, credentials.credentials):
+        raise Forbidden("the admin token manages tenants; use a tenant API key here")
+    raise Unauthorized("the API key is not valid")
+
+
+AdminOnly = Depends(require_admin)
+TenantId = Annotated[uuid.UUID, Depends(require_tenant)]

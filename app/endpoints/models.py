@@ -1,0 +1,78 @@
+"""The endpoint registry: where a tenant's events go, and the secrets that sign them."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.base import Base
+from app.ids import uuid7
+
+
+class EndpointStatus(StrEnum):
+    ACTIVE = "active"  #: deliveries are sent
+    PAUSED = "paused"  #: deliveries accumulate and are sent, in order, once resumed
+    DISABLED = (
+        "disabled"  #: by Hookline (failing too long, 410 Gone); events are recorded as skipped
+    )
+
+
+class Endpoint(Base):
+    __tablename__ = "endpoints"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'paused', 'disabled')", name="status"),
+        Index("ix_endpoints_tenant_id_id", "tenant_id", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    #: Event-type patterns: exact (``order.paid``), prefix (``order.*``) or everything (``*``).
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{*}")
+    #: Extra request headers sent with every delivery (never the signature headers).
+    headers: Mapped[dict[str, str]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    status: Mapped[str] = mapped_column(Text, server_default=EndpointStatus.ACTIVE.value)
+    #: Why and when Hookline disabled it.
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Deliveries per second at most; NULL for no limit.
+    rate_limit_per_second: Mapped[int | None] = mapped_column(Integer)
+    #: Strictly one delivery in flight, in event order.
+    ordered: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, server_default=text("'{}'::jsonb")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class EndpointSecret(Base):
+    """A signing secret, encrypted. The current one has no expiry; rotated-out ones expire."""
+
+    __tablename__ = "endpoint_secrets"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("endpoints.id", ondelete="CASCADE"), index=True
+    )
+    #: AES-GCM ciphertext of the ``whsec_...`` string, bound to this row's id.
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: NULL while current; after a rotation, when this secret stops signing.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,167 @@
+"""`/v1/endpoints`: the registry and its signing secrets."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from app.crypto import SecretBox
+from app.deps import AppSettings, DbSession, TenantId
+from app.endpoints import service
+from app.endpoints.models import Endpoint
+from app.endpoints.schemas import (
+    EndpointIn,
+    EndpointOut,
+    EndpointPatch,
+    PreviousSecret,
+    RotateIn,
+    SecretOut,
+)
+from app.endpoints.ssrf import TargetGuard
+from app.errors import problem_responses
+from app.pagination import Page, Pagination, make_page
+
+router = APIRouter(
+    prefix="/v1/endpoints", tags=["endpoints"], responses=problem_responses(401, 403, 422)
+)
+
+
+def _guard(request: Request) -> TargetGuard:
+    guard: TargetGuard = request.app.state.target_guard
+    return guard
+
+
+def _box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.secret_box
+    return box
+
+
+Guard = Annotated[TargetGuard, Depends(_guard)]
+Box = Annotated[SecretBox, Depends(_box)]
+
+
+def render(endpoint: Endpoint) -> EndpointOut:
+    return EndpointOut(
+        id=endpoint.id,
+        url=endpoint.url,
+        description=endpoint.description,
+        event_types=endpoint.event_types,
+        headers=endpoint.headers,
+        status=endpoint.status,  # type: ignore[arg-type]
+        disabled_reason=endpoint.disabled_reason,
+        disabled_at=endpoint.disabled_at,
+        rate_limit_per_second=endpoint.rate_limit_per_second,
+        ordered=endpoint.ordered,
+        metadata=endpoint.metadata_,
+        created_at=endpoint.created_at,
+        updated_at=endpoint.updated_at,
+    )
+
+
+@router.post(
+    "",
+    summary="Register an endpoint",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EndpointOut,
+)
+async def create_endpoint(
+    body: EndpointIn, session: DbSession, tenant: TenantId, guard: Guard, box: Box
+) -> EndpointOut:
+    return render(await service.create_endpoint(session, tenant, body, guard=guard, box=box))
+
+
+@router.get("", summary="List endpoints, newest first", response_model=Page[EndpointOut])
+async def list_endpoints(
+    session: DbSession,
+    tenant: TenantId,
+    page: Pagination,
+    status: Annotated[
+        Literal["active", "paused", "disabled"] | None, Query(description="Only this status.")
+    ] = None,
+) -> Page[EndpointOut]:
+    rows = await service.list_endpoints(session, tenant, page, status=status)
+    return make_page(rows, page, id_of=lambda e: e.id, render=render)
+
+
+@router.get(
+    "/{endpoint_id}",
+    summary="Read an endpoint",
+    response_model=EndpointOut,
+    responses=problem_responses(404),
+)
+async def get_endpoint(endpoint_id: uuid.UUID, session: DbSession, tenant: TenantId) -> EndpointOut:
+    return render(await service.get_endpoint(session, tenant, endpoint_id))
+
+
+@router.patch(
+    "/{endpoint_id}",
+    summary="Change an endpoint",
+    response_model=EndpointOut,
+    responses=problem_responses(404),
+)
+async def update_endpoint(
+    endpoint_id: uuid.UUID, body: EndpointPatch, session: DbSession, tenant: TenantId, guard: Guard
+) -> EndpointOut:
+    return render(await service.update_endpoint(session, tenant, endpoint_id, body, guard=guard))
+
+
+@router.delete(
+    "/{endpoint_id}",
+    summary="Remove an endpoint and its deliveries",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(404),
+)
+async def delete_endpoint(endpoint_id: uuid.UUID, session: DbSession, tenant: TenantId) -> None:
+    await service.delete_endpoint(session, tenant, endpoint_id)
+
+
+async def _secret_view(session: DbSession, box: SecretBox, endpoint_id: uuid.UUID) -> SecretOut:
+    keys = (await service.signing_keys(session, box, [endpoint_id]))[endpoint_id]
+    current, previous = keys[0], keys[1:]
+    return SecretOut(
+        key=current.key,
+        previous=[
+            PreviousSecret(key=k.key, expires_at=k.expires_at)
+            for k in previous
+            if k.expires_at is not None
+        ],
+    )
+
+
+@router.get(
+    "/{endpoint_id}/secret",
+    summary="Read the signing secret",
+    response_model=SecretOut,
+    responses=problem_responses(404),
+)
+async def get_secret(
+    endpoint_id: uuid.UUID, session: DbSession, tenant: TenantId, box: Box
+) -> SecretOut:
+    await service.get_endpoint(session, tenant, endpoint_id)
+    return await _secret_view(session, box, endpoint_id)
+
+
+@router.post(
+    "/{endpoint_id}/secret/rotate",
+    summary="Rotate the signing secret (the old one signs alongside for a grace period)",
+    response_model=SecretOut,
+    responses=problem_responses(404),
+)
+async def rotate_secret(
+    endpoint_id: uuid.UUID,
+    session: DbSession,
+    tenant: TenantId,
+    box: Box,
+    settings: AppSettings,
+    body: RotateIn | None = None,
+) -> SecretOut:
+    await service.rotate_secret(
+        session,
+        tenant,
+        endpoint_id,
+        box=box,
+        grace=settings.secret_rotation_grace,
+        new_secret=body.key if body else None,
+    )
+    return await _secret_view(session, box, endpoint_id)

@@ -1,0 +1,127 @@
+"""Request and response bodies of the endpoint registry."""
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.endpoints.filters import is_filter
+from app.endpoints.signing_secret import validate_signing_secret
+
+#: Headers Hookline sets itself; an endpoint's custom headers may not replace them.
+RESERVED_HEADERS = frozenset(
+    {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "host",
+        "user-agent",
+    }
+)
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _event_types(value: list[str]) -> list[str]:
+    bad = [pattern for pattern in value if not is_filter(pattern)]
+    if bad:
+        raise ValueError(
+            f"not event-type patterns: {bad}; use a type (order.paid), a prefix (order.*) or *"
+        )
+    return list(dict.fromkeys(value))
+
+
+def _headers(value: dict[str, str]) -> dict[str, str]:
+    for name, header_value in value.items():
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"{name!r} is not a valid header name")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"{name!r} is set by Hookline and cannot be overridden")
+        if "\r" in header_value or "\n" in header_value:
+            raise ValueError(f"the value of {name!r} contains a line break")
+    return value
+
+
+EventTypes = Annotated[list[str], Field(min_length=1, max_length=100), AfterValidator(_event_types)]
+Headers = Annotated[dict[str, str], Field(max_length=30), AfterValidator(_headers)]
+Url = Annotated[str, Field(min_length=1, max_length=2048, examples=["https://example.com/hooks"])]
+Description = Annotated[str, Field(max_length=1000)]
+RateLimit = Annotated[int, Field(ge=1, le=100_000, description="Deliveries per second at most.")]
+Metadata = Annotated[dict[str, Any], Field(max_length=50)]
+UserStatus = Literal["active", "paused"]
+SigningSecret = Annotated[str, AfterValidator(validate_signing_secret)]
+
+
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Url
+    description: Description = ""
+    event_types: EventTypes = Field(default_factory=lambda: ["*"])
+    headers: Headers = Field(default_factory=dict)
+    status: UserStatus = "active"
+    rate_limit_per_second: RateLimit | None = None
+    ordered: bool = False
+    metadata: Metadata = Field(default_factory=dict)
+    secret: SigningSecret | None = Field(
+        default=None, description="A `whsec_...` secret to use; by default one is generated."
+    )
+
+
+class EndpointPatch(BaseModel):
+    """Only the fields present change. `rate_limit_per_second: null` removes the limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Url | None = None
+    description: Description | None = None
+    event_types: EventTypes | None = None
+    headers: Headers | None = None
+    status: UserStatus | None = Field(
+        default=None, description="`active` also re-enables an endpoint Hookline disabled."
+    )
+    rate_limit_per_second: RateLimit | None = None
+    ordered: bool | None = None
+    metadata: Metadata | None = None
+
+
+class EndpointOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    description: str
+    event_types: list[str]
+    headers: dict[str, str]
+    status: Literal["active", "paused", "disabled"]
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    rate_limit_per_second: int | None
+    ordered: bool
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PreviousSecret(BaseModel):
+    key: str
+    expires_at: datetime
+
+
+class SecretOut(BaseModel):
+    key: str = Field(description="The current signing secret.")
+    previous: list[PreviousSecret] = Field(
+        description="Rotated-out secrets that still sign until they expire."
+    )
+
+
+class RotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: SigningSecret | None = Field(
+        default=None, description="The new `whsec_...` secret; by default one is generated."
+    )

@@ -1,0 +1,174 @@
+"""The endpoint registry: tenant-scoped CRUD, URL safety, and encrypted signing secrets."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crypto import SecretBox
+from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
+from app.endpoints.schemas import EndpointIn, EndpointPatch
+from app.endpoints.signing_secret import new_signing_secret
+from app.endpoints.ssrf import TargetGuard, UnsafeTarget
+from app.errors import InvalidInput, NotFound
+from app.ids import uuid7
+from app.pagination import PageParams
+
+
+async def _check_url(guard: TargetGuard, url: str) -> None:
+    try:
+        await guard.check_url(url)
+    except UnsafeTarget as exc:
+        raise InvalidInput(f"url: {exc}", errors=[{"field": "url", "message": str(exc)}]) from exc
+
+
+async def create_endpoint(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    body: EndpointIn,
+    *,
+    guard: TargetGuard,
+    box: SecretBox,
+) -> Endpoint:
+    await _check_url(guard, body.url)
+    values = body.model_dump(exclude={"metadata", "secret"})
+    endpoint = Endpoint(id=uuid7(), tenant_id=tenant_id, metadata_=body.metadata, **values)
+    session.add(endpoint)
+    await session.flush()
+    _add_secret(session, box, endpoint.id, body.secret or new_signing_secret())
+    await session.flush()
+    await session.refresh(endpoint)
+    return endpoint
+
+
+async def get_endpoint(
+    session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID
+) -> Endpoint:
+    """The tenant's endpoint; another tenant's id is as unknown as a missing one."""
+    endpoint = await session.scalar(
+        select(Endpoint).where(Endpoint.id == endpoint_id, Endpoint.tenant_id == tenant_id)
+    )
+    if endpoint is None:
+        raise NotFound(f"endpoint {endpoint_id} does not exist")
+    return endpoint
+
+
+async def list_endpoints(
+    session: AsyncSession, tenant_id: uuid.UUID, page: PageParams, *, status: str | None
+) -> list[Endpoint]:
+    query = select(Endpoint).where(Endpoint.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(Endpoint.status == status)
+    if page.before is not None:
+        query = query.where(Endpoint.id < page.before)
+    rows = await session.scalars(query.order_by(Endpoint.id.desc()).limit(page.limit + 1))
+    return list(rows)
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    patch: EndpointPatch,
+    *,
+    guard: TargetGuard,
+) -> Endpoint:
+    endpoint = await get_endpoint(session, tenant_id, endpoint_id)
+    changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
+    for required in (
+        "url",
+        "description",
+        "event_types",
+        "headers",
+        "status",
+        "ordered",
+        "metadata",
+    ):
+        if required in changes and changes[required] is None:
+            raise InvalidInput(
+                f"{required}: may not be null",
+                errors=[{"field": required, "message": "may not be null"}],
+            )
+    if "url" in changes:
+        await _check_url(guard, changes["url"])
+    if changes.get("status") == EndpointStatus.ACTIVE:
+        endpoint.disabled_reason = None
+        endpoint.disabled_at = None
+    if "metadata" in changes:
+        endpoint.metadata_ = changes.pop("metadata")
+    for name, value in changes.items():
+        setattr(endpoint, name, value)
+    endpoint.updated_at = func.now()
+    await session.flush()
+    await session.refresh(endpoint)
+    return endpoint
+
+
+async def delete_endpoint(
+    session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID
+) -> None:
+    result = await session.execute(
+        delete(Endpoint).where(Endpoint.id == endpoint_id, Endpoint.tenant_id == tenant_id)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound(f"endpoint {endpoint_id} does not exist")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    key: str
+    #: None for the current secret; when a rotated-out secret stops signing.
+    expires_at: datetime | None
+
+
+def _add_secret(session: AsyncSession, box: SecretBox, endpoint_id: uuid.UUID, secret: str) -> None:
+    secret_id = uuid7()
+    session.add(
+        EndpointSecret(
+            id=secret_id,
+            endpoint_id=endpoint_id,
+            ciphertext=box.seal(secret, bound_to=secret_id.bytes),
+        )
+    )
+
+
+async def signing_keys(
+    session: AsyncSession, box: SecretBox, endpoint_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[SigningKey]]:
+    """Every secret that signs now, per endpoint, the current one first."""
+    rows = await session.scalars(
+        select(EndpointSecret)
+        .where(
+            EndpointSecret.endpoint_id.in_(endpoint_ids),
+            or_(EndpointSecret.expires_at.is_(None), EndpointSecret.expires_at > func.now()),
+        )
+        .order_by(EndpointSecret.expires_at.desc().nulls_first(), EndpointSecret.id.desc())
+    )
+    keys: dict[uuid.UUID, list[SigningKey]] = {endpoint_id: [] for endpoint_id in endpoint_ids}
+    for row in rows:
+        key = box.open(row.ciphertext, bound_to=row.id.bytes)
+        keys[row.endpoint_id].append(SigningKey(key=key, expires_at=row.expires_at))
+    return keys
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    *,
+    box: SecretBox,
+    grace: timedelta,
+    new_secret: str | None,
+) -> None:
+    """The current secret keeps signing for ``grace``; the new one signs from now on."""
+    await get_endpoint(session, tenant_id, endpoint_id)
+    await session.execute(
+        update(EndpointSecret)
+        .where(EndpointSecret.endpoint_id == endpoint_id, EndpointSecret.expires_at.is_(None))
+        .values(expires_at=func.now() + grace)
+    )
+    _add_secret(session, box, endpoint_id, new_secret or new_signing_secret())
+    await session.flush()

@@ -1,0 +1,81 @@
+"""Publishing: an event row is the outbox row, written in the caller's own transaction.
+
+``publish`` is the Python API for applications that share Hookline's database: call it inside
+your transaction and the event exists exactly when your other writes do. The HTTP routes use the
+same functions.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.endpoints.filters import is_event_type
+from app.errors import InvalidInput
+from app.events.models import Event
+from app.queue.queue import Queue
+
+#: The events table as a queue; the fan-out worker drains it.
+EVENTS = Queue(Event.__table__, channel="hookline_events")  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    data: dict[str, Any]
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    row: dict[str, Any]
+    #: False when the idempotency key named an event published before.
+    created: bool
+
+
+def _scoped_key(tenant_id: uuid.UUID, key: str | None) -> str | None:
+    """Idempotency keys are per tenant: two tenants may use the same key."""
+    return None if key is None else f"{tenant_id}:{key}"
+
+
+async def publish_many(
+    session: AsyncSession, tenant_id: uuid.UUID, events: Sequence[NewEvent]
+) -> list[Published]:
+    """Write events (one multi-row statement) in the session's transaction; never commits."""
+    for event in events:
+        if not is_event_type(event.type):
+            raise InvalidInput(
+                f"type: {event.type!r} is not an event type",
+                errors=[{"field": "type", "message": "not an event type"}],
+            )
+    conn = await session.connection()
+    enqueued = await EVENTS.enqueue(
+        conn,
+        [
+            {
+                "tenant_id": tenant_id,
+                "type": event.type,
+                "data": event.data,
+                "idempotency_key": _scoped_key(tenant_id, event.idempotency_key),
+            }
+            for event in events
+        ],
+    )
+    return [Published(row=dict(e.row), created=e.created) for e in enqueued]
+
+
+async def publish(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    type: str,
+    data: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+) -> Published:
+    """Publish one event inside the caller's transaction (the transactional outbox)."""
+    [published] = await publish_many(
+        session, tenant_id, [NewEvent(type=type, data=data, idempotency_key=idempotency_key)]
+    )
+    return published

@@ -1,0 +1,153 @@
+"""`/v1/events`: publish one or many, and read the history."""
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import TypeAdapter, ValidationError
+
+from app.delivery.status import public_status
+from app.deps import AppSettings, DbSession, TenantId
+from app.errors import FieldError, problem_responses
+from app.events import service
+from app.events.models import Event
+from app.events.outbox import NewEvent, publish, publish_many
+from app.events.schemas import (
+    BatchIn,
+    BatchItemIn,
+    BatchItemResult,
+    BatchOut,
+    DeliverySummary,
+    EventDetail,
+    EventIn,
+    EventOut,
+    IdempotencyKey,
+)
+from app.pagination import Page, Pagination, make_page
+from app.queue.schema import JobStatus
+
+router = APIRouter(prefix="/v1/events", tags=["events"], responses=problem_responses(401, 403, 422))
+
+_batch_item = TypeAdapter(BatchItemIn)
+
+
+def _render(row: Event | dict[str, Any]) -> EventOut:
+    if isinstance(row, Event):
+        return EventOut(id=row.id, type=row.type, data=row.data, created_at=row.created_at)
+    return EventOut(id=row["id"], type=row["type"], data=row["data"], created_at=row["created_at"])
+
+
+@router.post(
+    "",
+    summary="Publish an event",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EventOut,
+    responses={
+        200: {"model": EventOut, "description": "Duplicate `Idempotency-Key`: the original event"},
+        **problem_responses(413),
+    },
+)
+async def publish_event(
+    body: EventIn,
+    session: DbSession,
+    tenant: TenantId,
+    response: Response,
+    idempotency_key: Annotated[
+        IdempotencyKey | None,
+        Header(description="Same key → the same event, published once (per tenant)."),
+    ] = None,
+) -> EventOut:
+    published = await publish(
+        session, tenant, body.type, body.data, idempotency_key=idempotency_key
+    )
+    if not published.created:
+        response.status_code = status.HTTP_200_OK
+    return _render(published.row)
+
+
+def _item_errors(item: Any, max_bytes: int) -> tuple[BatchItemIn | None, list[FieldError]]:
+    try:
+        parsed = _batch_item.validate_python(item)
+    except ValidationError as exc:
+        return None, [
+            FieldError(field=".".join(str(p) for p in e["loc"]) or "item", message=e["msg"])
+            for e in exc.errors()
+        ]
+    if len(json.dumps(parsed.data)) > max_bytes:
+        return None, [FieldError(field="data", message=f"larger than {max_bytes} bytes")]
+    return parsed, []
+
+
+@router.post(
+    "/batch",
+    summary="Publish up to 1,000 events in one transaction",
+    response_model=BatchOut,
+    responses=problem_responses(413),
+)
+async def publish_batch(
+    body: BatchIn, session: DbSession, tenant: TenantId, settings: AppSettings
+) -> BatchOut:
+    results: list[BatchItemResult] = []
+    valid: list[tuple[int, BatchItemIn]] = []
+    for index, item in enumerate(body.events):
+        parsed, errors = _item_errors(item, settings.max_event_bytes)
+        if parsed is None:
+            results.append(BatchItemResult(index=index, status="invalid", errors=errors))
+        else:
+            valid.append((index, parsed))
+    published = await publish_many(
+        session,
+        tenant,
+        [NewEvent(type=i.type, data=i.data, idempotency_key=i.idempotency_key) for _, i in valid],
+    )
+    for (index, _), outcome in zip(valid, published, strict=True):
+        results.append(
+            BatchItemResult(
+                index=index,
+                status="created" if outcome.created else "duplicate",
+                id=outcome.row["id"],
+            )
+        )
+    results.sort(key=lambda result: result.index)
+    return BatchOut(results=results)
+
+
+@router.get("", summary="List events, newest first", response_model=Page[EventOut])
+async def list_events(
+    session: DbSession,
+    tenant: TenantId,
+    page: Pagination,
+    type: Annotated[str | None, Query(description="Only this event type.")] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
+    until: Annotated[datetime | None, Query(description="Created before.")] = None,
+) -> Page[EventOut]:
+    rows = await service.list_events(
+        session, tenant, page, event_type=type, since=since, until=until
+    )
+    return make_page(rows, page, id_of=lambda e: e.id, render=_render)
+
+
+@router.get(
+    "/{event_id}",
+    summary="Read an event and its deliveries",
+    response_model=EventDetail,
+    responses=problem_responses(404),
+)
+async def get_event(event_id: uuid.UUID, session: DbSession, tenant: TenantId) -> EventDetail:
+    event = await service.get_event(session, tenant, event_id)
+    deliveries = await service.deliveries_of(session, event_id)
+    return EventDetail(
+        **_render(event).model_dump(),
+        fanout="done" if event.status == JobStatus.DONE else "pending",
+        deliveries=[
+            DeliverySummary(
+                delivery_id=d.id,
+                endpoint_id=d.endpoint_id,
+                status=public_status(d.status),
+                attempts=d.attempts,
+            )
+            for d in deliveries
+        ],
+    )

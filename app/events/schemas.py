@@ -1,0 +1,75 @@
+"""Request and response bodies of event publishing and history."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.endpoints.filters import EVENT_TYPE_MAX_LENGTH, EVENT_TYPE_PATTERN
+from app.errors import FieldError
+
+EventType = Annotated[
+    str,
+    Field(
+        max_length=EVENT_TYPE_MAX_LENGTH,
+        pattern=EVENT_TYPE_PATTERN,
+        description="Dot-separated words of letters, digits, `_` and `-`, e.g. `invoice.paid`.",
+        examples=["invoice.paid"],
+    ),
+]
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255)]
+MAX_BATCH = 1000
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: EventType
+    data: dict[str, Any] = Field(description="The payload, a JSON object.")
+
+
+class BatchItemIn(EventIn):
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None, description="Same key (per tenant) → the same event, published once."
+    )
+
+
+class BatchIn(BaseModel):
+    """Up to 1,000 events; each is validated on its own and answered on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class EventOut(BaseModel):
+    id: uuid.UUID
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class DeliverySummary(BaseModel):
+    delivery_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    status: Literal["pending", "sending", "succeeded", "failed", "skipped"]
+    attempts: int
+
+
+class EventDetail(EventOut):
+    fanout: Literal["pending", "done"] = Field(
+        description="`done` once the event's deliveries exist."
+    )
+    deliveries: list[DeliverySummary]
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    status: Literal["created", "duplicate", "invalid"]
+    id: uuid.UUID | None = None
+    errors: list[FieldError] | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemResult]

@@ -1,0 +1,47 @@
+"""Event history: tenant-scoped listing and reading, with the deliveries each event produced."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.delivery.models import Delivery
+from app.errors import NotFound
+from app.events.models import Event
+from app.pagination import PageParams
+
+
+async def list_events(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    page: PageParams,
+    *,
+    event_type: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Event]:
+    query = select(Event).where(Event.tenant_id == tenant_id)
+    if event_type is not None:
+        query = query.where(Event.type == event_type)
+    if since is not None:
+        query = query.where(Event.created_at >= since)
+    if until is not None:
+        query = query.where(Event.created_at < until)
+    if page.before is not None:
+        query = query.where(Event.id < page.before)
+    return list(await session.scalars(query.order_by(Event.id.desc()).limit(page.limit + 1)))
+
+
+async def get_event(session: AsyncSession, tenant_id: uuid.UUID, event_id: uuid.UUID) -> Event:
+    event = await session.scalar(
+        select(Event).where(Event.id == event_id, Event.tenant_id == tenant_id)
+    )
+    if event is None:
+        raise NotFound(f"event {event_id} does not exist")
+    return event
+
+
+async def deliveries_of(session: AsyncSession, event_id: uuid.UUID) -> list[Delivery]:
+    query = select(Delivery).where(Delivery.event_id == event_id).order_by(Delivery.id)
+    return list(await session.scalars(query))

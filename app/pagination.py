@@ -1,0 +1,76 @@
+"""Cursor pagination, newest first. Ids are UUIDv7, so the id alone orders rows by creation.
+
+A cursor is the opaque encoding of the last id of a page; the next page holds the ids below it.
+Queries fetch ``limit + 1`` rows to learn whether another page exists without counting.
+"""
+
+import base64
+import binascii
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+
+from app.errors import InvalidInput
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    #: Only ids below this one (the previous page's last id).
+    before: uuid.UUID | None
+
+
+def encode_cursor(last_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(
+            "cursor: not a cursor this API returned",
+            errors=[{"field": "cursor", "message": "not a cursor this API returned"}],
+        ) from exc
+
+
+def _page_params(
+    limit: Annotated[int, Query(ge=1, le=250, description="Items per page.")] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, before=decode_cursor(cursor) if cursor else None)
+
+
+Pagination = Annotated[PageParams, Depends(_page_params)]
+
+
+def make_page(
+    rows: Sequence[R],
+    params: PageParams,
+    *,
+    id_of: Callable[[R], uuid.UUID],
+    render: Callable[[R], T],
+) -> Page[T]:
+    """A page from up to ``limit + 1`` rows fetched newest first."""
+    shown = rows[: params.limit]
+    more = len(rows) > params.limit
+    return Page[T](
+        data=[render(row) for row in shown],
+        next_cursor=encode_cursor(id_of(shown[-1])) if more and shown else None,
+    )

@@ -1,0 +1,56 @@
+"""Tenants and their API keys. Keys are random, shown once, and stored only as a SHA-256."""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound
+from app.tenants.models import ApiKey, Tenant
+
+KEY_PREFIX = "hlk_"
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_tenant(session: AsyncSession, *, name: str) -> Tenant:
+    tenant = Tenant(name=name)
+    session.add(tenant)
+    await session.flush()
+    await session.refresh(tenant)
+    return tenant
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    row: ApiKey
+    #: The key itself; it exists only in this response.
+    key: str
+
+
+async def issue_key(session: AsyncSession, *, tenant_id: uuid.UUID, name: str) -> IssuedKey:
+    if await session.get(Tenant, tenant_id) is None:
+        raise NotFound(
+            f"tenant {tenant_id} does not exist",
+            errors=[{"field": "tenant_id", "message": "no such tenant"}],
+        )
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(tenant_id=tenant_id, name=name, prefix=key[:12], key_hash=_hash(key))
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return IssuedKey(row=row, key=key)
+
+
+async def tenant_for_key(session: AsyncSession, key: str) -> uuid.UUID | None:
+    """The tenant a presented key acts for, or None. Looked up by hash: no secret is compared."""
+    if not key.startswith(KEY_PREFIX):
+        return None
+    return await session.scalar(
+        select(ApiKey.tenant_id).where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None))
+    )
