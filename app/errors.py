@@ -41,6 +41,7 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state",
     413: "Body larger than the configured limit",
     422: "Invalid input; `errors` names each field",
+    503: "Not ready: the database is unreachable or its schema is not migrated",
 }
 
 

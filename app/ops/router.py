@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.errors import ServiceUnavailable
+from app.errors import ServiceUnavailable, problem_responses
 from app.migrations import current_revisions, head_revisions
 from app.queue.backoff import TRANSIENT_ERRORS
 
@@ -30,7 +30,7 @@ async def healthz() -> Health:
     "/readyz",
     summary="Readiness: the database answers and its schema is at the migrations' head",
     response_model=Readiness,
-    responses={503: {"description": "Database unreachable or schema not migrated"}},
+    responses=problem_responses(503),
 )
 async def readyz(request: Request) -> Readiness:
     try:

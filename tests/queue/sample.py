@@ -1,7 +1,7 @@
 """A queue table that means nothing, so the core is tested without any webhook code; helpers."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -89,10 +89,3 @@ def fast_config(**overrides: Any) -> WorkerConfig:
     }
     values.update(overrides)
     return WorkerConfig(**values)
-
-
-async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    """Wait for a condition the test cannot be signalled about (another process's writes)."""
-    async with asyncio.timeout(timeout):
-        while not await predicate():
-            await asyncio.sleep(0.02)

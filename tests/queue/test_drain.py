@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.queue.queue import Queue
-from tests.queue.sample import enqueue, status_counts, wait_until
+from tests.queue.sample import enqueue, status_counts
+from tests.waiting import wait_until
 
 
 async def _processing(engine: AsyncEngine, queue: Queue) -> bool:

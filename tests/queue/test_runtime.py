@@ -22,8 +22,8 @@ from tests.queue.sample import (
     enqueue,
     fast_config,
     status_counts,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 
 @pytest.fixture
