@@ -53,12 +53,12 @@ async def require_admin(settings: AppSettings, credentials: Credentials) -> None
 
 
 async def require_tenant(
-    session: DbSession, settings: AppSettings, credentials: Credentials
+    request: Request, session: DbSession, settings: AppSettings, credentials: Credentials
 ) -> uuid.UUID:
     """The tenant whose API key made this request."""
     if credentials is None:
         raise Unauthorized("send `Authorization: Bearer <API key>`")
-    tenant = await tenant_for_key(session, credentials.credentials)
+    tenant = await tenant_for_key(session, credentials.credentials, request.app.state.key_cache)
     if tenant is not None:
         return tenant
     if _is_admin(settings, credentials.credentials):

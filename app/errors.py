@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.queue.backoff import TRANSIENT_ERRORS
+
 log = logging.getLogger("hookline.api")
 
 PROBLEM_JSON = "application/problem+json"
@@ -143,6 +145,16 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, title, str(exc.detail), headers=exc.headers)
 
 
+async def _on_database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("api.database_unavailable", extra={"error": type(exc).__name__})
+    return problem(
+        503,
+        "Service unavailable",
+        "The database is unreachable; nothing was changed. Retry shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.error("api.unhandled_error", exc_info=exc)
     return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")
@@ -152,4 +164,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HooklineError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for transient in TRANSIENT_ERRORS:
+        app.add_exception_handler(transient, _on_database_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -29,6 +29,6 @@ def uuid7() -> uuid.UUID:
                 _last_ms += 1
                 _counter = 0
         ms, counter = _last_ms, _counter
-    rand_b = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
+    rand_b = int.from_bytes(os.urandom(8)) >> 2  # 62 random bits
     value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand_b
     return uuid.UUID(int=value)

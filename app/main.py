@@ -20,6 +20,7 @@ from app.events.router import router as events_router
 from app.limits import BodyLimit
 from app.ops.router import router as ops_router
 from app.settings import Settings
+from app.tenants.key_cache import KeyCache
 from app.tenants.router import router as tenants_router
 from app.workers import build_runtime
 
@@ -65,6 +66,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.key_cache = KeyCache()
     app.state.secret_box = SecretBox(settings.secret_key.get_secret_value())
     app.state.target_guard = TargetGuard(settings.allowed_target_networks, resolver)
     app.add_middleware(

@@ -20,7 +20,7 @@ from app.queue.consumer import ConsumerOptions, JobHandler
 from app.queue.jobs import Done, Job, Outcome
 from app.queue.queue import Queue
 from app.queue.runtime import Binding, WorkerRuntime
-from app.queue.schema import JobStatus, QueueColumns
+from app.queue.schema import JobStatus, QueueColumns, notify_on_insert_ddl
 from bench.common import add_database_argument, scratch_database
 
 
@@ -50,6 +50,7 @@ async def run(args: argparse.Namespace) -> None:
         engine = create_engine(url, pool_size=args.workers * 4)
         async with engine.begin() as conn:
             await conn.run_sync(BenchBase.metadata.create_all)
+            await conn.exec_driver_sql(notify_on_insert_ddl(BenchJob.__tablename__))
         queue = Queue(BenchJob.__table__)  # type: ignore[arg-type]
 
         started = time.perf_counter()

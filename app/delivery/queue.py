@@ -3,4 +3,4 @@
 from app.delivery.models import Delivery
 from app.queue.queue import Queue
 
-DELIVERIES = Queue(Delivery.__table__, channel="hookline_deliveries")  # type: ignore[arg-type]
+DELIVERIES = Queue(Delivery.__table__)  # type: ignore[arg-type]

@@ -64,4 +64,4 @@ async def fan_out(conn: AsyncConnection, events: Sequence[Any]) -> None:
             if endpoint.status == EndpointStatus.DISABLED:
                 delivery |= {"status": DeliveryState.SKIPPED.value, "completed_at": now}
             deliveries.append(delivery)
-    await DELIVERIES.enqueue(conn, deliveries)
+    await DELIVERIES.enqueue(conn, deliveries, returning=("id",))

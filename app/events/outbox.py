@@ -18,7 +18,7 @@ from app.events.models import Event
 from app.queue.queue import Queue
 
 #: The events table as a queue; the fan-out worker drains it.
-EVENTS = Queue(Event.__table__, channel="hookline_events")  # type: ignore[arg-type]
+EVENTS = Queue(Event.__table__)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,16 @@ def _scoped_key(tenant_id: uuid.UUID, key: str | None) -> str | None:
 
 
 async def publish_many(
-    session: AsyncSession, tenant_id: uuid.UUID, events: Sequence[NewEvent]
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    events: Sequence[NewEvent],
+    *,
+    returning: tuple[str, ...] | None = None,
 ) -> list[Published]:
-    """Write events (one multi-row statement) in the session's transaction; never commits."""
+    """Write events (one multi-row statement) in the session's transaction; never commits.
+
+    Each result's row has every column, or only ``id`` and the ``returning`` columns.
+    """
     for event in events:
         if not is_event_type(event.type):
             raise InvalidInput(
@@ -62,6 +69,7 @@ async def publish_many(
             }
             for event in events
         ],
+        returning=returning,
     )
     return [Published(row=dict(e.row), created=e.created) for e in enqueued]
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 #: Errors that mean "the database is unreachable or the connection broke": wait and try again.
 #: Anything else (a missing table, a bad query) is a bug and must surface, not be retried.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     OperationalError,  # SQLAlchemy's wrappers of the driver's connection errors
     InterfaceError,
     asyncpg.PostgresConnectionError,  # raw asyncpg connections (the listener, the CLI's ping)

@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import RowMapping, Table, literal_column
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningInsert
 
 from app.ids import uuid7
 from app.queue.jobs import Job, Outcome, Retry, Settled
 from app.queue.ring import bucket_for
+from app.queue.schema import channel_for
 from app.queue.sql import ClaimVariant, JobStatements
 
 
@@ -31,28 +33,44 @@ class Enqueued:
 class Queue:
     """A queue over ``table``, which must carry :class:`~app.queue.schema.QueueColumns`."""
 
-    def __init__(self, table: Table, *, channel: str | None = None) -> None:
+    def __init__(self, table: Table) -> None:
         self.table = table
         self.name = table.name
-        #: The LISTEN/NOTIFY channel that wakes this queue's workers.
-        self.channel = channel or f"hookline_{table.name}"
+        #: The channel its insert trigger notifies (see :func:`notify_on_insert_ddl`).
+        self.channel = channel_for(table.name)
         self.statements = JobStatements(table.name)
-        statement = insert(table)
-        self._insert = statement.on_conflict_do_update(
-            index_elements=[table.c.idempotency_key],
-            index_where=table.c.idempotency_key.isnot(None),
-            # A no-op update: it locks and returns the existing row, which DO NOTHING would not.
-            set_={"idempotency_key": statement.excluded.idempotency_key},
-        ).returning(*table.c, literal_column("(xmax = 0)").label("_created"))
+        self._inserts: dict[tuple[str, ...] | None, ReturningInsert[Any]] = {}
+
+    def _insert(self, returning: tuple[str, ...] | None) -> "ReturningInsert[Any]":
+        """The enqueue statement, returning every column or only ``returning`` (cached)."""
+        if returning not in self._inserts:
+            table = self.table
+            statement = insert(table)
+            names = table.c.keys() if returning is None else {"id", "idempotency_key", *returning}
+            self._inserts[returning] = statement.on_conflict_do_update(
+                index_elements=[table.c.idempotency_key],
+                index_where=table.c.idempotency_key.isnot(None),
+                # A no-op update: it locks and returns the existing row; DO NOTHING would not.
+                set_={"idempotency_key": statement.excluded.idempotency_key},
+            ).returning(
+                *(table.c[name] for name in names),
+                literal_column("(xmax = 0)").label("_created"),
+            )
+        return self._inserts[returning]
 
     async def enqueue(
-        self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        returning: tuple[str, ...] | None = None,
     ) -> list[Enqueued]:
-        """Insert rows (in the caller's transaction) and wake workers when it commits.
+        """Insert rows in the caller's transaction; the table's trigger wakes workers at commit.
 
         A row whose ``idempotency_key`` exists already yields the existing row instead of a new
         one, also when the duplicate is in flight in a concurrent transaction (the insert waits
-        for it). Results come back in the order of ``rows``.
+        for it). Results come back in the order of ``rows``, with every column, or with ``id``,
+        ``idempotency_key`` and the ``returning`` columns only (large batches read back less).
         """
         if not rows:
             return []
@@ -78,9 +96,8 @@ class Queue:
             shapes.setdefault(frozenset(values), []).append(values)
         stored: list[RowMapping] = []
         for same_shape in shapes.values():
-            stored.extend((await conn.execute(self._insert, same_shape)).mappings().all())
-        if any(row["_created"] for row in stored):
-            await conn.execute(self.statements.job_notify, {"channel": self.channel})
+            result = await conn.execute(self._insert(returning), same_shape)
+            stored.extend(result.mappings().all())
         # executemany returns rows in no promised order: match them back by id, or by key
         # where the row that came back is the one that already existed.
         by_id = {row["id"]: row for row in stored}
@@ -88,8 +105,9 @@ class Queue:
         answers = []
         for values in prepared:
             found = by_id.get(values["id"]) or by_key[values["idempotency_key"]]
-            row = {name: value for name, value in found.items() if name != "_created"}
-            answers.append(Enqueued(row=row, created=bool(found["_created"])))
+            row = dict(found)
+            created = bool(row.pop("_created"))
+            answers.append(Enqueued(row=row, created=created))
         results: list[Enqueued] = []
         answered: set[int] = set()
         for p in position:
@@ -97,6 +115,10 @@ class Queue:
             results.append(answer if p not in answered else Enqueued(answer.row, created=False))
             answered.add(p)
         return results
+
+    async def notify(self, conn: AsyncConnection) -> None:
+        """Wake workers at commit after rows became ready by an UPDATE (a replay, a recovery)."""
+        await conn.execute(self.statements.job_notify, {"channel": self.channel})
 
     async def claim(
         self,

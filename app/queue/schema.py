@@ -104,6 +104,35 @@ def queue_indexes(table: str) -> tuple[Index, ...]:
     )
 
 
+def channel_for(table: str) -> str:
+    """The LISTEN/NOTIFY channel that announces new rows in a queue table."""
+    return f"hookline_{table}"
+
+
+#: Installed once per database; queue tables call it from a statement-level trigger.
+NOTIFY_FUNCTION_DDL = """
+CREATE OR REPLACE FUNCTION hookline_notify_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify(TG_ARGV[0], '');
+    RETURN NULL;
+END
+$$
+"""
+
+
+def notify_on_insert_ddl(table: str) -> str:
+    """A trigger that wakes the queue's workers once per INSERT statement, at commit.
+
+    Once per statement, not per row: a NOTIFY takes a global lock at commit, and a batch of a
+    thousand rows needs one wake-up. The trigger costs no extra round trip per enqueue.
+    """
+    return (
+        f"CREATE TRIGGER {table}_notify_insert AFTER INSERT ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION hookline_notify_insert('{channel_for(table)}')"
+    )
+
+
 class WorkerStatus(StrEnum):
     """Where a worker process is in its life, as the registry sees it."""
 
