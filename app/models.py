@@ -4,7 +4,7 @@ Models live in their feature folders; importing them here registers them on the 
 """
 
 from app.base import Base
-from app.delivery.models import Delivery
+from app.delivery.models import Delivery, DeliveryAttempt
 from app.endpoints.models import Endpoint, EndpointSecret
 from app.events.models import Event
 from app.queue.schema import Worker
@@ -15,6 +15,7 @@ metadata = Base.metadata
 __all__ = [
     "ApiKey",
     "Delivery",
+    "DeliveryAttempt",
     "Endpoint",
     "EndpointSecret",
     "Event",

@@ -4,12 +4,27 @@ Settings are built at the entry point (CLI or app factory) and passed down; noth
 reads the environment at import time.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+
+
+def parse_schedule(text: str) -> list[timedelta]:
+    """``"5s,5m,2h"`` → delays; raises ValueError naming the bad part."""
+    delays = []
+    for part in text.split(","):
+        match = _DURATION.match(part)
+        if match is None:
+            raise ValueError(f"{part.strip()!r} is not a duration like 500ms, 5s, 5m or 2h")
+        delays.append(timedelta(seconds=float(match[1]) * _UNITS[match[2]]))
+    return delays
 
 
 class Settings(BaseSettings):
@@ -87,6 +102,43 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024, ge=1024, description="Largest accepted batch-publish body."
     )
 
+    retry_schedule: Annotated[list[timedelta], NoDecode] = Field(
+        default_factory=lambda: parse_schedule("5s,5m,30m,2h,5h,10h,10h"),
+        description="Delays after the first attempt, e.g. `5s,5m,30m,2h,5h,10h,10h` (units ms, "
+        "s, m, h); a delivery gets one attempt more than there are delays.",
+    )
+    retry_min_after_overload: timedelta = Field(
+        default=timedelta(seconds=60),
+        alias="HOOKLINE_RETRY_MIN_AFTER_OVERLOAD_SECONDS",
+        description="Least wait after a timeout or a 429, whatever the schedule says.",
+    )
+    connect_timeout: timedelta = Field(
+        default=timedelta(seconds=5), alias="HOOKLINE_CONNECT_TIMEOUT_SECONDS"
+    )
+    request_timeout: timedelta = Field(
+        default=timedelta(seconds=15),
+        alias="HOOKLINE_REQUEST_TIMEOUT_SECONDS",
+        description="Total time for one attempt, connecting included.",
+    )
+    response_body_bytes: int = Field(
+        default=4096, ge=0, le=1024 * 1024, description="Response bytes kept per attempt."
+    )
+    disable_after: timedelta = Field(
+        default=timedelta(days=5),
+        alias="HOOKLINE_DISABLE_AFTER_SECONDS",
+        description="An endpoint failing without a single success this long is disabled.",
+    )
+    endpoint_refresh: timedelta = Field(
+        default=timedelta(seconds=2),
+        alias="HOOKLINE_ENDPOINT_REFRESH_SECONDS",
+        description="How often workers reload endpoint settings (status, URL, secrets).",
+    )
+
+    @field_validator("retry_schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: object) -> object:
+        return parse_schedule(value) if isinstance(value, str) else value
+
     @field_validator("allowed_target_networks", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -102,7 +154,15 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "lease", "poll_interval", "heartbeat_interval", "worker_timeout", "secret_rotation_grace"
+        "lease",
+        "poll_interval",
+        "heartbeat_interval",
+        "worker_timeout",
+        "secret_rotation_grace",
+        "connect_timeout",
+        "request_timeout",
+        "disable_after",
+        "endpoint_refresh",
     )
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:

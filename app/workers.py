@@ -1,8 +1,18 @@
 """The worker side of Hookline: which queues a worker process serves, and with what handlers."""
 
+from collections import OrderedDict
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.crypto import SecretBox
 from app.db import asyncpg_dsn
+from app.delivery.directory import EndpointDirectory
+from app.delivery.queue import DELIVERIES
+from app.delivery.ratelimit import RateLimiter
+from app.delivery.schedule import RetryPolicy
+from app.delivery.sender import AiohttpSender
+from app.delivery.worker import DeliveryContext, DeliveryHandler
+from app.endpoints.ssrf import TargetGuard
 from app.events.fanout import FanOut
 from app.events.outbox import EVENTS
 from app.queue.config import WorkerConfig
@@ -22,12 +32,60 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
-def bindings(settings: Settings) -> list[Binding]:
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        delays=settings.retry_schedule, min_after_overload=settings.retry_min_after_overload
+    )
+
+
+def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     """Every queue a worker serves, with its handler and claim options."""
-    del settings
+    if settings.secret_key is None:
+        raise ValueError("settings.secret_key is required to sign deliveries")
+    guard = TargetGuard(settings.allowed_target_networks)
+    context = DeliveryContext(
+        engine=engine,
+        directory=EndpointDirectory(
+            engine,
+            SecretBox(settings.secret_key.get_secret_value()),
+            refresh=settings.endpoint_refresh,
+        ),
+        sender=AiohttpSender(
+            guard,
+            connect_timeout=settings.connect_timeout,
+            total_timeout=settings.request_timeout,
+            body_limit=settings.response_body_bytes,
+        ),
+        policy=retry_policy(settings),
+        disable_after=settings.disable_after,
+        limiter=RateLimiter(),
+        bodies=OrderedDict(),
+    )
+    share = max(1, settings.worker_concurrency // 4)
+
+    def deliveries(lane: str | None, *, ordered: bool, concurrency: int) -> Binding:
+        return Binding(
+            DELIVERIES,
+            DeliveryHandler(context, ordered=ordered),
+            ConsumerOptions(
+                partitioned=True,  # one worker owns an endpoint: local ordering and rate limits
+                ordered=ordered,
+                lane=lane,
+                filter_keys=True,
+                concurrency=concurrency,
+            ),
+        )
+
     return [
         # Fan-out is database work only: big batches, one transaction each.
-        Binding(EVENTS, FanOut(), ConsumerOptions(concurrency=500)),
+        Binding(
+            EVENTS,
+            FanOut(max_attempts=retry_policy(settings).max_attempts),
+            ConsumerOptions(concurrency=500),
+        ),
+        deliveries("first", ordered=False, concurrency=settings.worker_concurrency),
+        deliveries("retry", ordered=False, concurrency=share),
+        deliveries(None, ordered=True, concurrency=share),
     ]
 
 
@@ -36,5 +94,5 @@ def build_runtime(settings: Settings, engine: AsyncEngine, database_url: str) ->
         engine,
         asyncpg_dsn(database_url),
         worker_config(settings),
-        bindings(settings),
+        bindings(settings, engine),
     )

@@ -1,12 +1,15 @@
 """Deliveries: one queue row per (event, endpoint), created by the fan-out."""
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base
+from app.ids import uuid7
 from app.queue.schema import QueueColumns, queue_indexes
 
 
@@ -14,6 +17,11 @@ class DeliveryState(StrEnum):
     """Delivery states beyond the queue core's own."""
 
     SKIPPED = "skipped"  #: recorded for a disabled endpoint, not sent; recoverable later
+
+
+class AttemptTrigger(StrEnum):
+    SCHEDULED = "scheduled"  #: the first attempt or a retry from the schedule
+    MANUAL = "manual"  #: asked for through the API (retry, recover)
 
 
 class Delivery(QueueColumns, Base):
@@ -31,3 +39,38 @@ class Delivery(QueueColumns, Base):
     endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
     #: Copied from the event so history filters need no join.
     event_type: Mapped[str] = mapped_column(Text)
+    #: HTTP status of the latest attempt (NULL: none yet, or no response).
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    #: How the next attempt comes about: ``scheduled``, or ``manual`` after a retry or recover.
+    next_trigger: Mapped[str] = mapped_column(Text, server_default=AttemptTrigger.SCHEDULED.value)
+
+
+class DeliveryAttempt(Base):
+    """One HTTP attempt, append-only: when, how long, what came back, what went wrong."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (
+        Index("ix_delivery_attempts_delivery_id_id", "delivery_id", "id"),
+        Index("ix_delivery_attempts_endpoint_id_id", "endpoint_id", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    #: 1 for the first attempt of the delivery, and so on.
+    attempt: Mapped[int] = mapped_column(Integer)
+    #: One of :class:`AttemptTrigger`.
+    trigger: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    #: NULL when no response arrived (timeout, refused, reset).
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    #: The first bytes of the response body (capped by settings).
+    response_body: Mapped[str | None] = mapped_column(Text)
+    #: Machine-readable failure kind: ``timeout``, ``connection_refused``, ``http_status``, ...
+    error_class: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    #: ``succeeded`` or ``failed``.
+    outcome: Mapped[str] = mapped_column(Text)

@@ -55,6 +55,9 @@ class Endpoint(Base):
     rate_limit_per_second: Mapped[int | None] = mapped_column(Integer)
     #: Strictly one delivery in flight, in event order.
     ordered: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    #: Since when every attempt has failed (NULL after a success); drives auto-disable.
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, server_default=text("'{}'::jsonb")
     )

@@ -25,6 +25,10 @@ from app.queue.schema import JobStatus
 
 
 class FanOut(JobHandler):
+    def __init__(self, *, max_attempts: int) -> None:
+        #: Attempts each delivery gets: the first and one per retry delay.
+        self.max_attempts = max_attempts
+
     async def handle(self, job: Job) -> Outcome:
         del job
         return Done()  # the work happens in on_settled, inside the completing transaction
@@ -32,10 +36,10 @@ class FanOut(JobHandler):
     async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
         events = [s.job.row for s in settled if s.status == JobStatus.DONE]
         if events:
-            await fan_out(conn, events)
+            await fan_out(conn, events, max_attempts=self.max_attempts)
 
 
-async def fan_out(conn: AsyncConnection, events: Sequence[Any]) -> None:
+async def fan_out(conn: AsyncConnection, events: Sequence[Any], *, max_attempts: int) -> None:
     """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction."""
     tenants = {event["tenant_id"] for event in events}
     result = await conn.execute(
@@ -60,6 +64,7 @@ async def fan_out(conn: AsyncConnection, events: Sequence[Any]) -> None:
                 "event_type": event["type"],
                 "partition_key": str(endpoint.id),
                 "idempotency_key": f"{event['id']}:{endpoint.id}",
+                "max_attempts": max_attempts,
             }
             if endpoint.status == EndpointStatus.DISABLED:
                 delivery |= {"status": DeliveryState.SKIPPED.value, "completed_at": now}

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.endpoints.filters import is_event_type
+from app.endpoints.filters import is_event_type, is_reserved
 from app.errors import InvalidInput
 from app.events.models import Event
 from app.queue.queue import Queue
@@ -52,12 +52,23 @@ async def publish_many(
     Each result's row has every column, or only ``id`` and the ``returning`` columns.
     """
     for event in events:
-        if not is_event_type(event.type):
+        if not is_event_type(event.type) or is_reserved(event.type):
+            message = "reserved for Hookline" if is_reserved(event.type) else "not an event type"
             raise InvalidInput(
-                f"type: {event.type!r} is not an event type",
-                errors=[{"field": "type", "message": "not an event type"}],
+                f"type: {event.type!r} is {message}",
+                errors=[{"field": "type", "message": message}],
             )
-    conn = await session.connection()
+    return await publish_on(await session.connection(), tenant_id, events, returning=returning)
+
+
+async def publish_on(
+    conn: AsyncConnection,
+    tenant_id: uuid.UUID,
+    events: Sequence[NewEvent],
+    *,
+    returning: tuple[str, ...] | None = None,
+) -> list[Published]:
+    """:func:`publish_many` on a Core connection (workers publish Hookline's own events)."""
     enqueued = await EVENTS.enqueue(
         conn,
         [

@@ -4,13 +4,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.endpoints.filters import EVENT_TYPE_MAX_LENGTH, EVENT_TYPE_PATTERN
+from app.endpoints.filters import EVENT_TYPE_MAX_LENGTH, EVENT_TYPE_PATTERN, is_reserved
 from app.errors import FieldError
+
+
+def _not_reserved(value: str) -> str:
+    if is_reserved(value):
+        raise ValueError("types under hookline. are reserved for Hookline's own events")
+    return value
+
 
 EventType = Annotated[
     str,
+    AfterValidator(_not_reserved),
     Field(
         max_length=EVENT_TYPE_MAX_LENGTH,
         pattern=EVENT_TYPE_PATTERN,

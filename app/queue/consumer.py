@@ -11,7 +11,7 @@ import asyncio
 import logging
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -47,9 +47,29 @@ class JobHandler(ABC):
         delay = timedelta(seconds=min(3600.0, 2.0**job.attempts))
         return Retry(error=f"{type(error).__name__}: {error}", delay=delay)
 
+    async def prepare(self, jobs: Sequence[Job]) -> None:
+        """Runs once per claimed batch, before its jobs start: load what they share in bulk."""
+        del jobs  # nothing by default
+
+    async def key_filter(self) -> "KeyFilter":
+        """Partition keys to claim only, or to leave alone, right now (e.g. paused ones)."""
+        return KeyFilter()
+
+    async def close(self) -> None:
+        """Release what the handler holds (clients, sessions) when its consumer stops."""
+        return None
+
     async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
         """Extra writes for applied outcomes, in the transaction that applied them."""
         del conn, settled  # nothing by default
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    #: Claim only rows of these partition keys (None: any key).
+    only: Collection[str] | None = None
+    #: Never claim rows of these partition keys.
+    skip: Collection[str] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,8 @@ class ConsumerOptions:
     fast_settle: bool = False
     #: Jobs in flight; defaults to the worker's concurrency.
     concurrency: int | None = None
+    #: Ask the handler's ``key_filter`` before each claim.
+    filter_keys: bool = False
 
 
 class Consumer:
@@ -120,6 +142,7 @@ class Consumer:
             await flusher  # writes every outcome, the releases of a drain included
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
+            await self.handler.close()
 
     async def _claim_until_stopped(self) -> None:
         backoff = Backoff()
@@ -145,8 +168,9 @@ class Consumer:
 
     async def _claim(self, limit: int) -> list[Job]:
         buckets = self._owned_buckets() if self.options.partitioned else None
+        keys = await self.handler.key_filter() if self.options.filter_keys else KeyFilter()
         async with self.engine.begin() as conn:
-            return await self.queue.claim(
+            jobs = await self.queue.claim(
                 conn,
                 worker=self.worker,
                 limit=limit,
@@ -154,7 +178,12 @@ class Consumer:
                 buckets=buckets,
                 ordered=self.options.ordered,
                 lane=self.options.lane,
+                only_keys=keys.only,
+                skip_keys=keys.skip,
             )
+        if jobs:
+            await self.handler.prepare(jobs)
+        return jobs
 
     async def _wait_for_work(self, *, full: bool) -> None:
         """Sleep until a stop, a NOTIFY, a freed slot (when full), a settled batch, or the poll.

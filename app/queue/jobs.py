@@ -37,6 +37,8 @@ class Job:
 class Done:
     """The job finished; it is never claimed again."""
 
+    #: The handler's own record of what happened, handed back to ``on_settled``.
+    detail: Any = None
     kind: Literal["done"] = "done"
 
 
@@ -46,6 +48,7 @@ class Retry:
 
     error: str
     delay: timedelta = timedelta(0)
+    detail: Any = None
     kind: Literal["retry"] = "retry"
 
 
@@ -54,6 +57,7 @@ class Dead:
     """Give up now, whatever attempts remain."""
 
     error: str
+    detail: Any = None
     kind: Literal["dead"] = "dead"
 
 

@@ -5,7 +5,7 @@ only if the producer's own writes do (the transactional outbox).
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -130,16 +130,27 @@ class Queue:
         buckets: Sequence[int] | None = None,
         ordered: bool = False,
         lane: str | None = None,
+        only_keys: Collection[str] | None = None,
+        skip_keys: Collection[str] = (),
     ) -> list[Job]:
         """Claim up to ``limit`` ready rows, oldest first, skipping rows others have locked.
 
         ``buckets`` restricts the claim to those partition buckets; ``ordered`` yields only the
         head of each partition key and nothing of a key already in flight; ``lane`` is
-        ``"first"`` or ``"retry"`` to keep fresh rows and retries apart.
+        ``"first"`` or ``"retry"`` to keep fresh rows and retries apart; ``only_keys`` and
+        ``skip_keys`` include or exclude partition keys (a caller's paused or special keys).
         """
         if limit <= 0 or (buckets is not None and not buckets):
             return []
-        variant = ClaimVariant(by_bucket=buckets is not None, ordered=ordered, lane=lane)
+        if only_keys is not None and not only_keys:
+            return []
+        variant = ClaimVariant(
+            by_bucket=buckets is not None,
+            ordered=ordered,
+            lane=lane,
+            only_keys=only_keys is not None,
+            skip_keys=bool(skip_keys),
+        )
         params: dict[str, Any] = {
             "limit": limit,
             "worker": worker,
@@ -147,6 +158,10 @@ class Queue:
         }
         if buckets is not None:
             params["buckets"] = list(buckets)
+        if only_keys is not None:
+            params["only_keys"] = list(only_keys)
+        if skip_keys:
+            params["skip_keys"] = list(skip_keys)
         result = await conn.execute(self.statements.job_claim(variant), params)
         jobs = [Job.from_row(row) for row in result.mappings().all()]
         jobs.sort(key=lambda job: (job.row["available_at"], job.id))

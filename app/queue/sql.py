@@ -35,6 +35,8 @@ class ClaimVariant:
     by_bucket: bool = False  #: only rows whose ``partition_bucket`` is in ``:buckets``
     ordered: bool = False  #: only the oldest unfinished row of a key, and none while one runs
     lane: str | None = None  #: ``"first"`` (never tried) or ``"retry"`` (tried before) or both
+    only_keys: bool = False  #: only rows whose ``partition_key`` is in ``:only_keys``
+    skip_keys: bool = False  #: no rows whose ``partition_key`` is in ``:skip_keys``
 
 
 class JobStatements:
@@ -92,6 +94,12 @@ def _claim_sql(table: str, variant: ClaimVariant) -> str:
     filters = [f"j.status = '{_PENDING}'", "j.available_at <= now()"]
     if variant.by_bucket:
         filters.append("j.partition_bucket = ANY(CAST(:buckets AS int[]))")
+    if variant.only_keys:
+        filters.append("j.partition_key = ANY(CAST(:only_keys AS text[]))")
+    if variant.skip_keys:
+        filters.append(
+            "(j.partition_key IS NULL OR j.partition_key <> ALL(CAST(:skip_keys AS text[])))"
+        )
     if variant.lane == "first":
         filters.append("j.attempts = 0")
     elif variant.lane == "retry":

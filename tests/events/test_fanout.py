@@ -78,7 +78,7 @@ async def test_a_crash_before_commit_and_a_repeated_fan_out_never_duplicate(
     for _ in range(3):
         await make_endpoint(client, tenant)
     await publish(client, tenant)
-    handler = FanOut()
+    handler = FanOut(max_attempts=8)
 
     # worker A claims and fans out, then dies before its transaction commits
     async with engine.begin() as conn:
@@ -100,7 +100,7 @@ async def test_a_crash_before_commit_and_a_repeated_fan_out_never_duplicate(
 
     # and a late duplicate fan-out of the same event (a stale worker, a replay) adds nothing
     async with engine.begin() as conn:
-        await fan_out(conn, [job.row])
+        await fan_out(conn, [job.row], max_attempts=8)
 
     deliveries = await _deliveries(engine)
     assert len(deliveries) == 3

@@ -1,0 +1,60 @@
+"""When a failed delivery is tried again.
+
+The schedule lists the delays after the first attempt; each gets ±10% jitter so that retries of
+one outage do not arrive in lockstep. A receiver's ``Retry-After`` (on 429 and 503) is honoured,
+clamped between the scheduled delay and twice it, and a timeout or a 429 always waits at least
+the overload minimum: a struggling receiver gets room.
+"""
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+_OVERLOAD_STATUSES = (429, 503)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    delays: Sequence[timedelta]
+    min_after_overload: timedelta = timedelta(seconds=60)
+    jitter: float = 0.1
+
+    @property
+    def max_attempts(self) -> int:
+        """The first attempt and one per delay."""
+        return len(self.delays) + 1
+
+    def delay(
+        self,
+        attempt: int,
+        *,
+        status_code: int | None = None,
+        retry_after: str | None = None,
+        timed_out: bool = False,
+    ) -> timedelta:
+        """How long to wait after failed attempt number ``attempt`` (1-based)."""
+        scheduled = self.delays[min(attempt, len(self.delays)) - 1]
+        delay = scheduled * random.uniform(1 - self.jitter, 1 + self.jitter)
+        if status_code in _OVERLOAD_STATUSES and retry_after is not None:
+            asked = parse_retry_after(retry_after)
+            if asked is not None:
+                delay = min(max(asked, scheduled), 2 * scheduled)
+        if timed_out or status_code == 429:
+            delay = max(delay, self.min_after_overload)
+        return delay
+
+
+def parse_retry_after(value: str) -> timedelta | None:
+    """``Retry-After`` as seconds or an HTTP date; None when it is neither."""
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(timedelta(0), when - datetime.now(UTC))

@@ -1,0 +1,265 @@
+"""The delivery worker: sign, send, and record each delivery; retry, dead-letter or disable.
+
+A delivery is sent outside any transaction. Its outcome, the attempt row, the delivery's last
+status, the endpoint's health and any operational event are written together in the batched
+transaction that settles it (``on_settled``), so history never disagrees with the queue.
+
+Three consumers share one handler state: fresh deliveries and retries in separate lanes (a storm
+of retries cannot starve first attempts), and ordered endpoints through the per-key ordering
+guard. Paused and disabled endpoints are left out of every claim, so their deliveries wait
+untouched, in order, until the endpoint is active again.
+"""
+
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app import __version__
+from app.delivery import health
+from app.delivery.directory import EndpointConfig, EndpointDirectory
+from app.delivery.models import DeliveryAttempt
+from app.delivery.ratelimit import RateLimiter
+from app.delivery.schedule import RetryPolicy
+from app.delivery.sender import Outbound, Sender, SendResult
+from app.delivery.signing import sign
+from app.endpoints.filters import is_reserved
+from app.endpoints.models import EndpointStatus
+from app.events.models import Event
+from app.ids import uuid7
+from app.queue.backoff import TRANSIENT_ERRORS
+from app.queue.consumer import JobHandler, KeyFilter, SettledJob
+from app.queue.jobs import Dead, Done, Job, Outcome, Release, Retry
+from app.queue.schema import JobStatus
+
+log = logging.getLogger("hookline.delivery")
+
+USER_AGENT = f"Hookline/{__version__} (+webhooks)"
+#: After this many failed attempts a delivery is announced as failing.
+FAILING_AFTER = 4
+_BODY_CACHE_SIZE = 10_000
+
+_SETTLE_DELIVERIES = text(
+    """
+    UPDATE deliveries AS d
+    SET last_status_code = v.status_code, next_trigger = 'scheduled'
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:codes AS int[])) AS v(id, status_code)
+    WHERE d.id = v.id
+    """
+)
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """What one attempt did; carried in the outcome to the settling transaction."""
+
+    result: SendResult
+    trigger: str
+
+
+@dataclass
+class DeliveryContext:
+    """State the delivery consumers share within one worker process."""
+
+    engine: AsyncEngine
+    directory: EndpointDirectory
+    sender: Sender
+    policy: RetryPolicy
+    disable_after: timedelta
+    limiter: RateLimiter
+    bodies: "OrderedDict[uuid.UUID, bytes]"
+
+    async def load_bodies(self, event_ids: set[uuid.UUID]) -> None:
+        """Build and cache the JSON bodies of events not cached yet, in one query."""
+        missing = event_ids - self.bodies.keys()
+        if not missing:
+            return
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(Event.id, Event.type, Event.data, Event.created_at).where(
+                    Event.id.in_(missing)
+                )
+            )
+            for row in rows:
+                self.bodies[row.id] = orjson.dumps(
+                    {"type": row.type, "timestamp": row.created_at.isoformat(), "data": row.data}
+                )
+        while len(self.bodies) > _BODY_CACHE_SIZE:
+            self.bodies.popitem(last=False)
+
+
+class DeliveryHandler(JobHandler):
+    def __init__(self, context: DeliveryContext, *, ordered: bool) -> None:
+        self.context = context
+        #: True for the consumer that serves ordered endpoints, one delivery at a time each.
+        self.ordered = ordered
+
+    async def key_filter(self) -> KeyFilter:
+        directory = self.context.directory
+        await directory.ensure_fresh()
+        if self.ordered:
+            return KeyFilter(only=directory.keys_with(statuses={"active"}, ordered=True))
+        held_back = directory.keys_with(statuses={"paused", "disabled"})
+        return KeyFilter(skip=held_back | directory.keys_with(ordered=True))
+
+    async def prepare(self, jobs: Sequence[Job]) -> None:
+        try:
+            await self.context.directory.ensure_fresh({job.row["endpoint_id"] for job in jobs})
+            await self.context.load_bodies({job.row["event_id"] for job in jobs})
+        except TRANSIENT_ERRORS as exc:  # each job loads what it lacks in handle()
+            log.warning("delivery.prepare_failed", extra={"error": str(exc)})
+
+    async def close(self) -> None:
+        await self.context.sender.close()
+
+    async def handle(self, job: Job) -> Outcome:
+        endpoint_id: uuid.UUID = job.row["endpoint_id"]
+        event_id: uuid.UUID = job.row["event_id"]
+        endpoint = await self._endpoint(endpoint_id)
+        if endpoint is None:
+            return Dead(error="the endpoint no longer exists")
+        if endpoint.status != EndpointStatus.ACTIVE:
+            return Release()  # paused or disabled since the claim: leave it untried
+        await self.context.load_bodies({event_id})
+        body = self.context.bodies[event_id]
+        await self.context.limiter.wait_turn(endpoint_id, endpoint.rate_limit_per_second)
+        result = await self.context.sender.send(_request(endpoint, str(event_id), body))
+        record = AttemptRecord(result=result, trigger=job.row["next_trigger"])
+        _log_attempt(job, result)
+        if result.succeeded:
+            return Done(detail=record)
+        error = f"{result.error_class}: {result.error}"
+        if result.status_code == 410:
+            return Dead(error=error, detail=record)
+        delay = self.context.policy.delay(
+            job.attempts,
+            status_code=result.status_code,
+            retry_after=result.retry_after,
+            timed_out=result.error_class == "timeout",
+        )
+        return Retry(error=error, delay=delay, detail=record)
+
+    async def _endpoint(self, endpoint_id: uuid.UUID) -> EndpointConfig | None:
+        directory = self.context.directory
+        if directory.get(endpoint_id) is None:
+            await directory.ensure_fresh({endpoint_id})
+        return directory.get(endpoint_id)
+
+    async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
+        attempted = [
+            (s, record) for s in settled if isinstance(record := _record_of(s), AttemptRecord)
+        ]
+        if not attempted:
+            return
+        await conn.execute(insert(DeliveryAttempt), [_attempt_row(s, r) for s, r in attempted])
+        await conn.execute(
+            _SETTLE_DELIVERIES,
+            {
+                "ids": [s.job.id for s, _ in attempted],
+                "codes": [r.result.status_code for _, r in attempted],
+            },
+        )
+        succeeded = {s.job.row["endpoint_id"] for s, _ in attempted if s.status == JobStatus.DONE}
+        failed = {s.job.row["endpoint_id"] for s, _ in attempted if s.status != JobStatus.DONE}
+        await health.record_results(conn, succeeded=succeeded, failed=failed)
+        gone = {
+            s.job.row["endpoint_id"]: "the endpoint answered 410 Gone"
+            for s, r in attempted
+            if r.result.status_code == 410
+        }
+        await health.disable(conn, gone)
+        await health.disable_failing_too_long(conn, failed - succeeded, self.context.disable_after)
+        for s, r in attempted:
+            await _announce_delivery(conn, s, r.result)
+
+
+def _record_of(settled: SettledJob) -> AttemptRecord | None:
+    detail = getattr(settled.outcome, "detail", None)
+    return detail if isinstance(detail, AttemptRecord) else None
+
+
+def _request(endpoint: EndpointConfig, message_id: str, body: bytes) -> Outbound:
+    timestamp = int(time.time())
+    headers = {
+        **endpoint.headers,
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(message_id, timestamp, body, endpoint.secrets),
+    }
+    return Outbound(url=endpoint.url, headers=headers, body=body)
+
+
+def _attempt_row(settled: SettledJob, record: AttemptRecord) -> dict[str, Any]:
+    job, result = settled.job, record.result
+    return {
+        "id": uuid7(),
+        "tenant_id": job.row["tenant_id"],
+        "delivery_id": job.id,
+        "endpoint_id": job.row["endpoint_id"],
+        "event_id": job.row["event_id"],
+        "attempt": job.attempts,
+        "trigger": record.trigger,
+        "started_at": result.started_at,
+        "duration_ms": result.duration_ms,
+        "status_code": result.status_code,
+        "response_body": result.body,
+        "error_class": result.error_class,
+        "error": result.error,
+        "outcome": "succeeded" if result.succeeded else "failed",
+    }
+
+
+async def _announce_delivery(
+    conn: AsyncConnection, settled: SettledJob, result: SendResult
+) -> None:
+    """``failing`` after the fourth failure, ``dead`` when given up, ``recovered`` after both."""
+    job = settled.job
+    if is_reserved(job.row["event_type"]):
+        return  # never announce the fate of an announcement: no feedback loops
+    if settled.status == JobStatus.DEAD:
+        kind = "dead"
+    elif settled.status == JobStatus.DONE and job.attempts > FAILING_AFTER:
+        kind = "recovered"
+    elif settled.status == JobStatus.PENDING and job.attempts == FAILING_AFTER:
+        kind = "failing"
+    else:
+        return
+    await health.announce(
+        conn,
+        job.row["tenant_id"],
+        f"hookline.delivery.{kind}",
+        {
+            "delivery_id": str(job.id),
+            "event_id": str(job.row["event_id"]),
+            "event_type": job.row["event_type"],
+            "endpoint_id": str(job.row["endpoint_id"]),
+            "attempts": job.attempts,
+            "last_status_code": result.status_code,
+            "last_error": result.error,
+        },
+    )
+
+
+def _log_attempt(job: Job, result: SendResult) -> None:
+    log.info(
+        "delivery.attempt",
+        extra={
+            "delivery_id": str(job.id),
+            "event_id": str(job.row["event_id"]),
+            "endpoint_id": str(job.row["endpoint_id"]),
+            "attempt": job.attempts,
+            "status_code": result.status_code,
+            "duration_ms": result.duration_ms,
+            "error_class": result.error_class,
+        },
+    )
