@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from app import __version__
 from app.crypto import SecretBox
 from app.db import create_engine
+from app.delivery.router import router as delivery_router
 from app.endpoints.router import router as endpoints_router
 from app.endpoints.ssrf import Resolver, TargetGuard, resolve
 from app.errors import install_error_handlers
@@ -76,7 +77,7 @@ def create_app(
         ),
     )
     install_error_handlers(app)
-    for router in (ops_router, tenants_router, endpoints_router, events_router):
+    for router in (ops_router, tenants_router, endpoints_router, events_router, delivery_router):
         app.include_router(router)
     return app
 

@@ -9,10 +9,12 @@ import binascii
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInput
 
@@ -58,6 +60,16 @@ def _page_params(
 
 
 Pagination = Annotated[PageParams, Depends(_page_params)]
+
+
+async def fetch_page(
+    session: AsyncSession, query: Select[R], id_column: Any, page: PageParams
+) -> list[R]:
+    """Rows of ``query`` newest first, below the cursor, one more than the page (to tell
+    whether another page follows)."""
+    if page.before is not None:
+        query = query.where(id_column < page.before)
+    return list(await session.scalars(query.order_by(id_column.desc()).limit(page.limit + 1)))
 
 
 def make_page(

@@ -18,3 +18,8 @@ _PUBLIC: dict[str, PublicStatus] = {
 
 def public_status(queue_status: str) -> PublicStatus:
     return _PUBLIC[queue_status]
+
+
+def queue_status(public: PublicStatus) -> str:
+    """The stored status a public one stands for."""
+    return next(stored for stored, shown in _PUBLIC.items() if shown == public)

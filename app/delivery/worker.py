@@ -16,7 +16,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -90,10 +90,15 @@ class DeliveryContext:
             )
             for row in rows:
                 self.bodies[row.id] = orjson.dumps(
-                    {"type": row.type, "timestamp": row.created_at.isoformat(), "data": row.data}
+                    {"type": row.type, "timestamp": _iso_utc(row.created_at), "data": row.data}
                 )
         while len(self.bodies) > _BODY_CACHE_SIZE:
             self.bodies.popitem(last=False)
+
+
+def _iso_utc(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, the way the API renders times."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class DeliveryHandler(JobHandler):

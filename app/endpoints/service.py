@@ -15,7 +15,7 @@ from app.endpoints.signing_secret import new_signing_secret
 from app.endpoints.ssrf import TargetGuard, UnsafeTarget
 from app.errors import InvalidInput, NotFound
 from app.ids import uuid7
-from app.pagination import PageParams
+from app.pagination import PageParams, fetch_page
 
 
 async def _check_url(guard: TargetGuard, url: str) -> None:
@@ -62,10 +62,7 @@ async def list_endpoints(
     query = select(Endpoint).where(Endpoint.tenant_id == tenant_id)
     if status is not None:
         query = query.where(Endpoint.status == status)
-    if page.before is not None:
-        query = query.where(Endpoint.id < page.before)
-    rows = await session.scalars(query.order_by(Endpoint.id.desc()).limit(page.limit + 1))
-    return list(rows)
+    return await fetch_page(session, query, Endpoint.id, page)
 
 
 async def update_endpoint(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.delivery.models import Delivery
 from app.errors import NotFound
 from app.events.models import Event
-from app.pagination import PageParams
+from app.pagination import PageParams, fetch_page
 
 
 async def list_events(
@@ -28,9 +28,7 @@ async def list_events(
         query = query.where(Event.created_at >= since)
     if until is not None:
         query = query.where(Event.created_at < until)
-    if page.before is not None:
-        query = query.where(Event.id < page.before)
-    return list(await session.scalars(query.order_by(Event.id.desc()).limit(page.limit + 1)))
+    return await fetch_page(session, query, Event.id, page)
 
 
 async def get_event(session: AsyncSession, tenant_id: uuid.UUID, event_id: uuid.UUID) -> Event:

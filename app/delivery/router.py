@@ -1,0 +1,159 @@
+"""Delivery history, attempt history, and replay."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.delivery import service
+from app.delivery.models import Delivery, DeliveryAttempt
+from app.delivery.schemas import AttemptOut, DeliveryOut, RecoverIn, RecoverOut, StatusClass
+from app.delivery.status import PublicStatus, public_status
+from app.deps import AppSettings, DbSession, TenantId
+from app.endpoints.service import get_endpoint
+from app.errors import problem_responses
+from app.pagination import Page, Pagination, make_page
+from app.queue.schema import JobStatus
+
+router = APIRouter(prefix="/v1", tags=["deliveries"], responses=problem_responses(401, 403, 422))
+
+StatusClassQuery = Annotated[
+    StatusClass | None, Query(description="Only attempts whose status code is in this class.")
+]
+
+
+def render(delivery: Delivery) -> DeliveryOut:
+    return DeliveryOut(
+        id=delivery.id,
+        event_id=delivery.event_id,
+        endpoint_id=delivery.endpoint_id,
+        event_type=delivery.event_type,
+        status=public_status(delivery.status),
+        attempts=delivery.attempts,
+        next_attempt_at=delivery.available_at if delivery.status == JobStatus.PENDING else None,
+        last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error,
+        created_at=delivery.created_at,
+        completed_at=delivery.completed_at,
+    )
+
+
+def render_attempt(attempt: DeliveryAttempt) -> AttemptOut:
+    return AttemptOut.model_validate(attempt, from_attributes=True)
+
+
+@router.get(
+    "/deliveries", summary="List deliveries, newest first", response_model=Page[DeliveryOut]
+)
+async def list_deliveries(
+    session: DbSession,
+    tenant: TenantId,
+    page: Pagination,
+    endpoint_id: Annotated[uuid.UUID | None, Query(description="Only to this endpoint.")] = None,
+    event_id: Annotated[uuid.UUID | None, Query(description="Only of this event.")] = None,
+    event_type: Annotated[str | None, Query(description="Only of this event type.")] = None,
+    status: Annotated[PublicStatus | None, Query(description="Only in this state.")] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
+    until: Annotated[datetime | None, Query(description="Created before.")] = None,
+) -> Page[DeliveryOut]:
+    rows = await service.list_deliveries(
+        session,
+        tenant,
+        page,
+        endpoint_id=endpoint_id,
+        event_id=event_id,
+        event_type=event_type,
+        status=status,
+        since=since,
+        until=until,
+    )
+    return make_page(rows, page, id_of=lambda d: d.id, render=render)
+
+
+@router.get(
+    "/deliveries/{delivery_id}",
+    summary="Read a delivery",
+    response_model=DeliveryOut,
+    responses=problem_responses(404),
+)
+async def get_delivery(delivery_id: uuid.UUID, session: DbSession, tenant: TenantId) -> DeliveryOut:
+    return render(await service.get_delivery(session, tenant, delivery_id))
+
+
+@router.get(
+    "/deliveries/{delivery_id}/attempts",
+    summary="List a delivery's attempts, newest first",
+    response_model=Page[AttemptOut],
+    responses=problem_responses(404),
+)
+async def list_delivery_attempts(
+    delivery_id: uuid.UUID,
+    session: DbSession,
+    tenant: TenantId,
+    page: Pagination,
+    status_class: StatusClassQuery = None,
+) -> Page[AttemptOut]:
+    await service.get_delivery(session, tenant, delivery_id)
+    rows = await service.list_attempts(
+        session, page, delivery_id=delivery_id, status_class=status_class
+    )
+    return make_page(rows, page, id_of=lambda a: a.id, render=render_attempt)
+
+
+@router.get(
+    "/endpoints/{endpoint_id}/attempts",
+    summary="List an endpoint's attempts, newest first",
+    response_model=Page[AttemptOut],
+    responses=problem_responses(404),
+)
+async def list_endpoint_attempts(
+    endpoint_id: uuid.UUID,
+    session: DbSession,
+    tenant: TenantId,
+    page: Pagination,
+    status_class: StatusClassQuery = None,
+) -> Page[AttemptOut]:
+    await get_endpoint(session, tenant, endpoint_id)
+    rows = await service.list_attempts(
+        session, page, endpoint_id=endpoint_id, status_class=status_class
+    )
+    return make_page(rows, page, id_of=lambda a: a.id, render=render_attempt)
+
+
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    summary="Send a delivery again now",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryOut,
+    responses=problem_responses(404, 409),
+)
+async def retry_delivery(
+    delivery_id: uuid.UUID, session: DbSession, tenant: TenantId
+) -> DeliveryOut:
+    return render(await service.retry_delivery(session, tenant, delivery_id))
+
+
+@router.post(
+    "/endpoints/{endpoint_id}/recover",
+    summary="Queue an endpoint's dead and skipped deliveries again",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RecoverOut,
+    responses=problem_responses(404),
+)
+async def recover_endpoint(
+    endpoint_id: uuid.UUID,
+    body: RecoverIn,
+    session: DbSession,
+    tenant: TenantId,
+    settings: AppSettings,
+) -> RecoverOut:
+    recovered = await service.recover_endpoint(
+        session,
+        tenant,
+        endpoint_id,
+        since=body.since,
+        until=body.until,
+        attempts_each=len(settings.retry_schedule) + 1,
+    )
+    return RecoverOut(recovered=recovered)

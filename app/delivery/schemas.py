@@ -1,0 +1,55 @@
+"""Response and request bodies of the delivery history and replay routes."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.delivery.status import PublicStatus
+
+StatusClass = Literal["2xx", "3xx", "4xx", "5xx", "none"]
+
+
+class DeliveryOut(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    event_type: str
+    status: PublicStatus
+    attempts: int
+    next_attempt_at: datetime | None = Field(description="When a pending delivery is next tried.")
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class AttemptOut(BaseModel):
+    id: uuid.UUID
+    delivery_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    event_id: uuid.UUID
+    attempt: int = Field(description="1 for the delivery's first attempt, and so on.")
+    trigger: Literal["scheduled", "manual"]
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None = Field(description="Null when no response arrived.")
+    response_body: str | None = Field(description="The first bytes of the response body.")
+    error_class: str | None = Field(
+        description="`timeout`, `connection_refused`, `connection_reset`, `dns`, `tls`, "
+        "`blocked_address`, `redirect`, `http_status` or `network`; null on success."
+    )
+    error: str | None
+    outcome: Literal["succeeded", "failed"]
+
+
+class RecoverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime = Field(description="Recover deliveries created at or after this time.")
+    until: datetime | None = Field(default=None, description="... and before this time.")
+
+
+class RecoverOut(BaseModel):
+    recovered: int = Field(description="Dead and skipped deliveries queued again.")

@@ -1,0 +1,144 @@
+"""Delivery history and replay, scoped to a tenant."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.delivery.models import AttemptTrigger, Delivery, DeliveryAttempt, DeliveryState
+from app.delivery.queue import DELIVERIES
+from app.delivery.schemas import StatusClass
+from app.delivery.status import PublicStatus, queue_status
+from app.endpoints.models import EndpointStatus
+from app.endpoints.service import get_endpoint
+from app.errors import Conflict, NotFound
+from app.pagination import PageParams, fetch_page
+from app.queue.schema import JobStatus
+
+_RANGES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx": (500, 599)}
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    page: PageParams,
+    *,
+    endpoint_id: uuid.UUID | None,
+    event_id: uuid.UUID | None,
+    event_type: str | None,
+    status: PublicStatus | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Delivery]:
+    query = select(Delivery).where(Delivery.tenant_id == tenant_id)
+    if endpoint_id is not None:
+        query = query.where(Delivery.endpoint_id == endpoint_id)
+    if event_id is not None:
+        query = query.where(Delivery.event_id == event_id)
+    if event_type is not None:
+        query = query.where(Delivery.event_type == event_type)
+    if status is not None:
+        query = query.where(Delivery.status == queue_status(status))
+    if since is not None:
+        query = query.where(Delivery.created_at >= since)
+    if until is not None:
+        query = query.where(Delivery.created_at < until)
+    return await fetch_page(session, query, Delivery.id, page)
+
+
+async def get_delivery(
+    session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uuid.UUID
+) -> Delivery:
+    delivery = await session.scalar(
+        select(Delivery).where(Delivery.id == delivery_id, Delivery.tenant_id == tenant_id)
+    )
+    if delivery is None:
+        raise NotFound(f"delivery {delivery_id} does not exist")
+    return delivery
+
+
+async def list_attempts(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    delivery_id: uuid.UUID | None = None,
+    endpoint_id: uuid.UUID | None = None,
+    status_class: StatusClass | None = None,
+) -> list[DeliveryAttempt]:
+    """Attempts of one delivery or one endpoint (the caller has checked it is the tenant's)."""
+    query = select(DeliveryAttempt)
+    if delivery_id is not None:
+        query = query.where(DeliveryAttempt.delivery_id == delivery_id)
+    if endpoint_id is not None:
+        query = query.where(DeliveryAttempt.endpoint_id == endpoint_id)
+    if status_class == "none":
+        query = query.where(DeliveryAttempt.status_code.is_(None))
+    elif status_class is not None:
+        low, high = _RANGES[status_class]
+        query = query.where(DeliveryAttempt.status_code.between(low, high))
+    return await fetch_page(session, query, DeliveryAttempt.id, page)
+
+
+async def retry_delivery(
+    session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uuid.UUID
+) -> Delivery:
+    """Send again now, whatever the delivery's state (unless it is being sent right now)."""
+    delivery = await get_delivery(session, tenant_id, delivery_id)
+    if delivery.status == JobStatus.PROCESSING:
+        raise Conflict("the delivery is being sent right now; retry after this attempt")
+    endpoint = await get_endpoint(session, tenant_id, delivery.endpoint_id)
+    if endpoint.status == EndpointStatus.DISABLED:
+        raise Conflict("the endpoint is disabled; set its status to active first")
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            status=JobStatus.PENDING.value,
+            available_at=func.now(),
+            next_trigger=AttemptTrigger.MANUAL.value,
+            max_attempts=func.greatest(Delivery.max_attempts, Delivery.attempts + 1),
+            completed_at=None,
+            updated_at=func.now(),
+        )
+    )
+    await DELIVERIES.notify(await session.connection())
+    await session.refresh(delivery)
+    return delivery
+
+
+async def recover_endpoint(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    *,
+    since: datetime,
+    until: datetime | None,
+    attempts_each: int,
+) -> int:
+    """Queue the endpoint's dead and skipped deliveries in the range again, each with
+    ``attempts_each`` more attempts; returns how many."""
+    await get_endpoint(session, tenant_id, endpoint_id)
+    query = (
+        update(Delivery)
+        .where(
+            Delivery.endpoint_id == endpoint_id,
+            Delivery.status.in_([JobStatus.DEAD.value, DeliveryState.SKIPPED.value]),
+            Delivery.created_at >= since,
+        )
+        .values(
+            status=JobStatus.PENDING.value,
+            available_at=func.now(),
+            next_trigger=AttemptTrigger.MANUAL.value,
+            max_attempts=Delivery.attempts + attempts_each,
+            completed_at=None,
+            updated_at=func.now(),
+        )
+        .returning(Delivery.id)
+    )
+    if until is not None:
+        query = query.where(Delivery.created_at < until)
+    recovered = len((await session.execute(query)).all())
+    if recovered:
+        await DELIVERIES.notify(await session.connection())
+    return recovered
