@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -25,6 +25,20 @@ def parse_schedule(text: str) -> list[timedelta]:
             raise ValueError(f"{part.strip()!r} is not a duration like 500ms, 5s, 5m or 2h")
         delays.append(timedelta(seconds=float(match[1]) * _UNITS[match[2]]))
     return delays
+
+
+def _seconds(value: object) -> object:
+    """Durations come from the environment as seconds (``90``, ``0.5``)."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+#: A duration given in seconds, as every ``*_SECONDS`` variable is.
+Seconds = Annotated[timedelta, BeforeValidator(_seconds)]
 
 
 class Settings(BaseSettings):
@@ -50,27 +64,27 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         default=64, ge=1, le=10_000, description="Jobs in flight per queue in one worker process."
     )
-    lease: timedelta = Field(
+    lease: Seconds = Field(
         default=timedelta(seconds=90),
         alias="HOOKLINE_LEASE_SECONDS",
         description="How long a claim lives without renewal before the reaper takes it back.",
     )
-    poll_interval: timedelta = Field(
+    poll_interval: Seconds = Field(
         default=timedelta(seconds=2),
         alias="HOOKLINE_POLL_INTERVAL_SECONDS",
         description="Fallback poll when no NOTIFY arrives (jittered).",
     )
-    heartbeat_interval: timedelta = Field(
+    heartbeat_interval: Seconds = Field(
         default=timedelta(seconds=5),
         alias="HOOKLINE_HEARTBEAT_SECONDS",
         description="How often a worker process refreshes its row in `workers`.",
     )
-    worker_timeout: timedelta = Field(
+    worker_timeout: Seconds = Field(
         default=timedelta(seconds=30),
         alias="HOOKLINE_WORKER_TIMEOUT_SECONDS",
         description="A worker silent this long is dead; its claimed rows are recovered.",
     )
-    drain_timeout: timedelta = Field(
+    drain_timeout: Seconds = Field(
         default=timedelta(seconds=30),
         alias="HOOKLINE_DRAIN_TIMEOUT_SECONDS",
         description="On SIGTERM, how long in-flight jobs may finish before they are released.",
@@ -90,7 +104,7 @@ class Settings(BaseSettings):
         default_factory=list,
         description="CIDRs endpoints may reach despite the SSRF rules, e.g. 127.0.0.0/8.",
     )
-    secret_rotation_grace: timedelta = Field(
+    secret_rotation_grace: Seconds = Field(
         default=timedelta(hours=24),
         alias="HOOKLINE_SECRET_ROTATION_GRACE_SECONDS",
         description="How long a rotated-out endpoint secret keeps signing beside the new one.",
@@ -107,15 +121,15 @@ class Settings(BaseSettings):
         description="Delays after the first attempt, e.g. `5s,5m,30m,2h,5h,10h,10h` (units ms, "
         "s, m, h); a delivery gets one attempt more than there are delays.",
     )
-    retry_min_after_overload: timedelta = Field(
+    retry_min_after_overload: Seconds = Field(
         default=timedelta(seconds=60),
         alias="HOOKLINE_RETRY_MIN_AFTER_OVERLOAD_SECONDS",
         description="Least wait after a timeout or a 429, whatever the schedule says.",
     )
-    connect_timeout: timedelta = Field(
+    connect_timeout: Seconds = Field(
         default=timedelta(seconds=5), alias="HOOKLINE_CONNECT_TIMEOUT_SECONDS"
     )
-    request_timeout: timedelta = Field(
+    request_timeout: Seconds = Field(
         default=timedelta(seconds=15),
         alias="HOOKLINE_REQUEST_TIMEOUT_SECONDS",
         description="Total time for one attempt, connecting included.",
@@ -123,12 +137,12 @@ class Settings(BaseSettings):
     response_body_bytes: int = Field(
         default=4096, ge=0, le=1024 * 1024, description="Response bytes kept per attempt."
     )
-    disable_after: timedelta = Field(
+    disable_after: Seconds = Field(
         default=timedelta(days=5),
         alias="HOOKLINE_DISABLE_AFTER_SECONDS",
         description="An endpoint failing without a single success this long is disabled.",
     )
-    endpoint_refresh: timedelta = Field(
+    endpoint_refresh: Seconds = Field(
         default=timedelta(seconds=2),
         alias="HOOKLINE_ENDPOINT_REFRESH_SECONDS",
         description="How often workers reload endpoint settings (status, URL, secrets).",

@@ -8,6 +8,7 @@ Create Date: 2026-11-25 00:17:27.869343
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision: str = "2576de11b965"

@@ -306,8 +306,9 @@ class Consumer:
                     "queue.renew_failed", extra={"queue": self.queue.name, "error": str(exc)}
                 )
                 continue
-            if len(renewed) < len(held):
+            # a job settled while the renewal ran is not lost; one still held but not renewed is
+            lost = [job for job in held if job.id not in renewed and job.id in self._held]
+            if lost:
                 log.warning(
-                    "queue.leases_lost",
-                    extra={"queue": self.queue.name, "count": len(held) - len(renewed)},
+                    "queue.leases_lost", extra={"queue": self.queue.name, "count": len(lost)}
                 )

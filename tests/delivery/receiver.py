@@ -40,7 +40,14 @@ class Stream:
     size: int
 
 
-Behaviour = Reply | Hang | Reset | Stream
+@dataclass(frozen=True)
+class Slow:
+    """Answer 200 after ``seconds``: a receiver doing real work."""
+
+    seconds: float
+
+
+Behaviour = Reply | Hang | Reset | Stream | Slow
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,9 @@ class Receiver:
             return web.Response(
                 status=behaviour.status, headers=behaviour.headers, body=behaviour.body
             )
+        if isinstance(behaviour, Slow):
+            await asyncio.sleep(behaviour.seconds)  # the receiver's own work, not synchronisation
+            return web.Response(status=200)
         if isinstance(behaviour, Hang):
             await self._release.wait()
             return web.Response(status=200)

@@ -1,0 +1,121 @@
+"""Retry storms do not starve fresh deliveries; a worker killed mid-batch loses nothing."""
+
+import asyncio
+import os
+import signal
+import sys
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.settings import Settings, parse_schedule
+from tests.conftest import ADMIN_TOKEN
+from tests.delivery.conftest import Serve
+from tests.delivery.receiver import Receiver, Reply, Slow
+from tests.factories import make_endpoint, make_tenant
+from tests.waiting import wait_until
+
+
+async def _count(engine: AsyncEngine, sql: str) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text(sql)) or 0)
+
+
+async def test_a_retry_storm_does_not_starve_fresh_deliveries(
+    serve: Serve, fast: Settings, receiver: Receiver, engine: AsyncEngine
+) -> None:
+    api = await serve(
+        fast.model_copy(
+            update={
+                "worker_concurrency": 8,
+                "retry_schedule": parse_schedule(",".join(["50ms"] * 10)),
+            }
+        )
+    )
+    tenant = await make_tenant(api)
+    await make_endpoint(
+        api, tenant, url=receiver.script("/broken", then=Reply(500)), event_types=["storm"]
+    )
+    await make_endpoint(api, tenant, url=receiver.script("/healthy"), event_types=["fresh"])
+    storm = [{"type": "storm", "data": {"n": n}} for n in range(1000)]
+    await api.post("/v1/events/batch", json={"events": storm}, headers=tenant)
+
+    async def storming() -> bool:  # every broken delivery has failed once and waits to retry
+        return await _count(engine, "SELECT count(*) FROM deliveries WHERE attempts >= 1") == 1000
+
+    await wait_until(storming, timeout=60)
+    fresh = [{"type": "fresh", "data": {"n": n}} for n in range(20)]
+    await api.post("/v1/events/batch", json={"events": fresh}, headers=tenant)
+    await receiver.wait_for(20, "/healthy")
+
+    dead = await _count(engine, "SELECT count(*) FROM deliveries WHERE status = 'dead'")
+    assert dead < 1000  # the fresh ones arrived while the storm was still retrying
+    assert len(receiver.at("/broken")) > 1000
+
+
+async def test_killing_a_worker_mid_batch_loses_no_delivery(
+    client: httpx.AsyncClient, database_url: str, receiver: Receiver, engine: AsyncEngine
+) -> None:
+    tenant = await make_tenant(client)
+    for n in range(4):
+        await make_endpoint(client, tenant, url=receiver.script(f"/slow{n}", then=Slow(0.2)))
+    events = [{"type": "order.created", "data": {"n": n}} for n in range(100)]
+    published = await client.post("/v1/events/batch", json={"events": events}, headers=tenant)
+    expected = {r["id"] for r in published.json()["results"]}
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")} | {
+        "HOOKLINE_DATABASE_URL": database_url,
+        "HOOKLINE_SECRET_KEY": "test-secret-key",
+        "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "HOOKLINE_ALLOWED_TARGET_NETWORKS": "127.0.0.0/8",
+        "HOOKLINE_LEASE_SECONDS": "2",
+        "HOOKLINE_HEARTBEAT_SECONDS": "0.3",
+        "HOOKLINE_WORKER_TIMEOUT_SECONDS": "1.5",
+        "HOOKLINE_POLL_INTERVAL_SECONDS": "0.2",
+        "HOOKLINE_WORKER_CONCURRENCY": "8",
+    }
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app.cli",
+            "worker",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        await receiver.wait_for(40)
+        async with engine.connect() as conn:  # kill the worker that holds deliveries right now
+            name = await conn.scalar(
+                text(
+                    "SELECT w.name FROM deliveries d JOIN workers w ON w.id = d.claimed_by "
+                    "WHERE d.status = 'processing' LIMIT 1"
+                )
+            )
+        victim = next(w for w in workers if name and name.endswith(f":{w.pid}"))
+        victim.send_signal(signal.SIGKILL)
+        await victim.wait()
+
+        async def everything_arrived() -> bool:
+            ids = {(r.headers["webhook-id"], r.path) for r in receiver.requests}
+            return len(ids) == 400
+
+        await wait_until(everything_arrived, timeout=90)
+
+        async def nothing_in_flight() -> bool:
+            done = await _count(engine, "SELECT count(*) FROM deliveries WHERE status = 'done'")
+            return done == 400
+
+        await wait_until(nothing_in_flight, timeout=30)
+    finally:
+        for worker in workers:
+            if worker.returncode is None:
+                worker.send_signal(signal.SIGTERM)
+                await worker.wait()
+
+    assert {r.headers["webhook-id"] for r in receiver.requests} == expected
+    assert await _count(engine, "SELECT count(*) FROM deliveries WHERE status = 'processing'") == 0
