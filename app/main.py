@@ -18,6 +18,9 @@ from app.endpoints.router import router as endpoints_router
 from app.endpoints.ssrf import Resolver, TargetGuard, resolve
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
+from app.inbound.handlers import known_names
+from app.inbound.router import receiver as inbound_receiver
+from app.inbound.router import router as inbound_router
 from app.limits import BodyLimit
 from app.ops.router import router as ops_router
 from app.settings import Settings
@@ -68,16 +71,30 @@ def create_app(
     )
     app.state.settings = settings
     app.state.key_cache = KeyCache()
+    app.state.inbound_handler_names = known_names(settings.inbound_handlers)
     app.state.secret_box = SecretBox(settings.secret_key.get_secret_value())
     app.state.target_guard = TargetGuard(settings.allowed_target_networks, resolver)
     app.add_middleware(
         BodyLimit,
         limit_for=lambda path: (
-            settings.max_batch_bytes if path == "/v1/events/batch" else settings.max_event_bytes
+            settings.max_batch_bytes
+            if path == "/v1/events/batch"
+            else settings.max_inbound_bytes
+            if path.startswith("/inbound/")
+            else settings.max_event_bytes
         ),
     )
     install_error_handlers(app)
-    for router in (ops_router, tenants_router, endpoints_router, events_router, delivery_router):
+    routers = (
+        ops_router,
+        tenants_router,
+        endpoints_router,
+        events_router,
+        delivery_router,
+        inbound_router,
+        inbound_receiver,
+    )
+    for router in routers:
         app.include_router(router)
     return app
 

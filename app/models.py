@@ -7,6 +7,7 @@ from app.base import Base
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.endpoints.models import Endpoint, EndpointSecret
 from app.events.models import Event
+from app.inbound.models import InboundSource, InboxMessage
 from app.queue.schema import Worker
 from app.tenants.models import ApiKey, Tenant
 
@@ -19,6 +20,8 @@ __all__ = [
     "Endpoint",
     "EndpointSecret",
     "Event",
+    "InboundSource",
+    "InboxMessage",
     "Tenant",
     "Worker",
     "metadata",

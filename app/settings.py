@@ -148,6 +148,28 @@ class Settings(BaseSettings):
         description="How often workers reload endpoint settings (status, URL, secrets).",
     )
 
+    max_inbound_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest inbound webhook body any source may accept.",
+    )
+    inbound_handlers: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Python handlers sources may name: `name=module:function,...`; packages "
+        "may also register them under the `hookline.inbound_handlers` entry point.",
+    )
+
+    @field_validator("inbound_handlers", mode="before")
+    @classmethod
+    def _handler_list(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = [part.strip().partition("=") for part in value.split(",") if part.strip()]
+        bad = [name for name, sep, target in pairs if not sep or ":" not in target]
+        if bad:
+            raise ValueError(f"expected name=module:function, got {bad}")
+        return {name.strip(): target.strip() for name, _, target in pairs}
+
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _schedule(cls, value: object) -> object:

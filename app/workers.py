@@ -15,6 +15,9 @@ from app.delivery.worker import DeliveryContext, DeliveryHandler
 from app.endpoints.ssrf import TargetGuard
 from app.events.fanout import FanOut
 from app.events.outbox import EVENTS
+from app.inbound.handlers import registered
+from app.inbound.queue import INBOX
+from app.inbound.worker import InboxHandler
 from app.queue.config import WorkerConfig
 from app.queue.consumer import ConsumerOptions
 from app.queue.runtime import Binding, WorkerRuntime
@@ -86,6 +89,10 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),
         deliveries("retry", ordered=False, concurrency=share),
         deliveries(None, ordered=True, concurrency=share),
+        Binding(
+            INBOX,
+            InboxHandler(engine, registered(settings.inbound_handlers), retry_policy(settings)),
+        ),
     ]
 
 

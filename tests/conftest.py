@@ -7,9 +7,11 @@ a temporary folder. Each test gets its own database, so tests never see each oth
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -23,7 +25,8 @@ from app.db import asyncpg_dsn, create_engine
 from app.embedded import start_embedded
 from app.main import create_app
 from app.migrations import upgrade_to_head
-from app.settings import Settings
+from app.settings import Settings, parse_schedule
+from tests.delivery.receiver import Receiver
 
 
 def _with_database(url: str, database: str) -> str:
@@ -105,3 +108,48 @@ async def client(settings: Settings, database_url: str) -> AsyncIterator[httpx.A
     """The API (no workers) on this test's database, unauthenticated."""
     async with serve_in_process(create_app(settings, database_url=database_url)) as client:
         yield client
+
+
+Serve = Callable[..., Any]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    receiver = Receiver()
+    await receiver.start()
+    yield receiver
+    await receiver.stop()
+
+
+@pytest.fixture
+def fast(settings: Settings) -> Settings:
+    """Millisecond retry schedule and short timeouts, so failures play out within a test."""
+    return settings.model_copy(
+        update={
+            "retry_schedule": parse_schedule("50ms,50ms,50ms,50ms,50ms"),
+            "retry_min_after_overload": timedelta(milliseconds=50),
+            "request_timeout": timedelta(seconds=1),
+            "connect_timeout": timedelta(seconds=1),
+            "poll_interval": timedelta(milliseconds=100),
+            "endpoint_refresh": timedelta(milliseconds=100),
+            "drain_timeout": timedelta(seconds=2),
+        }
+    )
+
+
+@pytest.fixture
+async def serve(database_url: str) -> AsyncIterator[Serve]:
+    """Start the API with workers on given settings; everything stops at the end of the test."""
+    stack: list[Any] = []
+
+    async def start(settings: Settings) -> httpx.AsyncClient:
+        context = serve_in_process(
+            create_app(settings, database_url=database_url, run_workers=True)
+        )
+        client = await context.__aenter__()
+        stack.append(context)
+        return client
+
+    yield start
+    for context in reversed(stack):
+        await context.__aexit__(None, None, None)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from app.settings import Settings
-from tests.delivery.conftest import Serve
+from tests.conftest import Serve
 from tests.delivery.helpers import attempts_of, delivery_of, wait_for_status
 from tests.delivery.receiver import Receiver, Reply
 from tests.factories import make_endpoint, make_tenant, publish

@@ -10,8 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.settings import Settings, parse_schedule
-from tests.conftest import ADMIN_TOKEN
-from tests.delivery.conftest import Serve
+from tests.conftest import ADMIN_TOKEN, Serve
 from tests.delivery.receiver import Receiver, Reply, Slow
 from tests.factories import make_endpoint, make_tenant
 from tests.waiting import wait_until
