@@ -1,14 +1,18 @@
-"""``hookline``: serve | api | worker | migrate."""
+"""``hookline``: serve | api | worker | migrate | status."""
 
 import asyncio
+import json
 import signal
 import sys
+from datetime import UTC, datetime
 from typing import Annotated, NoReturn
 
 import asyncpg
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 from pydantic import ValidationError
+from sqlalchemy.exc import ProgrammingError
 
 from app.db import asyncpg_dsn, create_engine, describe, resolve_database_url
 from app.embedded import EmbeddedDatabaseError
@@ -16,6 +20,8 @@ from app.local_secrets import MissingSecret, with_local_secrets
 from app.logs import configure_logging
 from app.main import create_app
 from app.migrations import upgrade_to_head
+from app.ops.stats import Status, collect
+from app.ops.status_view import render_status
 from app.queue.backoff import TRANSIENT_ERRORS
 from app.queue.runtime import stop_on_signals
 from app.settings import Settings
@@ -128,11 +134,41 @@ def worker() -> None:
 
 
 async def _run_worker(settings: Settings, url: str) -> None:
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port)
     engine = create_engine(url)
     runtime = build_runtime(settings, engine, url)
     stop_on_signals(runtime)
     try:
         await runtime.run()
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Queues, live workers and the endpoints failing most in the last hour."""
+    settings = _settings()
+    url = _database(settings)
+    try:
+        snapshot = asyncio.run(_collect_status(settings, url))
+    except ProgrammingError:
+        fail(f"{describe(url)} has no Hookline schema: run `hookline migrate`")
+    if as_json:
+        typer.echo(json.dumps(snapshot.as_json(), indent=2))
+    else:
+        render_status(snapshot)
+
+
+async def _collect_status(settings: Settings, url: str) -> Status:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return await collect(
+                conn, worker_timeout=settings.worker_timeout, now=datetime.now(UTC)
+            )
     finally:
         await engine.dispose()
 

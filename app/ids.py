@@ -9,6 +9,7 @@ import os
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 
 _lock = threading.Lock()
 _last_ms = 0
@@ -32,3 +33,14 @@ def uuid7() -> uuid.UUID:
     rand_b = int.from_bytes(os.urandom(8)) >> 2  # 62 random bits
     value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand_b
     return uuid.UUID(int=value)
+
+
+def uuid7_floor(moment: datetime) -> uuid.UUID:
+    """The smallest UUIDv7 of ``moment``'s millisecond: ``id >= uuid7_floor(t)`` means "since t"."""
+    ms = int(moment.timestamp() * 1000)
+    return uuid.UUID(int=(ms << 80) | (0x7 << 76) | (0b10 << 62))
+
+
+def uuid7_time(value: uuid.UUID) -> datetime:
+    """When a UUIDv7 was made (millisecond precision)."""
+    return datetime.fromtimestamp((value.int >> 80) / 1000, tz=UTC)

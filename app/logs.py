@@ -1,7 +1,13 @@
-"""Log set-up: one line per event, its stable name first, then its fields as key=value."""
+"""Log set-up: JSON lines when stderr is not a terminal (collectors parse them), readable
+``key=value`` lines when a person is watching. Every line has a stable event name as its
+message; delivery lines carry ``event_id``, ``delivery_id``, ``endpoint_id`` and ``attempt``.
+Secrets and signatures are never passed to a logger.
+"""
 
+import json
 import logging
 import sys
+from typing import Any
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {
     "message",
@@ -11,10 +17,14 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {
 }
 
 
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+
+
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = f"{self.formatTime(record)} {record.levelname:<7} {record.getMessage()}"
-        fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        fields = _fields(record)
         if fields:
             line += " " + " ".join(f"{k}={v}" for k, v in fields.items())
         if record.exc_info:
@@ -22,9 +32,24 @@ class KeyValueFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+            **_fields(record),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: int = logging.INFO, *, json_lines: bool | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(KeyValueFormatter())
+    use_json = not sys.stderr.isatty() if json_lines is None else json_lines
+    handler.setFormatter(JsonFormatter() if use_json else KeyValueFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

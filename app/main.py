@@ -23,6 +23,7 @@ from app.inbound.router import receiver as inbound_receiver
 from app.inbound.router import router as inbound_router
 from app.limits import BodyLimit
 from app.ops.router import router as ops_router
+from app.ops.sampler import sample_forever
 from app.settings import Settings
 from app.tenants.key_cache import KeyCache
 from app.tenants.router import router as tenants_router
@@ -51,6 +52,12 @@ def create_app(
         engine = create_engine(database_url)
         app.state.engine = engine
         app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        sampler = asyncio.create_task(
+            sample_forever(
+                engine, interval=settings.metrics_sample, worker_timeout=settings.worker_timeout
+            ),
+            name="metrics-sampler",
+        )
         runtime = build_runtime(settings, engine, database_url) if run_workers else None
         task = asyncio.create_task(runtime.run(), name="workers") if runtime else None
         if task is not None:
@@ -58,6 +65,8 @@ def create_app(
         try:
             yield
         finally:
+            sampler.cancel()
+            await asyncio.gather(sampler, return_exceptions=True)
             if runtime is not None and task is not None:
                 runtime.stop()
                 await task

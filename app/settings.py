@@ -159,6 +159,29 @@ class Settings(BaseSettings):
         "may also register them under the `hookline.inbound_handlers` entry point.",
     )
 
+    metrics_sample: Seconds = Field(
+        default=timedelta(seconds=10),
+        alias="HOOKLINE_METRICS_SAMPLE_SECONDS",
+        description="How often the API samples queue depths and worker counts for /metrics.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`hookline worker` serves its own /metrics on this port when set.",
+    )
+    attempt_retention: Seconds = Field(
+        default=timedelta(days=30),
+        alias="HOOKLINE_ATTEMPT_RETENTION_SECONDS",
+        description="Delivery attempts older than this are deleted.",
+    )
+    event_retention: Seconds = Field(
+        default=timedelta(days=30),
+        alias="HOOKLINE_EVENT_RETENTION_SECONDS",
+        description="Finished events (with their deliveries) and inbox messages older than "
+        "this are deleted.",
+    )
+
     @field_validator("inbound_handlers", mode="before")
     @classmethod
     def _handler_list(cls, value: object) -> object:

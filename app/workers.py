@@ -18,6 +18,7 @@ from app.events.outbox import EVENTS
 from app.inbound.handlers import registered
 from app.inbound.queue import INBOX
 from app.inbound.worker import InboxHandler
+from app.ops.retention import retention_tasks
 from app.queue.config import WorkerConfig
 from app.queue.consumer import ConsumerOptions
 from app.queue.runtime import Binding, WorkerRuntime
@@ -102,4 +103,7 @@ def build_runtime(settings: Settings, engine: AsyncEngine, database_url: str) ->
         asyncpg_dsn(database_url),
         worker_config(settings),
         bindings(settings, engine),
+        maintenance=retention_tasks(
+            attempts=settings.attempt_retention, events=settings.event_retention
+        ),
     )

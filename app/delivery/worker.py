@@ -34,7 +34,8 @@ from app.delivery.signing import sign
 from app.endpoints.filters import is_reserved
 from app.endpoints.models import EndpointStatus
 from app.events.models import Event
-from app.ids import uuid7
+from app.ids import uuid7, uuid7_time
+from app.metrics import ATTEMPT_SECONDS, DELIVERIES_DEAD, DELIVERY_ATTEMPTS, DELIVERY_LAG_SECONDS
 from app.queue.backoff import TRANSIENT_ERRORS
 from app.queue.consumer import JobHandler, KeyFilter, SettledJob
 from app.queue.jobs import Dead, Done, Job, Outcome, Release, Retry
@@ -184,6 +185,7 @@ class DeliveryHandler(JobHandler):
         await health.disable_failing_too_long(conn, failed - succeeded, self.context.disable_after)
         for s, r in attempted:
             await _announce_delivery(conn, s, r.result)
+            _observe(s, r.result)
 
 
 def _record_of(settled: SettledJob) -> AttemptRecord | None:
@@ -253,6 +255,16 @@ async def _announce_delivery(
             "last_error": result.error,
         },
     )
+
+
+def _observe(settled: SettledJob, result: SendResult) -> None:
+    DELIVERY_ATTEMPTS.labels("succeeded" if result.succeeded else "failed").inc()
+    ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
+    if settled.status == JobStatus.DEAD:
+        DELIVERIES_DEAD.inc()
+    if result.succeeded:
+        published = uuid7_time(settled.job.row["event_id"])
+        DELIVERY_LAG_SECONDS.observe((result.started_at - published).total_seconds())
 
 
 def _log_attempt(job: Job, result: SendResult) -> None:

@@ -25,6 +25,7 @@ from app.events.schemas import (
     EventOut,
     IdempotencyKey,
 )
+from app.metrics import EVENTS_PUBLISHED
 from app.pagination import Page, Pagination, make_page
 from app.queue.schema import JobStatus
 
@@ -63,7 +64,9 @@ async def publish_event(
     published = await publish(
         session, tenant, body.type, body.data, idempotency_key=idempotency_key
     )
-    if not published.created:
+    if published.created:
+        EVENTS_PUBLISHED.inc()
+    else:
         response.status_code = status.HTTP_200_OK
     return _render(published.row)
 
@@ -114,6 +117,7 @@ async def publish_batch(
         [NewEvent(type=i.type, data=i.data, idempotency_key=i.idempotency_key) for _, i in valid],
         returning=("id",),
     )
+    EVENTS_PUBLISHED.inc(sum(outcome.created for outcome in published))
     for (index, _), outcome in zip(valid, published, strict=True):
         results.append(
             BatchItemResult(

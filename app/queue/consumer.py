@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.queue.backoff import TRANSIENT_ERRORS, Backoff, jittered
 from app.queue.config import WorkerConfig
 from app.queue.jobs import Job, Outcome, Release, Retry
+from app.queue.metrics import STALE_OUTCOMES
 from app.queue.queue import Queue
 
 log = logging.getLogger("hookline.queue.consumer")
@@ -287,6 +288,7 @@ class Consumer:
                 await self.handler.on_settled(conn, settled)
         if result.stale:
             self.stale_count += len(result.stale)
+            STALE_OUTCOMES.labels(self.queue.name).inc(len(result.stale))
             log.warning(
                 "queue.stale_outcomes", extra={"queue": self.queue.name, "count": len(result.stale)}
             )

@@ -75,6 +75,7 @@ def queue_indexes(table: str) -> tuple[Index, ...]:
     * ready: the claim scans pending rows by ``available_at``;
     * in-flight: the reaper scans processing rows by lease expiry;
     * keyed: the ordering guard looks up unfinished rows of one key;
+    * dead: dead letters are counted and listed without scanning finished rows;
     * idempotency: unique where set, the target of enqueue's ``ON CONFLICT``.
     """
     return (
@@ -95,6 +96,7 @@ def queue_indexes(table: str) -> tuple[Index, ...]:
             "id",
             postgresql_where=text("status IN ('pending', 'processing')"),
         ),
+        Index(f"ix_{table}_dead", "id", postgresql_where=text("status = 'dead'")),
         Index(
             f"uq_{table}_idempotency_key",
             "idempotency_key",

@@ -1,0 +1,85 @@
+"""Retention: old history is deleted in small batches by the housekeeping leader.
+
+Age is read from the UUIDv7 id (an id below ``uuid7_floor(cutoff)`` was made before the cutoff),
+so every batch is a primary-key range scan, never a sequential scan of a large table, and each
+batch is its own short transaction: no long locks, no table rewrite. Deleting an event deletes
+its deliveries and their attempts (foreign keys cascade).
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.ids import uuid7_floor
+from app.queue.maintenance import MaintenanceTask
+
+
+class PurgeOlderThan(MaintenanceTask):
+    """Delete up to ``batch_size`` rows that ``select_sql`` picks below the age cutoff."""
+
+    def __init__(
+        self, name: str, select_sql: str, table: str, *, window: timedelta, batch_size: int
+    ) -> None:
+        self.name = name
+        self.window = window
+        self.batch_size = batch_size
+        self._delete = text(
+            f"DELETE FROM {table} WHERE id IN ({select_sql} ORDER BY id LIMIT :batch)"
+        )
+
+    async def run_once(self, conn: AsyncConnection, *, now: datetime | None = None) -> int:
+        cutoff = (now or datetime.now(UTC)) - self.window
+        result = await conn.execute(
+            self._delete, {"floor": uuid7_floor(cutoff), "batch": self.batch_size}
+        )
+        return int(result.rowcount)
+
+
+def retention_tasks(
+    *, attempts: timedelta, events: timedelta, batch_size: int = 2000
+) -> list[MaintenanceTask]:
+    return [
+        PurgeOlderThan(
+            "purge-attempts",
+            "SELECT id FROM delivery_attempts WHERE id < :floor",
+            "delivery_attempts",
+            window=attempts,
+            batch_size=batch_size,
+        ),
+        PurgeOlderThan(
+            "purge-events",
+            """SELECT e.id FROM events e WHERE e.id < :floor AND e.status = 'done'
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id
+                               AND d.status IN ('pending', 'processing'))""",
+            "events",
+            window=events,
+            batch_size=batch_size // 4,
+        ),
+        PurgeOlderThan(
+            "purge-inbox",
+            "SELECT id FROM inbox_messages WHERE id < :floor AND status IN ('done', 'dead')",
+            "inbox_messages",
+            window=events,
+            batch_size=batch_size,
+        ),
+        Sweep(
+            "expire-rotated-secrets",
+            "DELETE FROM endpoint_secrets WHERE expires_at < now()",
+        ),
+        Sweep(
+            "forget-dead-workers",
+            "DELETE FROM workers WHERE status = 'dead' AND last_seen_at < now() - interval '1 day'",
+        ),
+    ]
+
+
+class Sweep(MaintenanceTask):
+    """A small, always-bounded delete."""
+
+    def __init__(self, name: str, sql: str) -> None:
+        self.name = name
+        self._sql = text(sql)
+
+    async def run_once(self, conn: AsyncConnection) -> int:
+        return int((await conn.execute(self._sql)).rowcount)

@@ -1,0 +1,38 @@
+"""Database-wide gauges, sampled every few seconds by each API process (never per scrape)."""
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.metrics import ENDPOINTS, LIVE_WORKERS, QUEUE_OLDEST_PENDING, QUEUE_ROWS
+from app.ops.stats import endpoints_by_status, queue_stats, worker_stats
+from app.queue.backoff import TRANSIENT_ERRORS
+
+log = logging.getLogger("hookline.ops")
+
+
+async def sample_once(engine: AsyncEngine, *, worker_timeout: timedelta) -> None:
+    async with engine.connect() as conn:
+        queues = await queue_stats(conn)
+        workers = await worker_stats(conn, timeout=worker_timeout)
+        endpoints = await endpoints_by_status(conn)
+    for queue in queues:
+        for state in ("pending", "processing", "dead"):
+            QUEUE_ROWS.labels(queue.queue, state).set(getattr(queue, state))
+        QUEUE_OLDEST_PENDING.labels(queue.queue).set(queue.oldest_pending_seconds or 0)
+    LIVE_WORKERS.set(len(workers))
+    for state, count in endpoints.items():
+        ENDPOINTS.labels(state).set(count)
+
+
+async def sample_forever(
+    engine: AsyncEngine, *, interval: timedelta, worker_timeout: timedelta
+) -> None:
+    while True:
+        try:
+            await sample_once(engine, worker_timeout=worker_timeout)
+        except TRANSIENT_ERRORS as exc:
+            log.warning("metrics.sample_failed", extra={"error": str(exc)})
+        await asyncio.sleep(interval.total_seconds())
