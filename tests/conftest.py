@@ -153,3 +153,9 @@ async def serve(database_url: str) -> AsyncIterator[Serve]:
     yield start
     for context in reversed(stack):
         await context.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def api(serve: Serve, fast: Settings) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = await serve(fast)
+    return client

@@ -57,7 +57,8 @@ class JobHandler(ABC):
         return KeyFilter()
 
     async def close(self) -> None:
-        """Release what the handler holds (clients, sessions) when its consumer stops."""
+        """Release what the handler holds (clients, sessions) once every consumer has stopped;
+        handlers may share resources, so this can be called more than once."""
         return None
 
     async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
@@ -143,7 +144,6 @@ class Consumer:
             await flusher  # writes every outcome, the releases of a drain included
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
-            await self.handler.close()
 
     async def _claim_until_stopped(self) -> None:
         backoff = Backoff()

@@ -124,6 +124,8 @@ class WorkerRuntime:
         for consumer in self.consumers:
             consumer.stop()
         await asyncio.gather(*consumers, return_exceptions=True)
+        for consumer in self.consumers:  # only now: handlers of one queue may share a client
+            await consumer.handler.close()
 
     async def _register(self) -> None:
         backoff = Backoff()
