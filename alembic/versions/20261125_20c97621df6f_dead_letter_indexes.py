@@ -8,6 +8,7 @@ Create Date: 2026-11-25 00:41:12.733503
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision: str = "20c97621df6f"
