@@ -132,8 +132,10 @@ class DeliveryHandler(JobHandler):
         endpoint = await self._endpoint(endpoint_id)
         if endpoint is None:
             return Dead(error="the endpoint no longer exists")
-        if endpoint.status != EndpointStatus.ACTIVE:
-            return Release()  # paused or disabled since the claim: leave it untried
+        if endpoint.status != EndpointStatus.ACTIVE or endpoint.ordered != self.ordered:
+            # Paused, disabled, or claimed by the wrong consumer (the claim's snapshot predates
+            # the endpoint or its last change): hand it back untried, to be claimed right.
+            return Release()
         await self.context.load_bodies({event_id})
         body = self.context.bodies[event_id]
         await self.context.limiter.wait_turn(endpoint_id, endpoint.rate_limit_per_second)
