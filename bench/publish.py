@@ -9,52 +9,13 @@ then reports events per second for the batch route and for single publishes.
 import argparse
 import asyncio
 import json
-import os
-import socket
-import sys
 import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 
 from bench.common import add_database_argument, scratch_database
-
-ADMIN_TOKEN = "bench-admin-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _start_api(url: str, port: int) -> asyncio.subprocess.Process:
-    env = os.environ | {
-        "HOOKLINE_DATABASE_URL": url,
-        "HOOKLINE_PORT": str(port),
-        "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "HOOKLINE_SECRET_KEY": "bench-secret-key",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "api", env=env, stderr=asyncio.subprocess.DEVNULL
-    )
-    async with aiohttp.ClientSession() as client, asyncio.timeout(60):
-        while True:
-            try:
-                async with client.get(f"http://127.0.0.1:{port}/healthz"):
-                    return process
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
-
-
-async def _tenant_headers(client: aiohttp.ClientSession) -> dict[str, str]:
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    async with client.post("/v1/tenants", json={"name": "bench"}, headers=admin) as response:
-        tenant = await response.json()
-    body = {"tenant_id": tenant["id"]}
-    async with client.post("/v1/api-keys", json=body, headers=admin) as response:
-        key = (await response.json())["key"]
-    return {"Authorization": f"Bearer {key}"}
+from bench.processes import free_port, start_hookline, stop, tenant_headers
 
 
 async def _spread(total: int, connections: int, send: Callable[[int], Awaitable[None]]) -> float:
@@ -71,14 +32,14 @@ async def _spread(total: int, connections: int, send: Callable[[int], Awaitable[
 
 
 async def run(args: argparse.Namespace) -> None:
-    port = _free_port()
+    port = free_port()
     async with scratch_database(args.server_url) as url:
-        process = await _start_api(url, port)
+        process = await start_hookline("api", url, port)
         try:
             connector = aiohttp.TCPConnector(limit=args.connections)
             base = f"http://127.0.0.1:{port}"
             async with aiohttp.ClientSession(base, connector=connector) as client:
-                headers = await _tenant_headers(client)
+                headers = await tenant_headers(client)
                 events = [{"type": "bench.event", "data": {"n": i}} for i in range(args.batch)]
                 batch = json.dumps({"events": events}).encode()
                 json_headers = headers | {"content-type": "application/json"}
@@ -100,8 +61,7 @@ async def run(args: argparse.Namespace) -> None:
                 batch_seconds = await _spread(batches, args.connections, send_batch)
                 single_seconds = await _spread(args.singles, args.connections, send_one)
         finally:
-            process.terminate()
-            await process.wait()
+            await stop(process)
 
     print(
         f"batch publish:  {batches * args.batch / batch_seconds:10,.0f} events/s  "

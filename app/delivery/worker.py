@@ -80,7 +80,7 @@ class DeliveryContext:
 
     async def load_bodies(self, event_ids: set[uuid.UUID]) -> None:
         """Build and cache the JSON bodies of events not cached yet, in one query."""
-        missing = event_ids - self.bodies.keys()
+        missing = {event_id for event_id in event_ids if event_id not in self.bodies}
         if not missing:
             return
         async with self.engine.connect() as conn:
@@ -270,7 +270,9 @@ def _observe(settled: SettledJob, result: SendResult) -> None:
 
 
 def _log_attempt(job: Job, result: SendResult) -> None:
-    log.info(
+    """Failures at INFO for on-call; successes at DEBUG (one line per delivery is costly)."""
+    log.log(
+        logging.DEBUG if result.succeeded else logging.INFO,
         "delivery.attempt",
         extra={
             "delivery_id": str(job.id),

@@ -112,6 +112,8 @@ class Consumer:
         self.config = config
         self.options = options
         self.concurrency = options.concurrency or config.concurrency
+        #: While jobs run, wait until this many slots are free before claiming again.
+        self._claim_batch = max(1, self.concurrency // 4)
         self._wakeup = wakeup
         self._owned_buckets = owned_buckets
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
@@ -149,6 +151,10 @@ class Consumer:
         backoff = Backoff()
         while not self._stopping.is_set():
             free = self.concurrency - len(self._running)
+            if self._running and free < self._claim_batch:
+                # Busy: claim in batches, not one row per freed slot (a claim is a round trip).
+                await self._wait_for_work(full=True)
+                continue
             claimed = 0
             if free > 0:
                 try:

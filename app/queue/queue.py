@@ -162,6 +162,7 @@ class Queue:
             params["only_keys"] = list(only_keys)
         if skip_keys:
             params["skip_keys"] = list(skip_keys)
+        await conn.execute(self.statements.job_claim_plan)
         result = await conn.execute(self.statements.job_claim(variant), params)
         jobs = [Job.from_row(row) for row in result.mappings().all()]
         jobs.sort(key=lambda job: (job.row["available_at"], job.id))

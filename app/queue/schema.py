@@ -73,6 +73,7 @@ def queue_indexes(table: str) -> tuple[Index, ...]:
     """Partial indexes that keep finished rows out of the hot paths.
 
     * ready: the claim scans pending rows by ``available_at``;
+    * ready retry: the retry lane's claim, which must not wade through a backlog of fresh rows;
     * in-flight: the reaper scans processing rows by lease expiry;
     * keyed: the ordering guard looks up unfinished rows of one key;
     * dead: dead letters are counted and listed without scanning finished rows;
@@ -84,6 +85,12 @@ def queue_indexes(table: str) -> tuple[Index, ...]:
             "available_at",
             "id",
             postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            f"ix_{table}_ready_retry",
+            "available_at",
+            "id",
+            postgresql_where=text("status = 'pending' AND attempts > 0"),
         ),
         Index(
             f"ix_{table}_in_flight",

@@ -1,0 +1,71 @@
+"""Starting the processes a benchmark measures: Hookline itself and the counting receiver."""
+
+import asyncio
+import os
+import socket
+import sys
+
+import aiohttp
+
+ADMIN_TOKEN = "bench-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_until_up(url: str, process: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as client, asyncio.timeout(60):
+        while True:
+            if process.returncode is not None:
+                raise RuntimeError(f"{url}: the process exited with {process.returncode}")
+            try:
+                async with client.get(url):
+                    return
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+
+
+async def start_receiver(port: int) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.receiver", str(port)
+    )
+    await wait_until_up(f"http://127.0.0.1:{port}/stats", process)
+    return process
+
+
+async def start_hookline(
+    command: str, database_url: str, port: int, **settings: str
+) -> asyncio.subprocess.Process:
+    env = os.environ | {
+        "HOOKLINE_DATABASE_URL": database_url,
+        "HOOKLINE_PORT": str(port),
+        "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "HOOKLINE_SECRET_KEY": "bench-secret-key",
+        "HOOKLINE_ALLOWED_TARGET_NETWORKS": "127.0.0.0/8",
+        **settings,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", command, env=env, stderr=asyncio.subprocess.DEVNULL
+    )
+    await wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    return process
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        await process.wait()
+
+
+async def tenant_headers(client: aiohttp.ClientSession) -> dict[str, str]:
+    """A new tenant's API-key headers (``client`` has the API as its base URL)."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with client.post("/v1/tenants", json={"name": "bench"}, headers=admin) as response:
+        tenant = await response.json()
+    body = {"tenant_id": tenant["id"]}
+    async with client.post("/v1/api-keys", json=body, headers=admin) as response:
+        key = (await response.json())["key"]
+    return {"Authorization": f"Bearer {key}"}
