@@ -1,12 +1,15 @@
-"""The queue core alone: enqueue, then claim and complete no-op jobs with real worker runtimes.
+"""The queue core alone, beside pgqueuer and procrastinate on the same server in the same run.
 
+    pip install -e '.[bench]'
     python -m bench.queue --jobs 50000 --workers 2 --concurrency 100
 
-Prints enqueue and processing rates in jobs per second.
+Each contender gets a fresh database and the same number of no-op jobs and workers; prints jobs
+per second for each and Hookline's ratio to each. A contender that is not installed is skipped.
 """
 
 import argparse
 import asyncio
+import functools
 import time
 from datetime import timedelta
 
@@ -21,6 +24,7 @@ from app.queue.jobs import Done, Job, Outcome
 from app.queue.queue import Queue
 from app.queue.runtime import Binding, WorkerRuntime
 from app.queue.schema import JobStatus, QueueColumns, notify_on_insert_ddl
+from bench import rivals as rivals_module
 from bench.common import add_database_argument, scratch_database
 
 
@@ -45,46 +49,70 @@ async def _done_count(engine: AsyncEngine, queue: Queue) -> int:
         return int(await conn.scalar(query) or 0)
 
 
+async def hookline_rate(args: argparse.Namespace, url: str) -> tuple[float, float]:
+    """(enqueue rate, claim+complete rate) of Hookline's queue core."""
+    engine = create_engine(url, pool_size=args.workers * 4)
+    async with engine.begin() as conn:
+        await conn.run_sync(BenchBase.metadata.create_all)
+        await conn.exec_driver_sql(notify_on_insert_ddl(BenchJob.__tablename__))
+    queue = Queue(BenchJob.__table__)  # type: ignore[arg-type]
+
+    started = time.perf_counter()
+    for offset in range(0, args.jobs, 1000):
+        async with engine.begin() as conn:
+            await queue.enqueue(conn, [{} for _ in range(min(1000, args.jobs - offset))])
+    enqueue_rate = args.jobs / (time.perf_counter() - started)
+
+    config = WorkerConfig(
+        concurrency=args.concurrency,
+        lease=timedelta(seconds=60),
+        poll_interval=timedelta(milliseconds=200),
+    )
+    options = ConsumerOptions(fast_settle=args.fast_settle)
+    runtimes = [
+        WorkerRuntime(engine, asyncpg_dsn(url), config, [Binding(queue, NoOp(), options)])
+        for _ in range(args.workers)
+    ]
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(runtime.run()) for runtime in runtimes]
+    while await _done_count(engine, queue) < args.jobs:
+        await asyncio.sleep(0.05)
+    process_rate = args.jobs / (time.perf_counter() - started)
+    for runtime in runtimes:
+        runtime.stop()
+    await asyncio.gather(*tasks)
+    await engine.dispose()
+    return enqueue_rate, process_rate
+
+
 async def run(args: argparse.Namespace) -> None:
     async with scratch_database(args.server_url) as url:
-        engine = create_engine(url, pool_size=args.workers * 4)
-        async with engine.begin() as conn:
-            await conn.run_sync(BenchBase.metadata.create_all)
-            await conn.exec_driver_sql(notify_on_insert_ddl(BenchJob.__tablename__))
-        queue = Queue(BenchJob.__table__)  # type: ignore[arg-type]
-
-        started = time.perf_counter()
-        for offset in range(0, args.jobs, 1000):
-            async with engine.begin() as conn:
-                await queue.enqueue(conn, [{} for _ in range(min(1000, args.jobs - offset))])
-        enqueue_seconds = time.perf_counter() - started
-
-        config = WorkerConfig(
-            concurrency=args.concurrency,
-            lease=timedelta(seconds=60),
-            poll_interval=timedelta(milliseconds=200),
-        )
-        options = ConsumerOptions(fast_settle=args.fast_settle)
-        runtimes = [
-            WorkerRuntime(engine, asyncpg_dsn(url), config, [Binding(queue, NoOp(), options)])
-            for _ in range(args.workers)
-        ]
-        started = time.perf_counter()
-        tasks = [asyncio.create_task(runtime.run()) for runtime in runtimes]
-        while await _done_count(engine, queue) < args.jobs:
-            await asyncio.sleep(0.05)
-        process_seconds = time.perf_counter() - started
-        for runtime in runtimes:
-            runtime.stop()
-        await asyncio.gather(*tasks)
-        await engine.dispose()
-
-    print(f"enqueue:  {args.jobs / enqueue_seconds:10,.0f} jobs/s  (batches of 1000)")
+        enqueue_rate, ours = await hookline_rate(args, url)
+    print(f"hookline enqueue:        {enqueue_rate:10,.0f} jobs/s (batches of 1000)")
     print(
-        f"process:  {args.jobs / process_seconds:10,.0f} jobs/s  "
-        f"({args.workers} runtimes x {args.concurrency} in flight, "
-        f"fast_settle={args.fast_settle})"
+        f"hookline claim+complete: {ours:10,.0f} jobs/s "
+        f"({args.workers} workers x {args.concurrency} in flight)"
     )
+    rivals = {
+        f"pgqueuer (batch_size={size})": functools.partial(
+            rivals_module.pgqueuer_rate, jobs=args.jobs, workers=args.workers, batch_size=size
+        )
+        for size in (10, 100)
+    }
+    rivals["procrastinate"] = functools.partial(
+        rivals_module.procrastinate_rate,
+        jobs=args.jobs // 10,  # ~300-500 jobs/s: a tenth of the jobs keeps the run short
+        workers=args.workers,
+        concurrency=args.concurrency,
+    )
+    for name, measure in rivals.items():
+        try:
+            async with scratch_database(args.server_url) as url:
+                rate = await measure(url)
+        except ImportError:
+            print(f"{name:24} not installed (pip install -e '.[bench]')")
+            continue
+        print(f"{name:24} {rate:10,.0f} jobs/s   hookline is {ours / rate:5.1f}x")
 
 
 def main() -> None:
