@@ -24,7 +24,14 @@ import orjson
 import psutil
 
 from bench.common import add_database_argument, scratch_database
-from bench.processes import free_port, start_hookline, start_receiver, stop, tenant_headers
+from bench.processes import (
+    free_port,
+    start_hookline,
+    start_receiver,
+    start_worker,
+    stop,
+    tenant_headers,
+)
 
 BODY = orjson.dumps({"type": "bench.event", "timestamp": "2026-01-01T00:00:00Z", "data": {"n": 1}})
 
@@ -108,14 +115,16 @@ class Hookline:
         self._database = scratch_database(self.args.server_url)
         url = await self._database.__aenter__()
         self.receiver_process = await start_receiver(self._receiver_port)
+        settings = {
+            "HOOKLINE_WORKER_CONCURRENCY": str(self.args.concurrency),
+            "HOOKLINE_RESPONSE_BODY_BYTES": "256",
+        }
+        # --split: the API and the workers as two processes (both cores), as deployed at scale
         self.process = await start_hookline(
-            "serve",
-            url,
-            self.api_port,
-            HOOKLINE_WORKER_CONCURRENCY=str(self.args.concurrency),
-            HOOKLINE_RESPONSE_BODY_BYTES="256",
+            "api" if self.args.split else "serve", url, self.api_port, **settings
         )
-        self.ps = psutil.Process(self.process.pid)
+        self.worker = await start_worker(url, **settings) if self.args.split else None
+        self.ps = psutil.Process((self.worker or self.process).pid)
         self.api = aiohttp.ClientSession(f"http://127.0.0.1:{self.api_port}")
         self.headers = await tenant_headers(self.api)
         return self
@@ -123,6 +132,8 @@ class Hookline:
     async def __aexit__(self, *exc: object) -> None:
         await self.api.close()
         await stop(self.process)
+        if self.worker is not None:
+            await stop(self.worker)
         await stop(self.receiver_process)
         await self._database.__aexit__(*exc)
 
@@ -167,31 +178,46 @@ async def throughput(args: argparse.Namespace) -> None:
 
 
 async def latency(args: argparse.Namespace) -> None:
+    """Publish ``rate`` events/s in requests of ``batch`` events, spaced evenly."""
     async with Hookline(args) as hookline:
         await _endpoints(hookline.api, hookline.headers, hookline.receiver, 1)
         sent: dict[str, float] = {}
-        interval = 1 / args.rate
+        requests = int(args.rate * args.seconds / args.batch)
+        interval = args.batch / args.rate
         started = time.perf_counter()
 
-        async def publish_one(n: int) -> None:
+        async def publish(n: int) -> None:
             at = time.time()
-            body = {"type": "bench.event", "data": {"n": n}}
-            async with hookline.api.post("/v1/events", json=body, headers=hookline.headers) as r:
-                sent[(await r.json())["id"]] = at
+            items = [{"type": "bench.event", "data": {"n": n, "i": i}} for i in range(args.batch)]
+            path, body = (
+                ("/v1/events", items[0])
+                if args.batch == 1
+                else (
+                    "/v1/events/batch",
+                    {"events": items},
+                )
+            )
+            async with hookline.api.post(path, json=body, headers=hookline.headers) as r:
+                answer = await r.json()
+            ids = [answer["id"]] if args.batch == 1 else [x["id"] for x in answer["results"]]
+            sent.update(dict.fromkeys(ids, at))
 
         tasks = []
-        for n in range(int(args.rate * args.seconds)):
+        for n in range(requests):
             delay = started + n * interval - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(publish_one(n)))
+            tasks.append(asyncio.create_task(publish(n)))
         await asyncio.gather(*tasks)
         achieved = len(sent) / (time.perf_counter() - started)
         await _wait_for_count(hookline.receiver, len(sent))
         arrivals = (await _receiver_stats(hookline.receiver, arrivals=True))["arrivals"]
 
     latencies = [(arrivals[m] - at) * 1000 for m, at in sent.items() if m in arrivals]
-    print(f"published {len(sent):,} single events at {achieved:,.0f}/s (asked {args.rate}/s)")
+    print(
+        f"published {len(sent):,} events at {achieved:,.0f}/s (asked {args.rate}/s, "
+        f"{args.batch} per request)"
+    )
     for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
         print(f"publish-to-receive {name}: {_percentile(latencies, fraction):8.1f} ms")
     print(f"publish-to-receive mean: {statistics.fmean(latencies):8.1f} ms")
@@ -214,7 +240,13 @@ async def soak(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_database_argument(parser)
-    parser.add_argument("--concurrency", type=int, default=64, help="HOOKLINE_WORKER_CONCURRENCY")
+    parser.add_argument("--concurrency", type=int, default=256, help="HOOKLINE_WORKER_CONCURRENCY")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="run `hookline api` and `hookline worker` as two processes instead of `serve` "
+        "(CPU and RSS are then the worker's)",
+    )
     modes = parser.add_subparsers(dest="mode", required=True)
     run = modes.add_parser("throughput")
     run.add_argument("--endpoints", type=int, default=10)
@@ -223,6 +255,7 @@ def main() -> None:
     run = modes.add_parser("latency")
     run.add_argument("--rate", type=int, default=500)
     run.add_argument("--seconds", type=int, default=30)
+    run.add_argument("--batch", type=int, default=10, help="events per publish request")
     run.set_defaults(func=latency)
     run = modes.add_parser("soak")
     run.add_argument("--deliveries", type=int, default=1_000_000)

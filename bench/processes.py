@@ -36,10 +36,8 @@ async def start_receiver(port: int) -> asyncio.subprocess.Process:
     return process
 
 
-async def start_hookline(
-    command: str, database_url: str, port: int, **settings: str
-) -> asyncio.subprocess.Process:
-    env = os.environ | {
+def _environment(database_url: str, port: int, settings: dict[str, str]) -> dict[str, str]:
+    return os.environ | {
         "HOOKLINE_DATABASE_URL": database_url,
         "HOOKLINE_PORT": str(port),
         "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -47,11 +45,34 @@ async def start_hookline(
         "HOOKLINE_ALLOWED_TARGET_NETWORKS": "127.0.0.0/8",
         **settings,
     }
+
+
+async def start_hookline(
+    command: str, database_url: str, port: int, **settings: str
+) -> asyncio.subprocess.Process:
+    """`hookline serve` or `hookline api`, up and answering /healthz."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", command, env=env, stderr=asyncio.subprocess.DEVNULL
+        sys.executable,
+        "-m",
+        "app.cli",
+        command,
+        env=_environment(database_url, port, settings),
+        stderr=asyncio.subprocess.DEVNULL,
     )
     await wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
     return process
+
+
+async def start_worker(database_url: str, **settings: str) -> asyncio.subprocess.Process:
+    """`hookline worker`; it answers nothing, so it is ready when it has registered."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "worker",
+        env=_environment(database_url, 0, settings),
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 async def stop(process: asyncio.subprocess.Process) -> None:
