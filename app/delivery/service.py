@@ -12,9 +12,10 @@ from app.delivery.schemas import StatusClass
 from app.delivery.status import PublicStatus, queue_status
 from app.endpoints.models import EndpointStatus
 from app.endpoints.service import get_endpoint
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.pagination import PageParams, fetch_page
 from app.queue.schema import JobStatus
+from app.tenancy import get_owned
 
 _RANGES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx": (500, 599)}
 
@@ -50,12 +51,7 @@ async def list_deliveries(
 async def get_delivery(
     session: AsyncSession, tenant_id: uuid.UUID, delivery_id: uuid.UUID
 ) -> Delivery:
-    delivery = await session.scalar(
-        select(Delivery).where(Delivery.id == delivery_id, Delivery.tenant_id == tenant_id)
-    )
-    if delivery is None:
-        raise NotFound(f"delivery {delivery_id} does not exist")
-    return delivery
+    return await get_owned(session, Delivery, delivery_id, tenant_id, noun="delivery")
 
 
 async def list_attempts(

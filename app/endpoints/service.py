@@ -16,6 +16,7 @@ from app.endpoints.ssrf import TargetGuard, UnsafeTarget
 from app.errors import InvalidInput, NotFound
 from app.ids import uuid7
 from app.pagination import PageParams, fetch_page
+from app.tenancy import get_owned
 
 
 async def _check_url(guard: TargetGuard, url: str) -> None:
@@ -48,12 +49,7 @@ async def get_endpoint(
     session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID
 ) -> Endpoint:
     """The tenant's endpoint; another tenant's id is as unknown as a missing one."""
-    endpoint = await session.scalar(
-        select(Endpoint).where(Endpoint.id == endpoint_id, Endpoint.tenant_id == tenant_id)
-    )
-    if endpoint is None:
-        raise NotFound(f"endpoint {endpoint_id} does not exist")
-    return endpoint
+    return await get_owned(session, Endpoint, endpoint_id, tenant_id, noun="endpoint")
 
 
 async def list_endpoints(

@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.delivery.models import Delivery
-from app.errors import NotFound
 from app.events.models import Event
 from app.pagination import PageParams, fetch_page
+from app.tenancy import get_owned
 
 
 async def list_events(
@@ -32,12 +32,7 @@ async def list_events(
 
 
 async def get_event(session: AsyncSession, tenant_id: uuid.UUID, event_id: uuid.UUID) -> Event:
-    event = await session.scalar(
-        select(Event).where(Event.id == event_id, Event.tenant_id == tenant_id)
-    )
-    if event is None:
-        raise NotFound(f"event {event_id} does not exist")
-    return event
+    return await get_owned(session, Event, event_id, tenant_id, noun="event")
 
 
 async def deliveries_of(session: AsyncSession, event_id: uuid.UUID) -> list[Delivery]:

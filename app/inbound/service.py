@@ -19,6 +19,7 @@ from app.inbound.schemas import SourceIn, SourcePatch, check_provider
 from app.inbound.verify import SignatureError, verify
 from app.pagination import PageParams, fetch_page
 from app.queue.schema import JobStatus
+from app.tenancy import get_owned
 
 
 def _seal(box: SecretBox, source_id: uuid.UUID, secrets: list[str]) -> bytes:
@@ -60,14 +61,7 @@ async def create_source(
 async def get_source(
     session: AsyncSession, tenant_id: uuid.UUID, source_id: uuid.UUID
 ) -> InboundSource:
-    source = await session.scalar(
-        select(InboundSource).where(
-            InboundSource.id == source_id, InboundSource.tenant_id == tenant_id
-        )
-    )
-    if source is None:
-        raise NotFound(f"source {source_id} does not exist")
-    return source
+    return await get_owned(session, InboundSource, source_id, tenant_id, noun="source")
 
 
 async def list_sources(
@@ -194,14 +188,7 @@ async def list_inbox(
 async def get_message(
     session: AsyncSession, tenant_id: uuid.UUID, message_id: uuid.UUID
 ) -> InboxMessage:
-    message = await session.scalar(
-        select(InboxMessage).where(
-            InboxMessage.id == message_id, InboxMessage.tenant_id == tenant_id
-        )
-    )
-    if message is None:
-        raise NotFound(f"inbound message {message_id} does not exist")
-    return message
+    return await get_owned(session, InboxMessage, message_id, tenant_id, noun="inbound message")
 
 
 async def retry_message(
