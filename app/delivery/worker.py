@@ -20,13 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app import __version__
 from app.delivery import health
 from app.delivery.directory import EndpointConfig, EndpointDirectory
-from app.delivery.models import DeliveryAttempt
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import RetryPolicy
 from app.delivery.sender import Outbound, Sender, SendResult
@@ -48,12 +47,37 @@ USER_AGENT = f"Hookline/{__version__} (+webhooks)"
 FAILING_AFTER = 4
 _BODY_CACHE_SIZE = 10_000
 
-_SETTLE_DELIVERIES = text(
-    """
+#: (column, array type) of each attempt field, in table order.
+_ATTEMPT_COLUMNS = (
+    ("id", "uuid"),
+    ("tenant_id", "uuid"),
+    ("delivery_id", "uuid"),
+    ("endpoint_id", "uuid"),
+    ("event_id", "uuid"),
+    ("attempt", "int"),
+    ("trigger", "text"),
+    ("started_at", "timestamptz"),
+    ("duration_ms", "int"),
+    ("status_code", "int"),
+    ("response_body", "text"),
+    ("error_class", "text"),
+    ("error", "text"),
+    ("outcome", "text"),
+)
+_NAMES = ", ".join(name for name, _ in _ATTEMPT_COLUMNS)
+#: Attempt rows and their deliveries' last status in one statement of one shape, whatever the
+#: batch size (an executemany would prepare a statement per distinct batch size).
+_RECORD_ATTEMPTS = text(
+    f"""
+    WITH v AS (
+        SELECT * FROM unnest({", ".join(f"CAST(:{n} AS {t}[])" for n, t in _ATTEMPT_COLUMNS)})
+            AS v({_NAMES})
+    ), inserted AS (
+        INSERT INTO delivery_attempts ({_NAMES}) SELECT {_NAMES} FROM v
+    )
     UPDATE deliveries AS d
     SET last_status_code = v.status_code, next_trigger = 'scheduled'
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:codes AS int[])) AS v(id, status_code)
-    WHERE d.id = v.id
+    FROM v WHERE d.id = v.delivery_id
     """
 )
 
@@ -167,13 +191,9 @@ class DeliveryHandler(JobHandler):
         ]
         if not attempted:
             return
-        await conn.execute(insert(DeliveryAttempt), [_attempt_row(s, r) for s, r in attempted])
+        rows = [_attempt_row(s, r) for s, r in attempted]
         await conn.execute(
-            _SETTLE_DELIVERIES,
-            {
-                "ids": [s.job.id for s, _ in attempted],
-                "codes": [r.result.status_code for _, r in attempted],
-            },
+            _RECORD_ATTEMPTS, {name: [row[name] for row in rows] for name, _ in _ATTEMPT_COLUMNS}
         )
         succeeded = {s.job.row["endpoint_id"] for s, _ in attempted if s.status == JobStatus.DONE}
         failed = {s.job.row["endpoint_id"] for s, _ in attempted if s.status != JobStatus.DONE}
