@@ -9,11 +9,12 @@ import binascii
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInput
@@ -60,6 +61,18 @@ def _page_params(
 
 
 Pagination = Annotated[PageParams, Depends(_page_params)]
+
+
+def created_between(
+    column: Any, since: datetime | None, until: datetime | None
+) -> list[ColumnElement[bool]]:
+    """Conditions for ``since <= column < until``, each bound optional (the API's time filters)."""
+    conditions = []
+    if since is not None:
+        conditions.append(column >= since)
+    if until is not None:
+        conditions.append(column < until)
+    return conditions
 
 
 async def fetch_page(

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.delivery.models import AttemptTrigger, Delivery, DeliveryAttempt, DeliveryState
@@ -13,7 +13,7 @@ from app.delivery.status import PublicStatus, queue_status
 from app.endpoints.models import EndpointStatus
 from app.endpoints.service import get_endpoint
 from app.errors import Conflict
-from app.pagination import PageParams, fetch_page
+from app.pagination import PageParams, created_between, fetch_page
 from app.queue.schema import JobStatus
 from app.tenancy import get_owned
 
@@ -41,10 +41,7 @@ async def list_deliveries(
         query = query.where(Delivery.event_type == event_type)
     if status is not None:
         query = query.where(Delivery.status == queue_status(status))
-    if since is not None:
-        query = query.where(Delivery.created_at >= since)
-    if until is not None:
-        query = query.where(Delivery.created_at < until)
+    query = query.where(*created_between(Delivery.created_at, since, until))
     return await fetch_page(session, query, Delivery.id, page)
 
 
@@ -86,19 +83,14 @@ async def retry_delivery(
     endpoint = await get_endpoint(session, tenant_id, delivery.endpoint_id)
     if endpoint.status == EndpointStatus.DISABLED:
         raise Conflict("the endpoint is disabled; set its status to active first")
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(
-            status=JobStatus.PENDING.value,
-            available_at=func.now(),
-            next_trigger=AttemptTrigger.MANUAL.value,
-            max_attempts=func.greatest(Delivery.max_attempts, Delivery.attempts + 1),
-            completed_at=None,
-            updated_at=func.now(),
-        )
+    requeued = await DELIVERIES.requeue(
+        await session.connection(),
+        Delivery.id == delivery_id,
+        max_attempts=func.greatest(Delivery.max_attempts, Delivery.attempts + 1),
+        values={"next_trigger": AttemptTrigger.MANUAL.value},
     )
-    await DELIVERIES.notify(await session.connection())
+    if not requeued:
+        raise Conflict("the delivery is being sent right now; retry after this attempt")
     await session.refresh(delivery)
     return delivery
 
@@ -115,26 +107,14 @@ async def recover_endpoint(
     """Queue the endpoint's dead and skipped deliveries in the range again, each with
     ``attempts_each`` more attempts; returns how many."""
     await get_endpoint(session, tenant_id, endpoint_id)
-    query = (
-        update(Delivery)
-        .where(
+    requeued = await DELIVERIES.requeue(
+        await session.connection(),
+        and_(
             Delivery.endpoint_id == endpoint_id,
             Delivery.status.in_([JobStatus.DEAD.value, DeliveryState.SKIPPED.value]),
-            Delivery.created_at >= since,
-        )
-        .values(
-            status=JobStatus.PENDING.value,
-            available_at=func.now(),
-            next_trigger=AttemptTrigger.MANUAL.value,
-            max_attempts=Delivery.attempts + attempts_each,
-            completed_at=None,
-            updated_at=func.now(),
-        )
-        .returning(Delivery.id)
+            *created_between(Delivery.created_at, since, until),
+        ),
+        max_attempts=Delivery.attempts + attempts_each,
+        values={"next_trigger": AttemptTrigger.MANUAL.value},
     )
-    if until is not None:
-        query = query.where(Delivery.created_at < until)
-    recovered = len((await session.execute(query)).all())
-    if recovered:
-        await DELIVERIES.notify(await session.connection())
-    return recovered
+    return len(requeued)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.delivery.models import Delivery
 from app.events.models import Event
-from app.pagination import PageParams, fetch_page
+from app.pagination import PageParams, created_between, fetch_page
 from app.tenancy import get_owned
 
 
@@ -24,10 +24,7 @@ async def list_events(
     query = select(Event).where(Event.tenant_id == tenant_id)
     if event_type is not None:
         query = query.where(Event.type == event_type)
-    if since is not None:
-        query = query.where(Event.created_at >= since)
-    if until is not None:
-        query = query.where(Event.created_at < until)
+    query = query.where(*created_between(Event.created_at, since, until))
     return await fetch_page(session, query, Event.id, page)
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from app.inbound.models import InboundSource, InboxMessage
 from app.inbound.queue import INBOX
 from app.inbound.schemas import SourceIn, SourcePatch, check_provider
 from app.inbound.verify import SignatureError, verify
-from app.pagination import PageParams, fetch_page
+from app.pagination import PageParams, created_between, fetch_page
 from app.queue.schema import JobStatus
 from app.tenancy import get_owned
 
@@ -178,10 +178,7 @@ async def list_inbox(
         query = query.where(InboxMessage.source_id == source_id)
     if status is not None:
         query = query.where(InboxMessage.status == status)
-    if since is not None:
-        query = query.where(InboxMessage.created_at >= since)
-    if until is not None:
-        query = query.where(InboxMessage.created_at < until)
+    query = query.where(*created_between(InboxMessage.created_at, since, until))
     return await fetch_page(session, query, InboxMessage.id, page)
 
 
@@ -198,17 +195,12 @@ async def retry_message(
     message = await get_message(session, tenant_id, message_id)
     if message.status == JobStatus.PROCESSING:
         raise Conflict("the message's handlers are running right now")
-    await session.execute(
-        update(InboxMessage)
-        .where(InboxMessage.id == message_id)
-        .values(
-            status=JobStatus.PENDING.value,
-            available_at=func.now(),
-            max_attempts=InboxMessage.attempts + attempts_each,
-            completed_at=None,
-            updated_at=func.now(),
-        )
+    requeued = await INBOX.requeue(
+        await session.connection(),
+        InboxMessage.id == message_id,
+        max_attempts=InboxMessage.attempts + attempts_each,
     )
-    await INBOX.notify(await session.connection())
+    if not requeued:
+        raise Conflict("the message's handlers are running right now")
     await session.refresh(message)
     return message

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, literal_column
+from sqlalchemy import ColumnElement, RowMapping, Table, func, literal_column, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
@@ -18,7 +18,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from app.ids import uuid7
 from app.queue.jobs import Job, Outcome, Retry, Settled
 from app.queue.ring import bucket_for
-from app.queue.schema import channel_for
+from app.queue.schema import JobStatus, channel_for
 from app.queue.sql import ClaimVariant, JobStatements
 
 
@@ -115,6 +115,38 @@ class Queue:
             results.append(answer if p not in answered else Enqueued(answer.row, created=False))
             answered.add(p)
         return results
+
+    async def requeue(
+        self,
+        conn: AsyncConnection,
+        where: ColumnElement[bool],
+        *,
+        max_attempts: Any,
+        values: Mapping[str, Any] | None = None,
+    ) -> list[uuid.UUID]:
+        """Make the rows ``where`` selects pending and due now (a replay), and wake workers.
+
+        Rows in flight are never touched: their worker still holds the lease. ``max_attempts``
+        (a value or an expression on the row) grants the replayed rows their attempts.
+        """
+        table = self.table
+        statement = (
+            update(table)
+            .where(where, table.c.status != JobStatus.PROCESSING.value)
+            .values(
+                status=JobStatus.PENDING.value,
+                available_at=func.now(),
+                completed_at=None,
+                updated_at=func.now(),
+                max_attempts=max_attempts,
+                **(values or {}),
+            )
+            .returning(table.c.id)
+        )
+        requeued = list((await conn.execute(statement)).scalars())
+        if requeued:
+            await self.notify(conn)
+        return requeued
 
     async def notify(self, conn: AsyncConnection) -> None:
         """Wake workers at commit after rows became ready by an UPDATE (a replay, a recovery)."""

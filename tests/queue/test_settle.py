@@ -125,3 +125,24 @@ async def test_stale_write_after_reap_before_reclaim_changes_nothing(
 
     assert settled.stale == [stale.id]
     assert await status_counts(engine, queue) == {"pending": 1}
+
+
+async def test_requeue_replays_finished_rows_and_leaves_rows_in_flight(
+    engine: AsyncEngine, queue: Queue
+) -> None:
+    await enqueue(engine, queue, [{"payload": "dead", "max_attempts": 1}, {"payload": "busy"}])
+    dead, busy = await claim(engine, queue, uuid.uuid4())
+    async with engine.begin() as conn:
+        await queue.settle(conn, [(dead, Dead(error="gave up"))])
+
+    table = queue.table
+    async with engine.begin() as conn:
+        requeued = await queue.requeue(
+            conn, table.c.id.in_([dead.id, busy.id]), max_attempts=table.c.attempts + 3
+        )
+
+    assert requeued == [dead.id]
+    assert await status_counts(engine, queue) == {"pending": 1, "processing": 1}
+    [again] = await claim(engine, queue, uuid.uuid4())
+    assert again.id == dead.id
+    assert (again.attempts, again.max_attempts) == (2, 4)
