@@ -18,12 +18,14 @@ from app.db import asyncpg_dsn, create_engine, describe, resolve_database_url
 from app.embedded import EmbeddedDatabaseError
 from app.local_secrets import MissingSecret, with_local_secrets
 from app.logs import configure_logging
-from app.main import create_app
+from app.main import create_app, exit_status
 from app.migrations import upgrade_to_head
 from app.ops.stats import Status, collect
 from app.ops.status_view import render_status
-from app.queue.backoff import TRANSIENT_ERRORS
+from app.queue.errors import describe as describe_error
+from app.queue.errors import is_connection_loss
 from app.queue.runtime import stop_on_signals
+from app.queue.supervision import watch_loops
 from app.settings import Settings
 from app.workers import build_runtime
 
@@ -58,6 +60,10 @@ def _env_name(location: tuple[int | str, ...]) -> str:
     return name if name.startswith("HOOKLINE_") else f"HOOKLINE_{name}"
 
 
+#: What a failed first connection raises: refused, timed out, rejected, or a malformed URL.
+_UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError)
+
+
 def _database(settings: Settings) -> str:
     """The database URL, started (embedded) and proven reachable before anything else runs."""
     try:
@@ -66,7 +72,13 @@ def _database(settings: Settings) -> str:
         fail(str(exc))
     try:
         asyncio.run(_ping(url))
-    except (*TRANSIENT_ERRORS, asyncpg.PostgresError, ValueError) as exc:
+    except (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        ValueError,
+    ) as exc:
         fail(f"cannot reach the database at {describe(url)}: {exc or type(exc).__name__}")
     return url
 
@@ -86,15 +98,18 @@ def _with_secrets(settings: Settings) -> Settings:
 def _migrate(url: str) -> None:
     try:
         upgrade_to_head(url)
-    except TRANSIENT_ERRORS as exc:
-        fail(f"migration failed on {describe(url)}: {exc}")
+    except Exception as exc:
+        if not is_connection_loss(exc):
+            raise
+        fail(f"migration failed on {describe(url)}: {describe_error(exc)}")
 
 
 def _serve_http(settings: Settings, url: str, *, run_workers: bool) -> None:
-    # uvicorn drains on SIGTERM, then re-raises it to the handler it found; make that handler a
-    # normal exit, so exit hooks run (they stop the embedded PostgreSQL cleanly).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = create_app(settings, database_url=url, run_workers=run_workers)
+    # uvicorn drains on SIGTERM, then re-raises it to the handler it found; make that handler an
+    # exit, so exit hooks run (they stop the embedded PostgreSQL cleanly) — non-zero when the
+    # process stops because a component failed, so `restart: on-failure` restarts it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(exit_status(app)))
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -103,6 +118,8 @@ def _serve_http(settings: Settings, url: str, *, run_workers: bool) -> None:
         timeout_graceful_shutdown=int(settings.drain_timeout.total_seconds()),
     )
     uvicorn.Server(config).run()
+    if exit_status(app):
+        sys.exit(exit_status(app))
 
 
 @cli.command()
@@ -138,6 +155,7 @@ async def _run_worker(settings: Settings, url: str) -> None:
         start_http_server(settings.metrics_port)
     engine = create_engine(url)
     runtime = build_runtime(settings, engine, url)
+    watch_loops(runtime.watch)
     stop_on_signals(runtime)
     try:
         await runtime.run()

@@ -5,6 +5,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.embedded import start_embedded
+from app.queue.errors import watch_for_disconnects
 from app.settings import Settings
 
 
@@ -39,7 +40,7 @@ def _json_dumps(value: object) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         sqlalchemy_url(url),
         json_serializer=_json_dumps,  # orjson: JSONB payloads are on the publish hot path
         json_deserializer=orjson.loads,
@@ -50,3 +51,5 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,
     )
+    watch_for_disconnects(engine)  # every form of connection loss discards the connection
+    return engine

@@ -8,13 +8,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.queue.backoff import TRANSIENT_ERRORS
+from app.queue.errors import describe, is_connection_loss
 
 log = logging.getLogger("hookline.api")
 
@@ -145,25 +148,29 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, title, str(exc.detail), headers=exc.headers)
 
 
-async def _on_database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    log.warning("api.database_unavailable", extra={"error": type(exc).__name__})
-    return problem(
-        503,
-        "Service unavailable",
-        "The database is unreachable; nothing was changed. Retry shortly.",
-        headers={"Retry-After": "2"},
-    )
-
-
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    """A lost database connection is a 503 to retry (the transaction was rolled back, nothing
+    was written); anything else is a bug, logged with its traceback."""
+    if is_connection_loss(exc):
+        log.warning("api.database_unavailable", extra={"error": describe(exc)})
+        return problem(
+            503,
+            "Service unavailable",
+            "The database connection was lost; nothing was changed. Retry shortly.",
+            headers={"Retry-After": "2"},
+        )
     log.error("api.unhandled_error", exc_info=exc)
     return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")
+
+
+#: Caught before Starlette's outermost middleware, which would re-raise them after answering.
+_DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HooklineError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    for transient in TRANSIENT_ERRORS:
-        app.add_exception_handler(transient, _on_database_unavailable)
+    for database_error in (*_DATABASE_ERRORS, OSError, TimeoutError):
+        app.add_exception_handler(database_error, _on_unexpected)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -24,6 +24,7 @@ from app.inbound.router import router as inbound_router
 from app.limits import BodyLimit
 from app.ops.router import router as ops_router
 from app.ops.sampler import sample_forever
+from app.queue.supervision import LoopWatch, spawn, watch_loops
 from app.settings import Settings
 from app.tenants.key_cache import KeyCache
 from app.tenants.router import router as tenants_router
@@ -50,18 +51,25 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(database_url)
+        watch = LoopWatch(settings.stuck_after)
         app.state.engine = engine
         app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
-        sampler = asyncio.create_task(
-            sample_forever(
-                engine, interval=settings.metrics_sample, worker_timeout=settings.worker_timeout
+        app.state.watch = watch
+        watch_loops(watch)
+        sampler = spawn(
+            "metrics-sampler",
+            lambda: sample_forever(
+                engine,
+                watch,
+                interval=settings.metrics_sample,
+                worker_timeout=settings.worker_timeout,
             ),
-            name="metrics-sampler",
+            watch,
         )
-        runtime = build_runtime(settings, engine, database_url) if run_workers else None
+        runtime = build_runtime(settings, engine, database_url, watch) if run_workers else None
         task = asyncio.create_task(runtime.run(), name="workers") if runtime else None
         if task is not None:
-            task.add_done_callback(_shut_down_if_crashed)
+            task.add_done_callback(lambda done: _shut_down_if_crashed(app, done))
         try:
             yield
         finally:
@@ -79,6 +87,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    #: Set when a component failed and the process is stopping because of it (exit non-zero).
+    app.state.failed = False
     app.state.key_cache = KeyCache()
     app.state.inbound_handler_names = known_names(settings.inbound_handlers)
     app.state.secret_box = SecretBox(settings.secret_key.get_secret_value())
@@ -108,9 +118,16 @@ def create_app(
     return app
 
 
-def _shut_down_if_crashed(task: "asyncio.Task[None]") -> None:
-    """Workers that die must not leave an API that accepts work nobody will do: stop the process."""
+def _shut_down_if_crashed(app: FastAPI, task: "asyncio.Task[None]") -> None:
+    """Workers that die must not leave an API that accepts work nobody will do: stop the process,
+    marked failed so it exits non-zero and a supervisor (``restart: on-failure``) restarts it."""
     if task.cancelled() or task.exception() is None:
         return
     log.critical("workers.crashed", exc_info=task.exception())
+    app.state.failed = True
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def exit_status(app: FastAPI) -> int:
+    """The process's exit status once the app has stopped: 1 if a component failed."""
+    return 1 if app.state.failed else 0

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         alias="HOOKLINE_DRAIN_TIMEOUT_SECONDS",
         description="On SIGTERM, how long in-flight jobs may finish before they are released.",
     )
+    stuck_after: Seconds = Field(
+        default=timedelta(seconds=60),
+        alias="HOOKLINE_STUCK_AFTER_SECONDS",
+        description="A background loop stuck in one step, or failing without a success, this "
+        "long turns /readyz red (503), so an orchestrator restarts the process.",
+    )
 
     admin_token: SecretStr | None = Field(
         default=None,
@@ -225,6 +231,7 @@ class Settings(BaseSettings):
         "request_timeout",
         "disable_after",
         "endpoint_refresh",
+        "stuck_after",
     )
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:

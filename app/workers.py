@@ -22,6 +22,7 @@ from app.ops.retention import retention_tasks
 from app.queue.config import WorkerConfig
 from app.queue.consumer import ConsumerOptions
 from app.queue.runtime import Binding, WorkerRuntime
+from app.queue.supervision import LoopWatch
 from app.settings import Settings
 
 
@@ -33,6 +34,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         heartbeat_interval=settings.heartbeat_interval,
         worker_timeout=settings.worker_timeout,
         drain_timeout=settings.drain_timeout,
+        stuck_after=settings.stuck_after,
     )
 
 
@@ -97,7 +99,9 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     ]
 
 
-def build_runtime(settings: Settings, engine: AsyncEngine, database_url: str) -> WorkerRuntime:
+def build_runtime(
+    settings: Settings, engine: AsyncEngine, database_url: str, watch: LoopWatch | None = None
+) -> WorkerRuntime:
     return WorkerRuntime(
         engine,
         asyncpg_dsn(database_url),
@@ -106,4 +110,5 @@ def build_runtime(settings: Settings, engine: AsyncEngine, database_url: str) ->
         maintenance=retention_tasks(
             attempts=settings.attempt_retention, events=settings.event_retention
         ),
+        watch=watch,
     )

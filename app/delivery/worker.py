@@ -35,7 +35,6 @@ from app.endpoints.models import EndpointStatus
 from app.events.models import Event
 from app.ids import uuid7, uuid7_time
 from app.metrics import ATTEMPT_SECONDS, DELIVERIES_DEAD, DELIVERY_ATTEMPTS, DELIVERY_LAG_SECONDS
-from app.queue.backoff import TRANSIENT_ERRORS
 from app.queue.consumer import JobHandler, KeyFilter, SettledJob
 from app.queue.jobs import Dead, Done, Job, Outcome, Release, Retry
 from app.queue.schema import JobStatus
@@ -141,11 +140,8 @@ class DeliveryHandler(JobHandler):
         return KeyFilter(skip=held_back | directory.keys_with(ordered=True))
 
     async def prepare(self, jobs: Sequence[Job]) -> None:
-        try:
-            await self.context.directory.ensure_fresh({job.row["endpoint_id"] for job in jobs})
-            await self.context.load_bodies({job.row["event_id"] for job in jobs})
-        except TRANSIENT_ERRORS as exc:  # each job loads what it lacks in handle()
-            log.warning("delivery.prepare_failed", extra={"error": str(exc)})
+        await self.context.directory.ensure_fresh({job.row["endpoint_id"] for job in jobs})
+        await self.context.load_bodies({job.row["event_id"] for job in jobs})
 
     async def close(self) -> None:
         await self.context.sender.close()

@@ -8,7 +8,8 @@ from sqlalchemy import text
 
 from app.errors import ServiceUnavailable, problem_responses
 from app.migrations import current_revisions, head_revisions
-from app.queue.backoff import TRANSIENT_ERRORS
+from app.queue.errors import describe, is_connection_loss
+from app.queue.supervision import LoopWatch
 
 router = APIRouter(tags=["operations"])
 
@@ -40,17 +41,23 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
-    summary="Readiness: the database answers and its schema is at the migrations' head",
+    summary="Readiness: the database answers, its schema is at the migrations' head, and no "
+    "background loop of this process is stuck or failing",
     response_model=Readiness,
     responses=problem_responses(503),
 )
 async def readyz(request: Request) -> Readiness:
+    watch: LoopWatch = request.app.state.watch
+    if problems := watch.problems():
+        raise ServiceUnavailable("background loops in trouble: " + "; ".join(problems))
     try:
         async with request.app.state.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
             current = await current_revisions(conn)
-    except TRANSIENT_ERRORS as exc:
-        raise ServiceUnavailable(f"database unreachable: {type(exc).__name__}") from exc
+    except Exception as exc:
+        if not is_connection_loss(exc):
+            raise
+        raise ServiceUnavailable(f"database unreachable: {describe(exc)}") from exc
     head = head_revisions()
     if current != head:
         raise ServiceUnavailable(

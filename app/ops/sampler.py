@@ -1,16 +1,13 @@
 """Database-wide gauges, sampled every few seconds by each API process (never per scrape)."""
 
 import asyncio
-import logging
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.metrics import ENDPOINTS, LIVE_WORKERS, QUEUE_OLDEST_PENDING, QUEUE_ROWS
 from app.ops.stats import endpoints_by_status, queue_stats, worker_stats
-from app.queue.backoff import TRANSIENT_ERRORS
-
-log = logging.getLogger("hookline.ops")
+from app.queue.supervision import LoopWatch
 
 
 async def sample_once(engine: AsyncEngine, *, worker_timeout: timedelta) -> None:
@@ -28,11 +25,10 @@ async def sample_once(engine: AsyncEngine, *, worker_timeout: timedelta) -> None
 
 
 async def sample_forever(
-    engine: AsyncEngine, *, interval: timedelta, worker_timeout: timedelta
+    engine: AsyncEngine, watch: LoopWatch, *, interval: timedelta, worker_timeout: timedelta
 ) -> None:
+    """Sample every ``interval``; failures are the supervisor's (see ``app.main``)."""
     while True:
-        try:
+        with watch.step("metrics-sampler"):
             await sample_once(engine, worker_timeout=worker_timeout)
-        except TRANSIENT_ERRORS as exc:
-            log.warning("metrics.sample_failed", extra={"error": str(exc)})
         await asyncio.sleep(interval.total_seconds())

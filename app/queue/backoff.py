@@ -3,23 +3,6 @@
 import asyncio
 import random
 
-import asyncpg
-from asyncpg.exceptions import CannotConnectNowError, OperatorInterventionError
-from sqlalchemy.exc import InterfaceError, OperationalError
-
-#: Errors that mean "the database is unreachable or the connection broke": wait and try again.
-#: Anything else (a missing table, a bad query) is a bug and must surface, not be retried.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
-    OperationalError,  # SQLAlchemy's wrappers of the driver's connection errors
-    InterfaceError,
-    asyncpg.PostgresConnectionError,  # raw asyncpg connections (the listener, the CLI's ping)
-    asyncpg.InterfaceError,
-    OperatorInterventionError,  # the server shut down or terminated the session
-    CannotConnectNowError,  # the server is starting or stopping
-    OSError,
-    TimeoutError,
-)
-
 
 class Backoff:
     """Exponential delays with full jitter, from ``initial`` up to ``maximum`` seconds."""

@@ -18,3 +18,6 @@ class WorkerConfig:
     #: On stop, how long in-flight jobs may finish before they are released untried.
     drain_timeout: timedelta = timedelta(seconds=30)
     housekeeping_interval: timedelta = timedelta(seconds=5)
+    #: A loop stuck in one step, or failing without a success, this long makes the process
+    #: unready (an orchestrator then restarts it).
+    stuck_after: timedelta = timedelta(seconds=60)

@@ -5,9 +5,17 @@ no transaction or row lock is held while a job works. Outcomes collect in a buff
 flusher writes in a single fenced statement per batch; the handler's ``on_settled`` hook runs in
 that same transaction. On stop the loop claims nothing more, gives running jobs the drain window,
 releases whatever is still running, and flushes every outcome before it returns.
+
+The claim, settle and renew loops run supervised (:mod:`app.queue.supervision`): none dies
+silently. A batch that fails for a reason other than connection loss is settled row by row, so
+one unstorable outcome cannot hold back the others; that row is stored in a simpler form
+(:meth:`JobHandler.salvage`) or dead-lettered with the reason. Leases are renewed only for jobs
+whose handler is still running: a job whose outcome cannot be written is reaped when its lease
+runs out and tried again, never held forever.
 """
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from abc import ABC, abstractmethod
@@ -18,11 +26,13 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.queue.backoff import TRANSIENT_ERRORS, Backoff, jittered
+from app.queue.backoff import jittered
 from app.queue.config import WorkerConfig
-from app.queue.jobs import Job, Outcome, Release, Retry
-from app.queue.metrics import STALE_OUTCOMES
+from app.queue.errors import describe, is_connection_loss
+from app.queue.jobs import Dead, Job, Outcome, Release, Retry
+from app.queue.metrics import STALE_OUTCOMES, UNSTORABLE_OUTCOMES
 from app.queue.queue import Queue
+from app.queue.supervision import LoopWatch, spawn, supervise
 
 log = logging.getLogger("hookline.queue.consumer")
 
@@ -45,8 +55,19 @@ class JobHandler(ABC):
 
     def on_error(self, job: Job, error: Exception) -> Outcome:
         """The outcome of a handler that raised: by default retry with exponential backoff."""
-        delay = timedelta(seconds=min(3600.0, 2.0**job.attempts))
-        return Retry(error=f"{type(error).__name__}: {error}", delay=delay)
+        delay = timedelta(seconds=min(3600.0, 2.0 ** min(job.attempts, 12)))
+        return Retry(error=describe(error), delay=delay)
+
+    def salvage(self, job: Job, outcome: Outcome, error: Exception) -> Outcome | None:
+        """A simpler outcome to store when ``outcome`` could not be (``error`` says why).
+
+        By default the same verdict without the handler's record; None gives up on the verdict,
+        and the row is dead-lettered with the reason.
+        """
+        del job, error
+        if isinstance(outcome, Release) or outcome.detail is None:
+            return None
+        return dataclasses.replace(outcome, detail=None)
 
     async def prepare(self, jobs: Sequence[Job]) -> None:
         """Runs once per claimed batch, before its jobs start: load what they share in bulk."""
@@ -103,6 +124,7 @@ class Consumer:
         config: WorkerConfig,
         options: ConsumerOptions,
         wakeup: asyncio.Event,
+        watch: LoopWatch,
         owned_buckets: Callable[[], Sequence[int]] = list,
     ) -> None:
         self.engine = engine
@@ -115,10 +137,13 @@ class Consumer:
         #: While jobs run, wait until this many slots are free before claiming again.
         self._claim_batch = max(1, self.concurrency // 4)
         self._wakeup = wakeup
+        self.watch = watch
+        lane = options.lane or "any"
+        #: Names this consumer's loops in logs, metrics and readiness.
+        self.label = f"{queue.name}:{lane}{':ordered' if options.ordered else ''}"
         self._owned_buckets = owned_buckets
-        self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
-        #: Claimed and not yet settled: every lease renewal covers these.
-        self._held: dict[uuid.UUID, Job] = {}
+        #: Jobs whose handler is running: every lease renewal covers these, and only these.
+        self._running: dict[uuid.UUID, tuple[Job, asyncio.Task[None]]] = {}
         self._outcomes: list[tuple[Job, Outcome]] = []
         self._outcomes_ready = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -135,20 +160,33 @@ class Consumer:
         self._stopping.set()
 
     async def run(self) -> None:
-        flusher = asyncio.create_task(self._flush_forever(), name=f"{self.queue.name}-flush")
-        renewer = asyncio.create_task(self._renew_forever(), name=f"{self.queue.name}-renew")
+        flusher = spawn(f"{self.label}.settle", self._flush_forever, self.watch)
+        renewer = spawn(f"{self.label}.renew", self._renew_forever, self.watch)
         try:
-            await self._claim_until_stopped()
+            await supervise(f"{self.label}.claim", self._claim_until_stopped, self.watch)
             await self._drain()
         finally:
             self._drained = True
             self._outcomes_ready.set()
-            await flusher  # writes every outcome, the releases of a drain included
+            await self._finish_flushing(flusher)
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
+            self.watch.forget(f"{self.label}.renew")
+
+    async def _finish_flushing(self, flusher: "asyncio.Task[None]") -> None:
+        """Write every outcome, the releases of a drain included — unless the database stays
+        away past the drain window: then the leases run out and the rows are tried again."""
+        grace = self.config.drain_timeout.total_seconds() + 10
+        done, _ = await asyncio.wait([flusher], timeout=grace)
+        if not done:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+            log.error(
+                "queue.unsettled_at_exit",
+                extra={"queue": self.label, "count": len(self._outcomes)},
+            )
 
     async def _claim_until_stopped(self) -> None:
-        backoff = Backoff()
         while not self._stopping.is_set():
             free = self.concurrency - len(self._running)
             if self._running and free < self._claim_batch:
@@ -157,15 +195,8 @@ class Consumer:
                 continue
             claimed = 0
             if free > 0:
-                try:
+                with self.watch.step(f"{self.label}.claim"):
                     jobs = await self._claim(free)
-                except TRANSIENT_ERRORS as exc:
-                    log.warning(
-                        "queue.claim_failed", extra={"queue": self.queue.name, "error": str(exc)}
-                    )
-                    await backoff.wait()
-                    continue
-                backoff.reset()
                 for job in jobs:
                     self._start(job)
                 claimed = len(jobs)
@@ -189,7 +220,12 @@ class Consumer:
                 skip_keys=keys.skip,
             )
         if jobs:
-            await self.handler.prepare(jobs)
+            try:
+                await self.handler.prepare(jobs)
+            except Exception as exc:  # an optimisation only: each job loads what it lacks
+                log.warning(
+                    "queue.prepare_failed", extra={"queue": self.label, "error": describe(exc)}
+                )
         return jobs
 
     async def _wait_for_work(self, *, full: bool) -> None:
@@ -221,64 +257,125 @@ class Consumer:
             self._settled.clear()
 
     def _start(self, job: Job) -> None:
-        self._held[job.id] = job
-        self._running[job.id] = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
+        task = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
+        self._running[job.id] = (job, task)
 
     async def _run_job(self, job: Job) -> None:
         try:
-            outcome = await self.handler.handle(job)
+            outcome = await self._outcome_of(job)
+            self._outcomes.append((job, outcome))
+            self._outcomes_ready.set()
+        finally:
+            del self._running[job.id]
+            self._slot_freed.set()
+
+    async def _outcome_of(self, job: Job) -> Outcome:
+        try:
+            return await self.handler.handle(job)
         except asyncio.CancelledError:
-            outcome = Release()  # drain window over: hand it back untried
+            return Release()  # drain window over: hand it back untried
         except Exception as exc:
             log.exception(
-                "queue.handler_failed", extra={"queue": self.queue.name, "job_id": str(job.id)}
+                "queue.handler_failed", extra={"queue": self.label, "job_id": str(job.id)}
             )
-            outcome = self.handler.on_error(job, exc)
-        self._outcomes.append((job, outcome))
-        self._outcomes_ready.set()
-        del self._running[job.id]
-        self._slot_freed.set()
+            try:
+                return self.handler.on_error(job, exc)
+            except Exception:
+                log.exception("queue.on_error_failed", extra={"queue": self.label})
+                return JobHandler.on_error(self.handler, job, exc)
 
     async def _drain(self) -> None:
         if not self._running:
             return
-        log.info(
-            "queue.draining", extra={"queue": self.queue.name, "in_flight": len(self._running)}
-        )
+        log.info("queue.draining", extra={"queue": self.label, "in_flight": len(self._running)})
         _, pending = await asyncio.wait(
-            list(self._running.values()), timeout=self.config.drain_timeout.total_seconds()
+            [task for _, task in self._running.values()],
+            timeout=self.config.drain_timeout.total_seconds(),
         )
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _flush_forever(self) -> None:
-        while not (self._drained and not self._outcomes):
-            await self._outcomes_ready.wait()
-            self._outcomes_ready.clear()
-            await self._flush_all()
+        """Until drained: write outcomes as they arrive. A restart after a failure finds the
+        unwritten ones still buffered and writes them first."""
+        while True:
+            if not self._outcomes:
+                if self._drained:
+                    return
+                await self._outcomes_ready.wait()
+                self._outcomes_ready.clear()
+                continue
+            with self.watch.step(f"{self.label}.settle"):
+                await self._flush_all()
 
     async def _flush_all(self) -> None:
-        """Write every buffered outcome, retrying through outages: an outcome is a promise."""
-        backoff = Backoff()
+        """Write every buffered outcome. What is not written stays buffered: it is a promise."""
         while self._outcomes:
             batch, self._outcomes = self._outcomes, []
             try:
                 await self._settle(batch)
             except asyncio.CancelledError:
-                self._outcomes[:0] = batch  # not written: keep it for whoever flushes next
-                raise
-            except TRANSIENT_ERRORS as exc:
-                log.warning(
-                    "queue.settle_failed", extra={"queue": self.queue.name, "error": str(exc)}
-                )
                 self._outcomes[:0] = batch
-                await backoff.wait()
-                continue
-            backoff.reset()
-            for job, _ in batch:
-                self._held.pop(job.id, None)
+                raise
+            except Exception as exc:
+                if is_connection_loss(exc):
+                    self._outcomes[:0] = batch
+                    raise
+                log.error(
+                    "queue.settle_batch_failed",
+                    exc_info=exc,
+                    extra={"queue": self.label, "count": len(batch)},
+                )
+                await self._settle_one_by_one(batch)
             self._settled.set()
+
+    async def _settle_one_by_one(self, batch: list[tuple[Job, Outcome]]) -> None:
+        """Isolate the outcome that broke a batch, so the others are written."""
+        for index, (job, outcome) in enumerate(batch):
+            try:
+                await self._settle_salvaging(job, outcome)
+            except BaseException:
+                self._outcomes[:0] = batch[index:]
+                raise
+
+    async def _settle_salvaging(self, job: Job, outcome: Outcome) -> None:
+        """The outcome as it is; else the handler's simpler form; else dead, with the reason."""
+        error = await self._try_settle(job, outcome)
+        if error is None:
+            return
+        reason = f"its outcome could not be stored: {describe(error)}"
+        for fallback in (self.handler.salvage(job, outcome, error), Dead(error=reason)):
+            if fallback is None:
+                continue
+            failure = await self._try_settle(job, fallback)
+            if failure is None:
+                log.warning(
+                    "queue.outcome_salvaged",
+                    extra={
+                        "queue": self.label,
+                        "job_id": str(job.id),
+                        "stored_as": fallback.kind,
+                        "error": describe(error),
+                    },
+                )
+                return
+            error = failure
+        UNSTORABLE_OUTCOMES.labels(self.queue.name).inc()
+        log.error(
+            "queue.outcome_unstorable",
+            extra={"queue": self.label, "job_id": str(job.id), "error": describe(error)},
+        )  # its lease runs out and the reaper hands the row back
+
+    async def _try_settle(self, job: Job, outcome: Outcome) -> Exception | None:
+        """Settle one row; the error if it failed for a data reason (connection loss raises)."""
+        try:
+            await self._settle([(job, outcome)])
+        except Exception as exc:
+            if is_connection_loss(exc):
+                raise
+            return exc
+        return None
 
     async def _settle(self, batch: list[tuple[Job, Outcome]]) -> None:
         async with self.engine.begin() as conn:
@@ -296,27 +393,22 @@ class Consumer:
             self.stale_count += len(result.stale)
             STALE_OUTCOMES.labels(self.queue.name).inc(len(result.stale))
             log.warning(
-                "queue.stale_outcomes", extra={"queue": self.queue.name, "count": len(result.stale)}
+                "queue.stale_outcomes", extra={"queue": self.label, "count": len(result.stale)}
             )
 
     async def _renew_forever(self) -> None:
+        """Renew the leases of running jobs now, then every third of a lease."""
         interval = self.config.lease.total_seconds() / 3
         while True:
+            working = [job for job, _ in self._running.values()]
+            if working:
+                with self.watch.step(f"{self.label}.renew"):
+                    async with self.engine.begin() as conn:
+                        renewed = await self.queue.renew(conn, working, lease=self.config.lease)
+                # a job that finished while the renewal ran is not lost; one still running is
+                lost = [job for job in working if job.id not in renewed and job.id in self._running]
+                if lost:
+                    log.warning(
+                        "queue.leases_lost", extra={"queue": self.label, "count": len(lost)}
+                    )
             await asyncio.sleep(jittered(interval, spread=0.1))
-            held = list(self._held.values())
-            if not held:
-                continue
-            try:
-                async with self.engine.begin() as conn:
-                    renewed = await self.queue.renew(conn, held, lease=self.config.lease)
-            except TRANSIENT_ERRORS as exc:
-                log.warning(
-                    "queue.renew_failed", extra={"queue": self.queue.name, "error": str(exc)}
-                )
-                continue
-            # a job settled while the renewal ran is not lost; one still held but not renewed is
-            lost = [job for job in held if job.id not in renewed and job.id in self._held]
-            if lost:
-                log.warning(
-                    "queue.leases_lost", extra={"queue": self.queue.name, "count": len(lost)}
-                )

@@ -1,8 +1,9 @@
-"""LISTEN/NOTIFY wake-ups on one dedicated connection, reconnected with backoff when it drops.
+"""LISTEN/NOTIFY wake-ups on one dedicated connection, reconnected when it drops.
 
 A notification only says "look now"; correctness never depends on one arriving, because every
 consumer also polls. After a reconnect every subscriber is woken, since notifications sent while
-the connection was down are lost.
+the connection was down are lost. :meth:`Listener.run` holds one connection until it is lost and
+then raises; the runtime's supervisor backs off and runs it again.
 """
 
 import asyncio
@@ -11,16 +12,21 @@ from typing import Any
 
 import asyncpg
 
-from app.queue.backoff import TRANSIENT_ERRORS, Backoff
+from app.queue.supervision import LoopWatch
 
 log = logging.getLogger("hookline.queue.listener")
 
 _PROBE_INTERVAL = 15.0
 
 
+class ListenerConnectionLost(ConnectionError):
+    """The LISTEN connection was closed by the server or the network."""
+
+
 class Listener:
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, watch: LoopWatch) -> None:
         self._dsn = dsn
+        self._watch = watch
         self._subscribers: dict[str, list[asyncio.Event]] = {}
         self._lost = asyncio.Event()
 
@@ -41,34 +47,27 @@ class Listener:
         self._lost.set()
 
     async def run(self, connected: asyncio.Event | None = None) -> None:
-        """Hold the LISTEN connection until cancelled; ``connected`` is set on each (re)connect."""
-        backoff = Backoff()
-        while True:
-            try:
-                connection = await asyncpg.connect(self._dsn)
-            except TRANSIENT_ERRORS as exc:
-                log.warning("listener.connect_failed", extra={"error": str(exc)})
-                await backoff.wait()
-                continue
-            try:
+        """Listen on one connection until it is lost (then raise); ``connected`` is set once
+        it listens."""
+        with self._watch.step("listener"):
+            connection = await asyncpg.connect(self._dsn, timeout=_PROBE_INTERVAL)
+        try:
+            with self._watch.step("listener"):
                 self._lost.clear()
                 connection.add_termination_listener(self._on_terminate)
                 for channel in self._subscribers:
                     await connection.add_listener(channel, self._on_notify)
-                backoff.reset()
-                for channel in self._subscribers:
-                    self._wake(channel)
-                if connected is not None:
-                    connected.set()
-                while not self._lost.is_set():
-                    try:
-                        await asyncio.wait_for(self._lost.wait(), _PROBE_INTERVAL)
-                    except TimeoutError:  # a silent half-open socket never terminates: probe it
+            for channel in self._subscribers:
+                self._wake(channel)
+            if connected is not None:
+                connected.set()
+            while not self._lost.is_set():
+                try:
+                    await asyncio.wait_for(self._lost.wait(), _PROBE_INTERVAL)
+                except TimeoutError:  # a silent half-open socket never terminates: probe it
+                    with self._watch.step("listener"):
                         await connection.fetchval("SELECT 1", timeout=_PROBE_INTERVAL)
-                log.warning("listener.connection_lost")
-            except TRANSIENT_ERRORS as exc:
-                log.warning("listener.failed", extra={"error": str(exc)})
-                await backoff.wait()
-            finally:
-                if not connection.is_closed():
-                    await asyncio.shield(connection.close(timeout=2))
+            raise ListenerConnectionLost("the LISTEN connection was closed")
+        finally:
+            if not connection.is_closed():
+                await asyncio.shield(connection.close(timeout=2))

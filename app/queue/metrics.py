@@ -1,9 +1,28 @@
-"""The queue core's own metric: writes refused by fencing."""
+"""The queue core's own metrics: writes refused by fencing, background loop failures."""
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 STALE_OUTCOMES = Counter(
     "hookline_queue_stale_outcomes_total",
     "Outcomes refused because the worker had lost the row's lease (fencing).",
     ["queue"],
+)
+
+LOOP_FAILURES = Counter(
+    "hookline_loop_failures_total",
+    "Background loop failures, each followed by a backoff and a restart "
+    "(kind: connection = the database connection broke; error = anything else, logged at ERROR).",
+    ["loop", "kind"],
+)
+
+UNSTORABLE_OUTCOMES = Counter(
+    "hookline_queue_unstorable_outcomes_total",
+    "Outcomes that could not be written in any form; the row is retried when its lease expires.",
+    ["queue"],
+)
+
+LOOPS_IN_TROUBLE = Gauge(
+    "hookline_loops_in_trouble",
+    "Background loops of this process stuck in one step or failing for longer than "
+    "HOOKLINE_STUCK_AFTER_SECONDS (non-zero: /readyz answers 503).",
 )

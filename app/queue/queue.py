@@ -20,6 +20,23 @@ from app.queue.jobs import Job, Outcome, Retry, Settled
 from app.queue.ring import bucket_for
 from app.queue.schema import JobStatus, channel_for
 from app.queue.sql import ClaimVariant, JobStatements
+from app.queue.text import storable_text
+
+#: The longest retry delay a row can be given; beyond it a timestamp could overflow.
+MAX_RETRY_DELAY = timedelta(days=366)
+#: ``last_error`` is a diagnosis, not a log: longer messages are cut.
+MAX_ERROR_CHARS = 2000
+
+
+def _delay_seconds(outcome: Outcome) -> float:
+    if not isinstance(outcome, Retry):
+        return 0.0
+    return max(0.0, min(outcome.delay, MAX_RETRY_DELAY).total_seconds())
+
+
+def _error_text(outcome: Outcome) -> str | None:
+    error = getattr(outcome, "error", None)
+    return None if error is None else storable_text(error, max_chars=MAX_ERROR_CHARS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +227,8 @@ class Queue:
             "ids": [job.id for job, _ in outcomes],
             "generations": [job.lease_generation for job, _ in outcomes],
             "kinds": [outcome.kind for _, outcome in outcomes],
-            "delays": [
-                outcome.delay.total_seconds() if isinstance(outcome, Retry) else 0.0
-                for _, outcome in outcomes
-            ],
-            "errors": [getattr(outcome, "error", None) for _, outcome in outcomes],
+            "delays": [_delay_seconds(outcome) for _, outcome in outcomes],
+            "errors": [_error_text(outcome) for _, outcome in outcomes],
         }
         result = await conn.execute(self.statements.job_settle_many, params)
         applied = {row.id: row.status for row in result}

@@ -4,10 +4,13 @@ Workers coordinate only through Postgres. Each process heartbeats its row in ``w
 heartbeat also rebuilds the consistent-hash ring from the live rows, so partitioned consumers
 claim only the buckets this process owns. ``stop()`` (wired to SIGTERM/SIGINT by the caller)
 marks the worker draining, lets each consumer drain, then marks it dead so its buckets move on.
+
+Every background loop runs supervised and reports to :attr:`WorkerRuntime.watch`, which the
+readiness probe reads: the process keeps working through database outages and bugs in one loop,
+and says so when it cannot.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -20,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.ids import uuid7
 from app.queue import registry
-from app.queue.backoff import TRANSIENT_ERRORS, Backoff, jittered
+from app.queue.backoff import jittered
 from app.queue.config import WorkerConfig
 from app.queue.consumer import Consumer, ConsumerOptions, JobHandler
+from app.queue.errors import describe, is_connection_loss
 from app.queue.listener import Listener
 from app.queue.maintenance import (
     Housekeeper,
@@ -33,6 +37,7 @@ from app.queue.maintenance import (
 from app.queue.queue import Queue
 from app.queue.ring import HashRing
 from app.queue.schema import WorkerStatus
+from app.queue.supervision import LoopWatch, spawn, supervise
 
 log = logging.getLogger("hookline.queue.runtime")
 
@@ -55,12 +60,15 @@ class WorkerRuntime:
         bindings: Sequence[Binding],
         *,
         maintenance: Sequence[MaintenanceTask] = (),
+        watch: LoopWatch | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
+        #: What every loop of this runtime is doing; readiness turns red on its problems.
+        self.watch = watch or LoopWatch(config.stuck_after)
         self.id: uuid.UUID = uuid7()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self.listener = Listener(dsn)
+        self.listener = Listener(dsn, self.watch)
         self.ring = HashRing([])
         self.owned_buckets: list[int] = []
         self.consumers = [
@@ -72,6 +80,7 @@ class WorkerRuntime:
                 config=config,
                 options=binding.options,
                 wakeup=self.listener.subscribe(binding.queue.channel),
+                watch=self.watch,
                 owned_buckets=lambda: self.owned_buckets,
             )
             for binding in bindings
@@ -94,24 +103,22 @@ class WorkerRuntime:
             consumer.stop()
 
     async def run(self) -> None:
-        await self._register()
+        """Work until :meth:`stop`, then drain. Nothing else ends it: failures are retried."""
+        if not await self._registered_unless_stopped():
+            return
         background = [
-            asyncio.create_task(self.listener.run(self.listening), name="listener"),
-            asyncio.create_task(self._heartbeat_forever(), name="heartbeat"),
-            asyncio.create_task(self._housekeep_forever(), name="housekeeping"),
+            spawn("listener", lambda: self.listener.run(self.listening), self.watch),
+            spawn("heartbeat", self._heartbeat_forever, self.watch),
+            spawn("housekeeping", self._housekeep_forever, self.watch),
         ]
         consumers = [
-            asyncio.create_task(c.run(), name=f"consume-{c.queue.name}") for c in self.consumers
+            asyncio.create_task(c.run(), name=f"consume-{c.label}") for c in self.consumers
         ]
         self.started.set()
         log.info("worker.started", extra={"worker_id": str(self.id), "worker_name": self.name})
-        stop = asyncio.create_task(self._stop.wait())
         try:
-            done, _ = await asyncio.wait([stop, *consumers], return_when=asyncio.FIRST_COMPLETED)
-            for task in done - {stop}:
-                task.result()  # a consumer that ended on its own has failed: surface it
+            await self._stop.wait()
         finally:
-            stop.cancel()
             await self._drain(consumers)
             for task in background:
                 task.cancel()
@@ -123,19 +130,28 @@ class WorkerRuntime:
         await self._announce(WorkerStatus.DRAINING)
         for consumer in self.consumers:
             consumer.stop()
-        await asyncio.gather(*consumers, return_exceptions=True)
+        for outcome in await asyncio.gather(*consumers, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("worker.consumer_failed", exc_info=outcome)
         for consumer in self.consumers:  # only now: handlers of one queue may share a client
             await consumer.handler.close()
 
+    async def _registered_unless_stopped(self) -> bool:
+        """Register (retrying through outages) before anything claims; False if stopped first."""
+        register = asyncio.create_task(supervise("register", self._register, self.watch))
+        stopped = asyncio.create_task(self._stop.wait())
+        await asyncio.wait([register, stopped], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if register.done():
+            return True
+        register.cancel()
+        await asyncio.gather(register, return_exceptions=True)
+        self.watch.forget("register")
+        return False
+
     async def _register(self) -> None:
-        backoff = Backoff()
-        while True:
-            try:
-                await self._beat(WorkerStatus.ALIVE)
-                return
-            except TRANSIENT_ERRORS as exc:
-                log.warning("worker.register_failed", extra={"error": str(exc)})
-                await backoff.wait()
+        with self.watch.step("register"):
+            await self._beat(WorkerStatus.ALIVE)
 
     async def _beat(self, status: WorkerStatus) -> None:
         """Heartbeat, then rebuild the ring from the workers that are alive now."""
@@ -165,24 +181,24 @@ class WorkerRuntime:
     async def _heartbeat_forever(self) -> None:
         while True:
             await asyncio.sleep(jittered(self.config.heartbeat_interval.total_seconds(), 0.1))
-            try:
+            with self.watch.step("heartbeat"):
                 await self._beat(WorkerStatus.ALIVE)
-            except TRANSIENT_ERRORS as exc:
-                log.warning("worker.heartbeat_failed", extra={"error": str(exc)})
 
     async def _housekeep_forever(self) -> None:
         while True:
             await asyncio.sleep(jittered(self.config.housekeeping_interval.total_seconds()))
-            try:
+            with self.watch.step("housekeeping"):
                 await self.housekeeper.run_once()
-            except TRANSIENT_ERRORS as exc:
-                log.warning("housekeeping.failed", extra={"error": str(exc)})
 
     async def _announce(self, status: WorkerStatus) -> None:
         """Best effort: if the database is gone, the timeout reaches the same verdict."""
-        with contextlib.suppress(*TRANSIENT_ERRORS):
+        try:
             async with self.engine.begin() as conn:
                 await registry.set_status(conn, self.id, status)
+        except Exception as exc:
+            if not is_connection_loss(exc):
+                raise
+            log.warning("worker.announce_failed", extra={"status": status, "error": describe(exc)})
 
 
 def stop_on_signals(runtime: WorkerRuntime) -> None:
