@@ -25,5 +25,10 @@ QUEUE_ROWS = Gauge("hookline_queue_rows", "Rows per queue and state.", ["queue",
 QUEUE_OLDEST_PENDING = Gauge(
     "hookline_queue_oldest_pending_seconds", "Age of the oldest due pending row.", ["queue"]
 )
+QUEUE_OLDEST_PROCESSING = Gauge(
+    "hookline_queue_oldest_processing_seconds",
+    "How long the longest-running claimed row has been processing (growing: a stuck worker).",
+    ["queue"],
+)
 LIVE_WORKERS = Gauge("hookline_workers_live", "Worker processes heartbeating.")
 ENDPOINTS = Gauge("hookline_endpoints", "Endpoints by status.", ["status"])

@@ -5,7 +5,13 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.metrics import ENDPOINTS, LIVE_WORKERS, QUEUE_OLDEST_PENDING, QUEUE_ROWS
+from app.metrics import (
+    ENDPOINTS,
+    LIVE_WORKERS,
+    QUEUE_OLDEST_PENDING,
+    QUEUE_OLDEST_PROCESSING,
+    QUEUE_ROWS,
+)
 from app.ops.stats import endpoints_by_status, queue_stats, worker_stats
 from app.queue.supervision import LoopWatch
 
@@ -19,6 +25,7 @@ async def sample_once(engine: AsyncEngine, *, worker_timeout: timedelta) -> None
         for state in ("pending", "processing", "dead"):
             QUEUE_ROWS.labels(queue.queue, state).set(getattr(queue, state))
         QUEUE_OLDEST_PENDING.labels(queue.queue).set(queue.oldest_pending_seconds or 0)
+        QUEUE_OLDEST_PROCESSING.labels(queue.queue).set(queue.oldest_processing_seconds or 0)
     LIVE_WORKERS.set(len(workers))
     for state, count in endpoints.items():
         ENDPOINTS.labels(state).set(count)

@@ -25,6 +25,8 @@ class QueueStats:
     processing: int
     dead: int
     oldest_pending_seconds: float | None
+    #: How long the longest-running claim has run: a growing value is a stuck worker.
+    oldest_processing_seconds: float | None = None
 
 
 @dataclass
@@ -80,7 +82,9 @@ async def queue_stats(conn: AsyncConnection) -> list[QueueStats]:
                         (SELECT count(*) FROM {table} WHERE status = 'processing') AS processing,
                         (SELECT count(*) FROM {table} WHERE status = 'dead') AS dead,
                         (SELECT extract(epoch FROM now() - min(available_at)) FROM {table}
-                         WHERE status = 'pending' AND available_at <= now()) AS oldest
+                         WHERE status = 'pending' AND available_at <= now()) AS oldest,
+                        (SELECT extract(epoch FROM now() - min(updated_at)) FROM {table}
+                         WHERE status = 'processing') AS oldest_processing
                     """
                 )
             )
@@ -91,10 +95,15 @@ async def queue_stats(conn: AsyncConnection) -> list[QueueStats]:
                 pending=row.pending,
                 processing=row.processing,
                 dead=row.dead,
-                oldest_pending_seconds=float(row.oldest) if row.oldest is not None else None,
+                oldest_pending_seconds=_seconds(row.oldest),
+                oldest_processing_seconds=_seconds(row.oldest_processing),
             )
         )
     return stats
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 async def worker_stats(conn: AsyncConnection, *, timeout: timedelta) -> list[WorkerStats]:

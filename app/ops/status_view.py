@@ -21,7 +21,7 @@ def _age(seconds: float | None) -> str:
 def render_status(status: Status, console: Console | None = None) -> None:
     console = console or Console()
     queues = Table(title="Queues")
-    for column in ("queue", "pending", "processing", "dead", "oldest pending"):
+    for column in ("queue", "pending", "processing", "dead", "oldest pending", "oldest processing"):
         queues.add_column(column, justify="left" if column == "queue" else "right")
     for q in status.queues:
         queues.add_row(
@@ -30,6 +30,7 @@ def render_status(status: Status, console: Console | None = None) -> None:
             f"{q.processing:,}",
             f"{q.dead:,}",
             _age(q.oldest_pending_seconds),
+            _age(q.oldest_processing_seconds),
         )
     console.print(queues)
 

@@ -322,6 +322,7 @@ class Consumer:
                 if is_connection_loss(exc):
                     self._outcomes[:0] = batch
                     raise
+                self.watch.unexpected_failures += 1
                 log.error(
                     "queue.settle_batch_failed",
                     exc_info=exc,
@@ -344,24 +345,26 @@ class Consumer:
         error = await self._try_settle(job, outcome)
         if error is None:
             return
-        reason = f"its outcome could not be stored: {describe(error)}"
-        for fallback in (self.handler.salvage(job, outcome, error), Dead(error=reason)):
+        dead = Dead(error=f"its outcome could not be stored: {describe(error)}")
+        for fallback in (self.handler.salvage(job, outcome, error), dead):
             if fallback is None:
                 continue
             failure = await self._try_settle(job, fallback)
             if failure is None:
+                stored_as = "dead" if fallback is dead else "salvaged"
+                UNSTORABLE_OUTCOMES.labels(self.queue.name, stored_as).inc()
                 log.warning(
                     "queue.outcome_salvaged",
                     extra={
                         "queue": self.label,
                         "job_id": str(job.id),
-                        "stored_as": fallback.kind,
+                        "stored_as": stored_as,
                         "error": describe(error),
                     },
                 )
                 return
             error = failure
-        UNSTORABLE_OUTCOMES.labels(self.queue.name).inc()
+        UNSTORABLE_OUTCOMES.labels(self.queue.name, "nothing").inc()
         log.error(
             "queue.outcome_unstorable",
             extra={"queue": self.label, "job_id": str(job.id), "error": describe(error)},

@@ -68,9 +68,11 @@ def is_connection_loss(exc: BaseException) -> bool:
 
 
 def describe(exc: BaseException) -> str:
-    """One line for a log: the class and the first line of the message, never parameters."""
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    """One line for a log or ``last_error``: the innermost cause's class and the first line of
+    its message — the driver's words, never SQLAlchemy's statement and parameters."""
+    root = list(_chain(exc))[-1]
+    lines = str(root).strip().splitlines()
+    return f"{type(root).__name__}: {lines[0]}" if lines else type(root).__name__
 
 
 def _mark_disconnect(context: ExceptionContext) -> None:

@@ -17,8 +17,10 @@ LOOP_FAILURES = Counter(
 
 UNSTORABLE_OUTCOMES = Counter(
     "hookline_queue_unstorable_outcomes_total",
-    "Outcomes that could not be written in any form; the row is retried when its lease expires.",
-    ["queue"],
+    "Outcomes that could not be written as they were (stored_as: salvaged = in the handler's "
+    "simpler form, dead = dead-lettered with the reason, nothing = retried once its lease "
+    "expires).",
+    ["queue", "stored_as"],
 )
 
 LOOPS_IN_TROUBLE = Gauge(

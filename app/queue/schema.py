@@ -60,6 +60,8 @@ class QueueColumns:
     #: Caller-chosen key: enqueueing it again yields the existing row (unique where set).
     idempotency_key: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: When the status last changed: for a processing row, when it was claimed (a lease renewal
+    #: is not a change), so ``now() - updated_at`` is how long its current attempt has run.
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     #: When the row reached a terminal state.
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -48,8 +48,7 @@ class JobStatements:
         self.job_renew_many = text(
             f"""
             UPDATE {table} AS t
-            SET lease_expires_at = now() + make_interval(secs => :lease_seconds),
-                updated_at = now()
+            SET lease_expires_at = now() + make_interval(secs => :lease_seconds)
             FROM unnest(CAST(:ids AS uuid[]), CAST(:generations AS bigint[])) AS v(id, gen)
             WHERE t.id = v.id AND t.lease_generation = v.gen AND t.status = '{_PROCESSING}'
             RETURNING t.id

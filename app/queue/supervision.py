@@ -47,6 +47,8 @@ class LoopWatch:
         self.stuck_after = stuck_after.total_seconds()
         self._clock = clock
         self._loops: dict[str, _LoopState] = {}
+        #: Failures other than connection loss since start: each one is a bug or a bad row.
+        self.unexpected_failures = 0
 
     def now(self) -> float:
         return self._clock()
@@ -105,6 +107,7 @@ async def supervise(loop: str, body: Callable[[], Awaitable[None]], watch: LoopW
             if connection_lost:
                 log.warning("loop.connection_lost", extra={"loop": loop, "error": describe(exc)})
             else:
+                watch.unexpected_failures += 1
                 log.error("loop.failed", exc_info=exc, extra={"loop": loop})
             if watch.succeeded_since(loop, started):
                 backoff.reset()

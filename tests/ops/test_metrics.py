@@ -20,6 +20,10 @@ DOCUMENTED = [
     "hookline_queue_stale_outcomes_total",
     "hookline_queue_rows",
     "hookline_queue_oldest_pending_seconds",
+    "hookline_queue_oldest_processing_seconds",
+    "hookline_queue_unstorable_outcomes_total",
+    "hookline_loop_failures_total",
+    "hookline_loops_in_trouble",
     "hookline_workers_live",
     "hookline_endpoints",
 ]

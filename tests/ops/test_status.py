@@ -26,6 +26,13 @@ async def test_status_json_matches_the_database(
                 "WHERE id = (SELECT id FROM events ORDER BY id LIMIT 1)"
             )
         )
+        await conn.execute(  # claimed ten minutes ago and never finished: a stuck worker
+            text(
+                "UPDATE events SET status = 'processing', updated_at = now() - interval '10 min', "
+                "lease_expires_at = now() + interval '1 min' "
+                "WHERE id = (SELECT id FROM events ORDER BY id DESC LIMIT 1)"
+            )
+        )
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
     process = await asyncio.create_subprocess_exec(
@@ -42,8 +49,9 @@ async def test_status_json_matches_the_database(
 
     events = next(q for q in report["queues"] if q["queue"] == "events")
     assert process.returncode == 0
-    assert (events["pending"], events["processing"], events["dead"]) == (2, 0, 1)
+    assert (events["pending"], events["processing"], events["dead"]) == (1, 1, 1)
     assert events["oldest_pending_seconds"] >= 0
+    assert events["oldest_processing_seconds"] >= 600
     assert report["endpoints_by_status"] == {"active": 1, "paused": 0, "disabled": 0}
     assert report["workers"] == []
     assert report["failing_endpoints"] == []

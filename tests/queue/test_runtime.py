@@ -1,59 +1,23 @@
 """The worker runtime against a real Postgres: wake-ups, batches, heartbeats, drain, outages."""
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import asyncpg_dsn
 from app.queue import registry
 from app.queue.maintenance import Housekeeper, MaintenanceTask, RecoverDeadWorkers
 from app.queue.queue import Queue
-from app.queue.runtime import Binding, WorkerRuntime
-from tests.queue.sample import (
-    RecordingHandler,
-    claim,
-    enqueue,
-    fast_config,
-    status_counts,
-)
+from tests.queue.conftest import Workers
+from tests.queue.sample import RecordingHandler, claim, enqueue, status_counts
 from tests.waiting import wait_until
 
 
-@pytest.fixture
-async def start_worker(
-    engine: AsyncEngine, database_url: str, queue: Queue
-) -> AsyncIterator[Callable[..., Any]]:
-    """Start runtimes on the sample queue; each is stopped (drained) at the end of the test."""
-    running: list[tuple[WorkerRuntime, asyncio.Task[None]]] = []
-
-    async def start(handler: RecordingHandler, **config: Any) -> WorkerRuntime:
-        runtime = WorkerRuntime(
-            engine, asyncpg_dsn(database_url), fast_config(**config), [Binding(queue, handler)]
-        )
-        task = asyncio.create_task(runtime.run())
-        running.append((runtime, task))
-        async with asyncio.timeout(20):
-            await runtime.started.wait()
-            await runtime.listening.wait()
-            await runtime.consumers[0].idle.wait()
-        return runtime
-
-    yield start
-    for runtime, task in running:
-        runtime.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 30)
-
-
 async def test_notify_wakes_an_idle_worker_long_before_its_poll(
-    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
     handler = RecordingHandler()
     await start_worker(handler, poll_interval=timedelta(minutes=5))
@@ -66,7 +30,7 @@ async def test_notify_wakes_an_idle_worker_long_before_its_poll(
 
 
 async def test_every_job_is_done_once_within_the_concurrency_bound(
-    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
     handler = RecordingHandler()
     await enqueue(engine, queue, [{"payload": str(i)} for i in range(500)])
@@ -78,9 +42,7 @@ async def test_every_job_is_done_once_within_the_concurrency_bound(
     assert handler.most_running <= 16
 
 
-async def test_heartbeat_updates_last_seen_at(
-    engine: AsyncEngine, start_worker: Callable[..., Any]
-) -> None:
+async def test_heartbeat_updates_last_seen_at(engine: AsyncEngine, start_worker: Workers) -> None:
     runtime = await start_worker(RecordingHandler(), heartbeat_interval=timedelta(milliseconds=50))
     first = await _last_seen(engine, runtime.id)
 
@@ -146,16 +108,17 @@ async def test_only_one_worker_runs_housekeeping_at_a_time(engine: AsyncEngine) 
 
 
 async def test_stop_during_a_batch_loses_nothing(
-    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
     handler = RecordingHandler(open_gate=False)
     runtime = await start_worker(handler, concurrency=8, drain_timeout=timedelta(milliseconds=200))
     await enqueue(engine, queue, [{"payload": str(i)} for i in range(20)])
     await wait_until(lambda: _counts_are(engine, queue, {"processing": 8, "pending": 12}))
 
-    runtime.stop()  # the gate never opens: the drain window passes and the rows are released
-    await wait_until(lambda: _counts_are(engine, queue, {"pending": 20}))
+    # the gate never opens: the drain window passes and the rows are released
+    await start_worker.stop(runtime)
 
+    assert await status_counts(engine, queue) == {"pending": 20}
     async with engine.connect() as conn:
         attempts = await conn.scalar(text(f"SELECT max(attempts) FROM {queue.name}"))
         status = await conn.scalar(
@@ -166,7 +129,7 @@ async def test_stop_during_a_batch_loses_nothing(
 
 
 async def test_stop_lets_in_flight_jobs_finish_within_the_drain_window(
-    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
     handler = RecordingHandler(open_gate=False)
     runtime = await start_worker(handler, concurrency=4)
@@ -179,7 +142,7 @@ async def test_stop_lets_in_flight_jobs_finish_within_the_drain_window(
 
 
 async def test_worker_survives_losing_its_connections(
-    engine: AsyncEngine, queue: Queue, start_worker: Callable[..., Any]
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
     handler = RecordingHandler(open_gate=False)
     await start_worker(handler, concurrency=4, poll_interval=timedelta(milliseconds=200))
