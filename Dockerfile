@@ -29,5 +29,5 @@ RUN pip install --no-deps -e .
 USER hookline
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"HOOKLINE_PORT\"]}/healthz', timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"HOOKLINE_PORT\"]}/readyz', timeout=2)"]
 CMD ["hookline", "serve"]

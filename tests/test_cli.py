@@ -10,6 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.main import _shut_down_if_crashed, create_app, exit_status
+from app.settings import Settings
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -88,3 +91,29 @@ async def test_a_bad_database_is_one_clear_line(command: str, url: str, message:
     assert len(lines) == 1
     assert lines[0].startswith("hookline: ")
     assert message in lines[0]
+
+
+async def test_a_crashed_worker_runtime_stops_serve_with_a_failing_status(
+    settings: Settings, server_url: str
+) -> None:
+    """`serve` must not exit 0 when it stops because its workers died: restart policies such as
+    `on-failure` would leave the process down."""
+    app = create_app(settings, database_url=server_url)
+
+    async def crash() -> None:
+        raise RuntimeError("a component failed")
+
+    crashed = asyncio.create_task(crash())
+    await asyncio.gather(crashed, return_exceptions=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stopping.set)
+    try:
+        assert exit_status(app) == 0
+        _shut_down_if_crashed(app, crashed)
+        async with asyncio.timeout(10):
+            await stopping.wait()  # the process asked itself to stop, as uvicorn then does
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+    assert exit_status(app) == 1

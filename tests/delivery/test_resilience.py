@@ -1,16 +1,15 @@
 """Retry storms do not starve fresh deliveries; a worker killed mid-batch loses nothing."""
 
 import asyncio
-import os
 import signal
-import sys
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.settings import Settings, parse_schedule
-from tests.conftest import ADMIN_TOKEN, Serve
+from tests.conftest import Serve
+from tests.delivery.processes import start_worker_process, worker_env
 from tests.delivery.receiver import Receiver, Reply, Slow
 from tests.factories import make_endpoint, make_tenant
 from tests.waiting import wait_until
@@ -53,33 +52,6 @@ async def test_a_retry_storm_does_not_starve_fresh_deliveries(
     assert len(receiver.at("/broken")) > 1000
 
 
-def _worker_env(database_url: str, **overrides: str) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")} | {
-        "HOOKLINE_DATABASE_URL": database_url,
-        "HOOKLINE_SECRET_KEY": "test-secret-key",
-        "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "HOOKLINE_ALLOWED_TARGET_NETWORKS": "127.0.0.0/8",
-        "HOOKLINE_LEASE_SECONDS": "2",
-        "HOOKLINE_HEARTBEAT_SECONDS": "0.3",
-        "HOOKLINE_WORKER_TIMEOUT_SECONDS": "1.5",
-        "HOOKLINE_POLL_INTERVAL_SECONDS": "0.2",
-        "HOOKLINE_WORKER_CONCURRENCY": "8",
-        **overrides,
-    }
-
-
-async def _start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.cli",
-        "worker",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-
-
 async def test_sigterm_drains_a_worker_within_its_grace_period(
     client: httpx.AsyncClient, database_url: str, receiver: Receiver, engine: AsyncEngine
 ) -> None:
@@ -87,7 +59,8 @@ async def test_sigterm_drains_a_worker_within_its_grace_period(
     await make_endpoint(client, tenant, url=receiver.script("/slow", then=Slow(1.0)))
     events = [{"type": "order.created", "data": {"n": n}} for n in range(20)]
     await client.post("/v1/events/batch", json={"events": events}, headers=tenant)
-    worker = await _start_worker(_worker_env(database_url, HOOKLINE_DRAIN_TIMEOUT_SECONDS="5"))
+    env = worker_env(database_url, HOOKLINE_DRAIN_TIMEOUT_SECONDS="5")
+    worker = await start_worker_process(env)
     try:
         await receiver.wait_for(4, "/slow")
         worker.send_signal(signal.SIGTERM)
@@ -117,8 +90,8 @@ async def test_killing_a_worker_mid_batch_loses_no_delivery(
     published = await client.post("/v1/events/batch", json={"events": events}, headers=tenant)
     expected = {r["id"] for r in published.json()["results"]}
 
-    env = _worker_env(database_url)
-    workers = [await _start_worker(env) for _ in range(2)]
+    env = worker_env(database_url)
+    workers = [await start_worker_process(env) for _ in range(2)]
     try:
         await receiver.wait_for(40)
         async with engine.connect() as conn:  # kill the worker that holds deliveries right now

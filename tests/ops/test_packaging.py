@@ -2,10 +2,14 @@
 
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import typer
 import yaml
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from app.cli import cli
 from app.settings import Settings
@@ -57,3 +61,27 @@ def test_compose_runs_migrate_first_then_api_and_two_workers(repo_root: Path) ->
             "service_completed_successfully"
         )
     assert services["worker"]["deploy"]["replicas"] == 2
+    for name in ("postgres", "api", "worker"):  # a failed process comes back on its own
+        assert services[name]["restart"] == "unless-stopped", name
+
+
+@pytest.mark.parametrize(("in_trouble", "exit_status"), [(0, 0), (2, 1)])
+def test_the_worker_healthcheck_reads_loops_in_trouble(
+    repo_root: Path, in_trouble: int, exit_status: int
+) -> None:
+    registry = CollectorRegistry()
+    Gauge("hookline_loops_in_trouble", "loops", registry=registry).set(in_trouble)
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        compose = yaml.safe_load((repo_root / "docker-compose.yml").read_text())
+        kind, python, flag, script = compose["services"]["worker"]["healthcheck"]["test"]
+        port = compose["services"]["worker"]["environment"]["HOOKLINE_METRICS_PORT"]
+        script = script.replace(f":{port}/", f":{server.server_port}/")
+        result = subprocess.run([sys.executable, flag, script], check=False, timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    assert (kind, python) == ("CMD", "python")
+    assert result.returncode == exit_status

@@ -1,10 +1,16 @@
 """Liveness and readiness, and the error shape every route shares."""
 
+from datetime import timedelta
+
 import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import serve_in_process
+from tests.conftest import Serve, serve_in_process
+from tests.waiting import wait_until
 
 
 async def test_healthz_answers(client: httpx.AsyncClient) -> None:
@@ -42,3 +48,35 @@ async def test_unknown_routes_answer_problem_details(client: httpx.AsyncClient) 
         "status": 404,
         "detail": "Not Found",
     }
+
+
+async def test_readyz_turns_503_while_a_worker_loop_keeps_failing(
+    serve: Serve, fast: Settings, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = await serve(
+        fast.model_copy(
+            update={
+                "stuck_after": timedelta(milliseconds=300),
+                "heartbeat_interval": timedelta(milliseconds=50),
+            }
+        )
+    )
+    assert (await api.get("/readyz")).status_code == 200
+
+    async with engine.begin() as conn:  # every heartbeat now fails: a real, persistent fault
+        await conn.execute(text("ALTER TABLE workers RENAME TO workers_elsewhere"))
+    await wait_until(lambda: _readiness_is(api, 503))
+
+    problem = (await api.get("/readyz")).json()
+    assert problem["detail"].startswith("background loops in trouble: ")
+    assert "heartbeat: failing for" in problem["detail"]
+    assert "UndefinedTableError" in problem["detail"]
+    assert any(r.getMessage() == "loop.failed" and r.exc_info for r in caplog.records)
+
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE workers_elsewhere RENAME TO workers"))
+    await wait_until(lambda: _readiness_is(api, 200))
+
+
+async def _readiness_is(api: httpx.AsyncClient, status: int) -> bool:
+    return (await api.get("/readyz")).status_code == status

@@ -1,0 +1,38 @@
+"""Real `hookline worker` processes on a test's database."""
+
+import asyncio
+import os
+import sys
+from typing import IO
+
+from tests.conftest import ADMIN_TOKEN
+
+
+def worker_env(database_url: str, **overrides: str) -> dict[str, str]:
+    """The environment of a worker with short leases and heartbeats, loopback allowed."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")} | {
+        "HOOKLINE_DATABASE_URL": database_url,
+        "HOOKLINE_SECRET_KEY": "test-secret-key",
+        "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "HOOKLINE_ALLOWED_TARGET_NETWORKS": "127.0.0.0/8",
+        "HOOKLINE_LEASE_SECONDS": "2",
+        "HOOKLINE_HEARTBEAT_SECONDS": "0.3",
+        "HOOKLINE_WORKER_TIMEOUT_SECONDS": "1.5",
+        "HOOKLINE_POLL_INTERVAL_SECONDS": "0.2",
+        "HOOKLINE_WORKER_CONCURRENCY": "8",
+        **overrides,
+    }
+
+
+async def start_worker_process(
+    env: dict[str, str], stderr: IO[bytes] | int = asyncio.subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "worker",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=stderr,
+    )

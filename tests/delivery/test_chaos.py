@@ -1,0 +1,119 @@
+"""Deliveries keep flowing while the database cuts Hookline's connections again and again."""
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.delivery.processes import start_worker_process, worker_env
+from tests.delivery.receiver import Receiver
+from tests.factories import make_endpoint, make_tenant
+from tests.waiting import wait_until
+
+ENDPOINTS = 3
+BATCHES = 6
+BATCH_SIZE = 50
+
+
+async def _terminate_backends_until(engine: AsyncEngine, stop: asyncio.Event) -> int:
+    """What a failover does to every session but this one, every few hundred milliseconds;
+    returns how many backends it terminated."""
+    terminated = 0
+    while not stop.is_set():
+        async with engine.connect() as conn:
+            terminated += int(
+                await conn.scalar(
+                    text(
+                        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                        "FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+                or 0
+            )
+        try:
+            await asyncio.wait_for(stop.wait(), 0.3)  # the fault's cadence, not a synchronisation
+        except TimeoutError:
+            pass
+    return terminated
+
+
+async def _publish_through_outages(
+    client: httpx.AsyncClient, tenant: dict[str, str], batch: int
+) -> tuple[set[str], list[int]]:
+    """Publish one batch, retrying on 503 with the same idempotency keys (as a client would)."""
+    events = [
+        {"type": "order.created", "data": {"n": n}, "idempotency_key": f"chaos-{batch}-{n}"}
+        for n in range(BATCH_SIZE)
+    ]
+    statuses = []
+    while True:
+        response = await client.post("/v1/events/batch", json={"events": events}, headers=tenant)
+        statuses.append(response.status_code)
+        if response.status_code != 503:
+            break
+        assert response.headers["retry-after"]
+    results: list[dict[str, Any]] = response.json()["results"]
+    return {r["id"] for r in results}, statuses
+
+
+async def test_every_event_arrives_while_backends_are_terminated_repeatedly(
+    client: httpx.AsyncClient,
+    database_url: str,
+    receiver: Receiver,
+    engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    tenant = await make_tenant(client)
+    for n in range(ENDPOINTS):
+        await make_endpoint(client, tenant, url=receiver.script(f"/chaos{n}"))
+    logs = [(tmp_path / f"worker{i}.log").open("wb") for i in range(2)]
+    workers = [await start_worker_process(worker_env(database_url), log) for log in logs]
+    stop = asyncio.Event()
+    chaos = asyncio.create_task(_terminate_backends_until(engine, stop))
+    try:
+        published: set[str] = set()
+        statuses: list[int] = []
+        for batch in range(BATCHES):
+            ids, answered = await _publish_through_outages(client, tenant, batch)
+            published |= ids
+            statuses += answered
+        await receiver.wait_for(BATCHES * BATCH_SIZE, timeout=60)  # flowing under fire
+        stop.set()
+        terminated = await chaos
+
+        async def everything_arrived() -> bool:
+            pairs = {(r.headers["webhook-id"], r.path) for r in receiver.requests}
+            return len(pairs) == BATCHES * BATCH_SIZE * ENDPOINTS
+
+        await wait_until(everything_arrived, timeout=90)
+        await wait_until(lambda: _all_deliveries_done(engine), timeout=30)
+        still_running = [w.returncode for w in workers]
+    finally:
+        stop.set()
+        await asyncio.gather(chaos, return_exceptions=True)
+        for worker in workers:
+            if worker.returncode is None:
+                worker.send_signal(signal.SIGTERM)
+        exits = [await worker.wait() for worker in workers]
+        for log in logs:
+            log.close()
+
+    assert terminated > 10  # the connections really were cut, many times over
+    assert set(statuses) <= {200, 503}  # never a 500, whatever the database did
+    assert {r.headers["webhook-id"] for r in receiver.requests} == published
+    assert still_running == [None, None]  # no worker exited on its own
+    assert exits == [0, 0]  # and each drained cleanly on SIGTERM
+    for log in logs:
+        assert "loop.failed" not in Path(log.name).read_text()  # only connection losses
+
+
+async def _all_deliveries_done(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT status, count(*) FROM deliveries GROUP BY status"))
+        counts = {status: count for status, count in rows}
+    return counts == {"done": BATCHES * BATCH_SIZE * ENDPOINTS}
