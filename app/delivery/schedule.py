@@ -4,15 +4,28 @@ The schedule lists the delays after the first attempt; each gets ±10% jitter so
 one outage do not arrive in lockstep. A receiver's ``Retry-After`` (on 429 and 503) is honoured,
 clamped between the scheduled delay and twice it, and a timeout or a 429 always waits at least
 the overload minimum: a struggling receiver gets room.
+
+The receiver writes ``Retry-After``, so reading it is total: a value that is neither whole
+seconds nor an HTTP date (negative, fractional, ``NaN``, ``1e999``, garbage, bytes that are not
+UTF-8) is ignored, and a wait longer than :data:`LONGEST_RETRY_AFTER` (twenty digits, five
+thousand, a date in year 9999) counts as that, so the clamp makes it twice the scheduled delay.
+A date in the past asks for no wait: the scheduled delay.
 """
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 _OVERLOAD_STATUSES = (429, 503)
+#: Longer waits asked for count as this one; every clamp cuts it down further.
+LONGEST_RETRY_AFTER = timedelta(days=365)
+#: More significant digits than this is beyond ``LONGEST_RETRY_AFTER`` (checked before ``int()``,
+#: which refuses 5,000 digits and whose result ``timedelta`` cannot hold at twenty).
+_MAX_DIGITS = len(str(int(LONGEST_RETRY_AFTER.total_seconds())))
+_SECONDS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() accepts "²", which int() refuses
 
 
 @dataclass(frozen=True)
@@ -47,14 +60,20 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str) -> timedelta | None:
-    """``Retry-After`` as seconds or an HTTP date; None when it is neither."""
+    """``Retry-After`` as seconds or an HTTP date, at most the longest; None when it is neither.
+
+    Never raises, whatever the value.
+    """
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if _SECONDS.fullmatch(value):
+        digits = value.lstrip("0")
+        if len(digits) > _MAX_DIGITS:
+            return LONGEST_RETRY_AFTER
+        return min(timedelta(seconds=int(digits or "0")), LONGEST_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year of twenty digits
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(timedelta(0), when - datetime.now(UTC))
+    return min(max(timedelta(0), when - datetime.now(UTC)), LONGEST_RETRY_AFTER)

@@ -35,12 +35,16 @@ class AttemptOut(BaseModel):
     started_at: datetime
     duration_ms: int
     status_code: int | None = Field(description="Null when no response arrived.")
-    response_body: str | None = Field(description="The first bytes of the response body.")
+    response_body: str | None = Field(
+        description="The first bytes of the response body as sent (never decompressed), as "
+        "text: NUL and what is not UTF-8 become U+FFFD."
+    )
     error_class: str | None = Field(
         description="`timeout`, `connection_refused`, `connection_reset`, `dns`, `tls`, "
-        "`blocked_address`, `redirect`, `http_status` or `network`; null on success."
+        "`blocked_address`, `redirect`, `http_status`, `protocol` (the response was not valid "
+        "HTTP) or `network`; null on success."
     )
-    error: str | None
+    error: str | None = Field(description="What went wrong, in at most 1 KiB.")
     outcome: Literal["succeeded", "failed"]
 
 

@@ -4,13 +4,22 @@ DESIGN.md's measurements on this machine: a bare aiohttp client reached about 9,
 against a local receiver, plain httpx 300-800/s, and httpx degrades as concurrency rises
 (encode/httpx#3215). The rest of Hookline sees only :class:`Sender` and :class:`SendResult`.
 
-Every attempt is bounded: connect and total timeouts, redirects not followed, at most
-``body_limit`` bytes of the response read (a huge or endless body is cut off and its connection
-dropped), and the address actually connected to is checked against the SSRF rules after DNS, so
-a name that re-resolves to an internal address is refused at connect time.
+Every attempt is bounded: connect and total timeouts (a body trickled byte by byte is cut off by
+the total), redirects not followed, at most ``body_limit`` bytes of the response read (a huge or
+endless body is cut off and its connection dropped), and the address actually connected to is
+checked against the SSRF rules after DNS, so a name that re-resolves to an internal address is
+refused at connect time.
+
+Responses are never decompressed (``auto_decompress`` is off, and requests ask for
+``Accept-Encoding: identity``): ``body_limit`` counts the bytes read off the wire, a gzip bomb
+costs no more than any other body, and a receiver that compresses anyway has its compressed
+bytes kept. Whatever the receiver sends — body, header values, bytes that make the client fail —
+becomes a :class:`SendResult` whose text is safe to store (:func:`app.delivery.text.safe_text`):
+no receiver can make an attempt go unrecorded.
 """
 
 import ipaddress
+import logging
 import socket
 import time
 from dataclasses import dataclass
@@ -21,7 +30,10 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from app.delivery.text import ERROR_BYTES, safe_text
 from app.endpoints.ssrf import TargetGuard, UnsafeTarget
+
+log = logging.getLogger("hookline.delivery")
 
 
 @dataclass(frozen=True)
@@ -37,12 +49,15 @@ class SendResult:
     duration_ms: int
     #: None when no response arrived.
     status_code: int | None = None
-    #: The first bytes of the response body, decoded leniently.
+    #: The first bytes of the response body, as safe text.
     body: str | None = None
     #: ``timeout``, ``connection_refused``, ``connection_reset``, ``dns``, ``tls``,
-    #: ``blocked_address``, ``redirect``, ``http_status`` or ``network``; None on success.
+    #: ``blocked_address``, ``redirect``, ``http_status``, ``protocol`` (the response was not
+    #: valid HTTP) or ``network``; None on success.
     error_class: str | None = None
+    #: Safe text, at most ``ERROR_BYTES``.
     error: str | None = None
+    #: The header as received (not stored: only parsed, by a parser total over any value).
     retry_after: str | None = None
 
     @property
@@ -112,6 +127,7 @@ class AiohttpSender:
                 connector=connector,
                 timeout=self._timeout,
                 auto_decompress=False,  # the excerpt is bytes as sent; no decompression bombs
+                headers={"Accept-Encoding": "identity"},  # so receivers do not compress
                 skip_auto_headers=("User-Agent",),
             )
         return self._session
@@ -125,8 +141,10 @@ class AiohttpSender:
         started_at = datetime.now(UTC)
         started = time.perf_counter()
 
-        def result(**fields: Any) -> SendResult:
+        def result(error: str | None = None, **fields: Any) -> SendResult:
             elapsed = round((time.perf_counter() - started) * 1000)
+            if error is not None:
+                fields["error"] = safe_text(error, ERROR_BYTES)
             return SendResult(started_at=started_at, duration_ms=elapsed, **fields)
 
         try:
@@ -135,12 +153,14 @@ class AiohttpSender:
                 request.url, data=request.body, headers=request.headers, allow_redirects=False
             ) as response:
                 body = await self._read_capped(response)
-                return result(**_judge(response, body))
+                return result(**_judge(response, safe_text(body, self._body_limit)))
         except UnsafeTarget as exc:
             return result(error_class="blocked_address", error=str(exc))
         except TimeoutError:
             return result(error_class="timeout", error="no complete response within the timeout")
-        except aiohttp.ClientError as exc:
+        except Exception as exc:  # whatever a receiver's bytes provoke, the attempt is recorded
+            if not isinstance(exc, aiohttp.ClientError | OSError):
+                log.exception("delivery.unexpected_send_error")
             error_class, message = _classify(exc)
             return result(error_class=error_class, error=message)
 
@@ -167,10 +187,10 @@ class AiohttpSender:
         return b"".join(chunks)
 
 
-def _judge(response: aiohttp.ClientResponse, body: bytes) -> dict[str, Any]:
+def _judge(response: aiohttp.ClientResponse, body: str) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "status_code": response.status,
-        "body": body.decode("utf-8", errors="replace"),
+        "body": body,
         "retry_after": response.headers.get("Retry-After"),
     }
     if 200 <= response.status < 300:
@@ -184,7 +204,8 @@ def _judge(response: aiohttp.ClientResponse, body: bytes) -> dict[str, Any]:
     return fields | {"error_class": "http_status", "error": f"HTTP {response.status}"}
 
 
-def _classify(exc: aiohttp.ClientError) -> tuple[str, str]:
+def _classify(exc: Exception) -> tuple[str, str]:
+    """The error class and message of an attempt that got no usable response."""
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return "timeout", str(exc) or "timed out"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
@@ -199,6 +220,8 @@ def _classify(exc: aiohttp.ClientError) -> tuple[str, str]:
         return "connection_reset", str(exc) or "the server closed the connection"
     if isinstance(exc, aiohttp.ClientOSError) and isinstance(exc.__cause__ or exc, OSError):
         return "connection_reset", str(exc)
+    if isinstance(exc, aiohttp.ClientResponseError):  # raised by the client's HTTP parser
+        return "protocol", exc.message
     return "network", f"{type(exc).__name__}: {exc}"
 
 

@@ -2,7 +2,8 @@
 
 Tests wait on its condition variable for requests to arrive: no sleeps stand in for
 synchronisation. Behaviours are what real receivers do badly: fail, hang, reset, redirect,
-stream a huge body, ask for a pause with Retry-After, or say 410 Gone.
+stream a huge body, ask for a pause with Retry-After, say 410 Gone, or answer with bytes no
+well-behaved HTTP server would write (:class:`Raw`).
 """
 
 import asyncio
@@ -47,7 +48,21 @@ class Slow:
     seconds: float
 
 
-Behaviour = Reply | Hang | Reset | Stream | Slow
+@dataclass(frozen=True)
+class Raw:
+    """Write ``head`` and then ``body`` straight to the socket, bypassing the HTTP server.
+
+    For exact control of the bytes: invalid UTF-8 in a header, a body that disagrees with its
+    headers. With ``drip`` the body is trickled a byte at a time, ``drip`` seconds apart, until
+    it is all sent or the client hangs up.
+    """
+
+    head: bytes
+    body: bytes = b""
+    drip: float = 0
+
+
+Behaviour = Reply | Hang | Reset | Stream | Slow | Raw
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,10 @@ class Receiver:
         if isinstance(behaviour, Hang):
             await self._release.wait()
             return web.Response(status=200)
+        if isinstance(behaviour, Raw):
+            await self._write_raw(request, behaviour)
+            await self._release.wait()  # the connection is closed; nothing more to answer
+            return web.Response(status=200)
         if isinstance(behaviour, Reset):
             sock = request.transport.get_extra_info("socket") if request.transport else None
             if sock is not None:
@@ -144,3 +163,17 @@ class Receiver:
         except ConnectionError:
             pass  # the client stopped reading, as it should
         return response
+
+    async def _write_raw(self, request: web.Request, raw: Raw) -> None:
+        transport = request.transport
+        if transport is None:
+            return
+        transport.write(raw.head)
+        if not raw.drip:
+            transport.write(raw.body)
+        for byte in raw.body if raw.drip else b"":
+            if transport.is_closing():
+                return  # the client gave up, as it should
+            await asyncio.sleep(raw.drip)  # the receiver's own pace, not synchronisation
+            transport.write(bytes([byte]))
+        transport.close()
