@@ -14,7 +14,7 @@ Responses are never decompressed (``auto_decompress`` is off, and requests ask f
 ``Accept-Encoding: identity``): ``body_limit`` counts the bytes read off the wire, a gzip bomb
 costs no more than any other body, and a receiver that compresses anyway has its compressed
 bytes kept. Whatever the receiver sends — body, header values, bytes that make the client fail —
-becomes a :class:`SendResult` whose text is safe to store (:func:`app.delivery.text.safe_text`):
+becomes a :class:`SendResult` whose text is safe to store (:func:`app.queue.text.safe_text`):
 no receiver can make an attempt go unrecorded.
 """
 
@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from app.delivery.text import ERROR_BYTES, safe_text
 from app.endpoints.ssrf import TargetGuard, UnsafeTarget
+from app.queue.text import ERROR_BYTES, safe_text
 
 log = logging.getLogger("hookline.delivery")
 

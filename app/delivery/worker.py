@@ -10,6 +10,7 @@ guard. Paused and disabled endpoints are left out of every claim, so their deliv
 untouched, in order, until the endpoint is active again.
 """
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -36,8 +37,10 @@ from app.events.models import Event
 from app.ids import uuid7, uuid7_time
 from app.metrics import ATTEMPT_SECONDS, DELIVERIES_DEAD, DELIVERY_ATTEMPTS, DELIVERY_LAG_SECONDS
 from app.queue.consumer import JobHandler, KeyFilter, SettledJob
+from app.queue.errors import describe
 from app.queue.jobs import Dead, Done, Job, Outcome, Release, Retry
 from app.queue.schema import JobStatus
+from app.queue.text import ERROR_BYTES, safe_text
 
 log = logging.getLogger("hookline.delivery")
 
@@ -175,6 +178,10 @@ class DeliveryHandler(JobHandler):
         )
         return Retry(error=error, delay=delay, detail=record)
 
+    def salvage(self, job: Job, outcome: Outcome, error: Exception) -> Outcome | None:
+        """The verdict and its attempt row, without the receiver's words (the likely culprit)."""
+        return without_response(outcome, error) or super().salvage(job, outcome, error)
+
     async def _endpoint(self, endpoint_id: uuid.UUID) -> EndpointConfig | None:
         directory = self.context.directory
         if directory.get(endpoint_id) is None:
@@ -204,6 +211,23 @@ class DeliveryHandler(JobHandler):
         for s, r in attempted:
             await _announce_delivery(conn, s, r.result)
             _observe(s, r.result)
+
+
+def without_response(outcome: Outcome, error: Exception) -> Outcome | None:
+    """``outcome`` with its attempt's response excerpt dropped and the reason in its error;
+    None when it carries no attempt."""
+    record = getattr(outcome, "detail", None)
+    if not isinstance(record, AttemptRecord) or isinstance(outcome, Release):
+        return None
+    note = f"the response could not be stored: {describe(error)}"
+    result = dataclasses.replace(
+        record.result,
+        body=None,
+        error=safe_text(
+            f"{record.result.error}; {note}" if record.result.error else note, ERROR_BYTES
+        ),
+    )
+    return dataclasses.replace(outcome, detail=AttemptRecord(result=result, trigger=record.trigger))
 
 
 def _record_of(settled: SettledJob) -> AttemptRecord | None:

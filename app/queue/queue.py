@@ -20,12 +20,10 @@ from app.queue.jobs import Job, Outcome, Retry, Settled
 from app.queue.ring import bucket_for
 from app.queue.schema import JobStatus, channel_for
 from app.queue.sql import ClaimVariant, JobStatements
-from app.queue.text import storable_text
+from app.queue.text import ERROR_BYTES, safe_text
 
 #: The longest retry delay a row can be given; beyond it a timestamp could overflow.
 MAX_RETRY_DELAY = timedelta(days=366)
-#: ``last_error`` is a diagnosis, not a log: longer messages are cut.
-MAX_ERROR_CHARS = 2000
 
 
 def _delay_seconds(outcome: Outcome) -> float:
@@ -36,7 +34,7 @@ def _delay_seconds(outcome: Outcome) -> float:
 
 def _error_text(outcome: Outcome) -> str | None:
     error = getattr(outcome, "error", None)
-    return None if error is None else storable_text(error, max_chars=MAX_ERROR_CHARS)
+    return None if error is None else safe_text(error, ERROR_BYTES)
 
 
 @dataclass(frozen=True, slots=True)

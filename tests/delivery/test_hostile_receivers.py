@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from app.delivery.text import ERROR_BYTES
+from app.queue.text import ERROR_BYTES
 from app.settings import Settings
 from tests.delivery.helpers import attempts_of, wait_for_status
 from tests.delivery.receiver import Behaviour, Raw, Receiver, Reply

@@ -175,3 +175,23 @@ class FakeClock:
 
 async def _counts_are(engine: AsyncEngine, queue: Queue, expected: dict[str, int]) -> bool:
     return await status_counts(engine, queue) == expected
+
+
+class RaisesWithNul(RecordingHandler):
+    async def handle(self, job: Job) -> Outcome:
+        await super().handle(job)
+        raise ValueError("the peer said \x00" + "x" * 5000)
+
+
+async def test_a_handler_error_with_a_nul_and_no_end_is_stored_as_safe_text(
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
+) -> None:
+    await enqueue(engine, queue, [{"payload": "one", "max_attempts": 1}])
+
+    await start_worker(RaisesWithNul())
+    await wait_until(lambda: _counts_are(engine, queue, {"dead": 1}))
+
+    async with engine.connect() as conn:
+        error = await conn.scalar(text(f"SELECT last_error FROM {queue.name}"))
+    assert error.startswith("ValueError: the peer said \ufffdxxx")
+    assert len(error.encode()) <= 1024

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.delivery.text import safe_text
+from app.queue.text import safe_text
 
 _RANDOM = random.Random(10)
 #: Byte strings a receiver might send: random bytes, every byte value, and UTF-8 cut anywhere.
