@@ -9,7 +9,7 @@ from app.db import asyncpg_dsn
 from app.delivery.directory import EndpointDirectory
 from app.delivery.queue import DELIVERIES
 from app.delivery.ratelimit import RateLimiter
-from app.delivery.schedule import RetryPolicy
+from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import AiohttpSender
 from app.delivery.worker import DeliveryContext, DeliveryHandler
 from app.endpoints.ssrf import TargetGuard
@@ -21,6 +21,7 @@ from app.inbound.worker import InboxHandler
 from app.ops.retention import retention_tasks
 from app.queue.config import WorkerConfig
 from app.queue.consumer import ConsumerOptions
+from app.queue.retry import RetryPolicy
 from app.queue.runtime import Binding, WorkerRuntime
 from app.queue.supervision import LoopWatch
 from app.settings import Settings
@@ -39,9 +40,8 @@ def worker_config(settings: Settings) -> WorkerConfig:
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(
-        delays=settings.retry_schedule, min_after_overload=settings.retry_min_after_overload
-    )
+    """The one retry schedule of every queue."""
+    return RetryPolicy(delays=settings.retry_schedule)
 
 
 def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
@@ -49,6 +49,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     if settings.secret_key is None:
         raise ValueError("settings.secret_key is required to sign deliveries")
     guard = TargetGuard(settings.allowed_target_networks)
+    retry = retry_policy(settings)
     context = DeliveryContext(
         engine=engine,
         directory=EndpointDirectory(
@@ -62,7 +63,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
             total_timeout=settings.request_timeout,
             body_limit=settings.response_body_bytes,
         ),
-        policy=retry_policy(settings),
+        schedule=DeliverySchedule(retry, min_after_overload=settings.retry_min_after_overload),
         disable_after=settings.disable_after,
         limiter=RateLimiter(),
         bodies=OrderedDict(),
@@ -79,6 +80,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
                 lane=lane,
                 filter_keys=True,
                 concurrency=concurrency,
+                retry=retry,
             ),
         )
 
@@ -86,15 +88,16 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         # Fan-out is database work only: big batches, one transaction each.
         Binding(
             EVENTS,
-            FanOut(max_attempts=retry_policy(settings).max_attempts),
-            ConsumerOptions(concurrency=500),
+            FanOut(max_attempts=retry.max_attempts),
+            ConsumerOptions(concurrency=500, retry=retry),
         ),
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),
         deliveries("retry", ordered=False, concurrency=share),
         deliveries(None, ordered=True, concurrency=share),
         Binding(
             INBOX,
-            InboxHandler(engine, registered(settings.inbound_handlers), retry_policy(settings)),
+            InboxHandler(engine, registered(settings.inbound_handlers)),
+            ConsumerOptions(retry=retry),
         ),
     ]
 

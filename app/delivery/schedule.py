@@ -1,9 +1,8 @@
-"""When a failed delivery is tried again.
+"""When a failed delivery is tried again: the queue core's retry policy, told what HTTP says.
 
-The schedule lists the delays after the first attempt; each gets ±10% jitter so that retries of
-one outage do not arrive in lockstep. A receiver's ``Retry-After`` (on 429 and 503) is honoured,
-clamped between the scheduled delay and twice it, and a timeout or a 429 always waits at least
-the overload minimum: a struggling receiver gets room.
+A receiver's ``Retry-After`` (on 429 and 503) is what it asked for: the policy honours it between
+the scheduled delay and twice it. A timeout or a 429 always waits at least the overload minimum:
+a struggling receiver gets room.
 
 The receiver writes ``Retry-After``, so reading it is total: a value that is neither whole
 seconds nor an HTTP date (negative, fractional, ``NaN``, ``1e999``, garbage, bytes that are not
@@ -12,12 +11,12 @@ thousand, a date in year 9999) counts as that, so the clamp makes it twice the s
 A date in the past asks for no wait: the scheduled delay.
 """
 
-import random
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+
+from app.queue.retry import RetryPolicy
 
 _OVERLOAD_STATUSES = (429, 503)
 #: Longer waits asked for count as this one; every clamp cuts it down further.
@@ -29,15 +28,9 @@ _SECONDS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() accepts "²", whic
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    delays: Sequence[timedelta]
+class DeliverySchedule:
+    retry: RetryPolicy
     min_after_overload: timedelta = timedelta(seconds=60)
-    jitter: float = 0.1
-
-    @property
-    def max_attempts(self) -> int:
-        """The first attempt and one per delay."""
-        return len(self.delays) + 1
 
     def delay(
         self,
@@ -48,15 +41,13 @@ class RetryPolicy:
         timed_out: bool = False,
     ) -> timedelta:
         """How long to wait after failed attempt number ``attempt`` (1-based)."""
-        scheduled = self.delays[min(attempt, len(self.delays)) - 1]
-        delay = scheduled * random.uniform(1 - self.jitter, 1 + self.jitter)
+        asked = None
         if status_code in _OVERLOAD_STATUSES and retry_after is not None:
             asked = parse_retry_after(retry_after)
-            if asked is not None:
-                delay = min(max(asked, scheduled), 2 * scheduled)
-        if timed_out or status_code == 429:
-            delay = max(delay, self.min_after_overload)
-        return delay
+        overloaded = timed_out or status_code == 429
+        return self.retry.delay(
+            attempt, asked=asked, at_least=self.min_after_overload if overloaded else timedelta(0)
+        )
 
 
 def parse_retry_after(value: str) -> timedelta | None:

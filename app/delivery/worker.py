@@ -28,7 +28,7 @@ from app import __version__
 from app.delivery import health
 from app.delivery.directory import EndpointConfig, EndpointDirectory
 from app.delivery.ratelimit import RateLimiter
-from app.delivery.schedule import RetryPolicy
+from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import Outbound, Sender, SendResult
 from app.delivery.signing import sign
 from app.endpoints.filters import is_reserved
@@ -99,7 +99,7 @@ class DeliveryContext:
     engine: AsyncEngine
     directory: EndpointDirectory
     sender: Sender
-    policy: RetryPolicy
+    schedule: DeliverySchedule
     disable_after: timedelta
     limiter: RateLimiter
     bodies: "OrderedDict[uuid.UUID, bytes]"
@@ -170,7 +170,7 @@ class DeliveryHandler(JobHandler):
         error = f"{result.error_class}: {result.error}"
         if result.status_code == 410:
             return Dead(error=error, detail=record)
-        delay = self.context.policy.delay(
+        delay = self.context.schedule.delay(
             job.attempts,
             status_code=result.status_code,
             retry_after=result.retry_after,

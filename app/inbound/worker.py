@@ -13,7 +13,6 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.delivery.schedule import RetryPolicy
 from app.events.outbox import NewEvent, publish_on
 from app.inbound.handlers import REPUBLISH, InboundHandler, InboundMessage
 from app.inbound.models import InboundSource
@@ -23,12 +22,9 @@ from app.queue.schema import JobStatus
 
 
 class InboxHandler(JobHandler):
-    def __init__(
-        self, engine: AsyncEngine, handlers: Mapping[str, InboundHandler], policy: RetryPolicy
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, handlers: Mapping[str, InboundHandler]) -> None:
         self.engine = engine
         self.handlers = handlers
-        self.policy = policy
 
     async def _source(self, source_id: uuid.UUID) -> Any:
         async with self.engine.connect() as conn:
@@ -53,11 +49,6 @@ class InboxHandler(JobHandler):
                 return Retry(error=f"handler {name!r} is not registered in this worker")
             await handler(message)
         return Done(detail=source)
-
-    def on_error(self, job: Job, error: Exception) -> Outcome:
-        return Retry(
-            error=f"{type(error).__name__}: {error}", delay=self.policy.delay(job.attempts)
-        )
 
     async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
         for item in settled:

@@ -20,8 +20,7 @@ import logging
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,6 +31,7 @@ from app.queue.errors import describe, is_connection_loss
 from app.queue.jobs import Dead, Job, Outcome, Release, Retry
 from app.queue.metrics import STALE_OUTCOMES, UNSTORABLE_OUTCOMES
 from app.queue.queue import Queue
+from app.queue.retry import RetryPolicy
 from app.queue.supervision import LoopWatch, spawn, supervise
 
 log = logging.getLogger("hookline.queue.consumer")
@@ -54,9 +54,9 @@ class JobHandler(ABC):
         """Do the job's work. Runs outside any transaction; may take as long as it needs."""
 
     def on_error(self, job: Job, error: Exception) -> Outcome:
-        """The outcome of a handler that raised: by default retry with exponential backoff."""
-        delay = timedelta(seconds=min(3600.0, 2.0 ** min(job.attempts, 12)))
-        return Retry(error=describe(error), delay=delay)
+        """The outcome of a handler that raised: by default a retry on the queue's policy."""
+        del job
+        return Retry(error=describe(error))
 
     def salvage(self, job: Job, outcome: Outcome, error: Exception) -> Outcome | None:
         """A simpler outcome to store when ``outcome`` could not be (``error`` says why).
@@ -111,6 +111,8 @@ class ConsumerOptions:
     concurrency: int | None = None
     #: Ask the handler's ``key_filter`` before each claim.
     filter_keys: bool = False
+    #: When a failed job is tried again (a ``Retry`` without its own delay).
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 class Consumer:
@@ -263,6 +265,8 @@ class Consumer:
     async def _run_job(self, job: Job) -> None:
         try:
             outcome = await self._outcome_of(job)
+            if isinstance(outcome, Retry) and outcome.delay is None:
+                outcome = dataclasses.replace(outcome, delay=self.options.retry.delay(job.attempts))
             self._outcomes.append((job, outcome))
             self._outcomes_ready.set()
         finally:

@@ -47,7 +47,8 @@ class Retry:
     """Try again after ``delay`` — or dead-letter, when the row's attempts are used up."""
 
     error: str
-    delay: timedelta = timedelta(0)
+    #: None: the consumer's retry policy decides (a bare ``queue.settle`` retries at once).
+    delay: timedelta | None = None
     detail: Any = None
     kind: Literal["retry"] = "retry"
 

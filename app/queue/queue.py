@@ -27,7 +27,7 @@ MAX_RETRY_DELAY = timedelta(days=366)
 
 
 def _delay_seconds(outcome: Outcome) -> float:
-    if not isinstance(outcome, Retry):
+    if not isinstance(outcome, Retry) or outcome.delay is None:
         return 0.0
     return max(0.0, min(outcome.delay, MAX_RETRY_DELAY).total_seconds())
 

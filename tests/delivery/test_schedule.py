@@ -6,12 +6,11 @@ from email.utils import format_datetime
 
 import pytest
 
-from app.delivery.schedule import LONGEST_RETRY_AFTER, RetryPolicy, parse_retry_after
+from app.delivery.schedule import LONGEST_RETRY_AFTER, DeliverySchedule, parse_retry_after
+from app.queue.retry import RetryPolicy
 
-POLICY = RetryPolicy(
-    delays=[timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30)],
-    min_after_overload=timedelta(seconds=60),
-)
+RETRY = RetryPolicy(delays=[timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30)])
+POLICY = DeliverySchedule(RETRY, min_after_overload=timedelta(seconds=60))
 _IN_AN_HOUR = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
 
 #: Values beyond any wait Hookline grants: they count as the longest.
@@ -78,26 +77,26 @@ def test_a_readable_retry_after_is_read() -> None:
 
 @pytest.mark.parametrize("value", ENORMOUS)
 def test_an_enormous_retry_after_on_503_waits_twice_the_schedule(value: str) -> None:
-    for attempt, scheduled in enumerate(POLICY.delays, start=1):
+    for attempt, scheduled in enumerate(RETRY.delays, start=1):
         assert POLICY.delay(attempt, status_code=503, retry_after=value) == 2 * scheduled
 
 
 @pytest.mark.parametrize("value", PAST)
 def test_a_past_retry_after_on_503_waits_the_schedule(value: str) -> None:
-    for attempt, scheduled in enumerate(POLICY.delays, start=1):
+    for attempt, scheduled in enumerate(RETRY.delays, start=1):
         assert POLICY.delay(attempt, status_code=503, retry_after=value) == scheduled
 
 
 @pytest.mark.parametrize("value", ENORMOUS + PAST + GARBAGE + FUZZ + [_IN_AN_HOUR])
 def test_delay_never_raises_and_stays_within_bounds(value: str) -> None:
-    for attempt in range(1, POLICY.max_attempts + 2):
-        scheduled = POLICY.delays[min(attempt, len(POLICY.delays)) - 1]
+    for attempt in range(1, RETRY.max_attempts + 2):
+        scheduled = RETRY.delays[min(attempt, len(RETRY.delays)) - 1]
         for status_code in (None, 200, 410, 429, 500, 503):
             for timed_out in (False, True):
                 delay = POLICY.delay(
                     attempt, status_code=status_code, retry_after=value, timed_out=timed_out
                 )
-                lowest = scheduled * (1 - POLICY.jitter)
+                lowest = scheduled * (1 - RETRY.jitter)
                 highest = max(2 * scheduled, POLICY.min_after_overload)
                 assert lowest <= delay <= highest
                 if timed_out or status_code == 429:
