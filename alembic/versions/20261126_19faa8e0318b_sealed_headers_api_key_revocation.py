@@ -15,7 +15,9 @@ Revises: 32c40ec24680
 Create Date: 2026-11-26 09:00:00
 """
 
+import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -58,9 +60,9 @@ def _box() -> SecretBox:
 
 
 def _convert(
-    source: sa.ColumnClause[dict[str, str]],
-    target: sa.ColumnClause[dict[str, str]],
-    transform: Callable[[SecretBox, object, dict[str, str]], dict[str, str]],
+    source: sa.ColumnClause[Any],
+    target: sa.ColumnClause[Any],
+    transform: Callable[[SecretBox, uuid.UUID, dict[str, str]], dict[str, str]],
 ) -> None:
     """Rewrite every endpoint's non-empty headers from ``source`` into ``target``."""
     connection = op.get_bind()
@@ -78,17 +80,21 @@ def _convert(
         )
 
 
-def upgrade() -> None:
+def _add_headers_column(name: str) -> None:
     op.add_column(
         "endpoints",
         sa.Column(
-            "sealed_headers",
+            name,
             postgresql.JSONB(astext_type=sa.Text()),
             server_default=sa.text("'{}'::jsonb"),
             nullable=False,
         ),
     )
-    _convert(_endpoints.c.headers, _endpoints.c.sealed_headers, seal_headers)  # type: ignore[arg-type]
+
+
+def upgrade() -> None:
+    _add_headers_column("sealed_headers")
+    _convert(_endpoints.c.headers, _endpoints.c.sealed_headers, seal_headers)
     op.drop_column("endpoints", "headers")
 
     op.add_column("api_keys", sa.Column("last_used_at", sa.DateTime(timezone=True)))
@@ -113,14 +119,6 @@ def downgrade() -> None:
     op.drop_table("api_key_revocations")
     op.drop_column("api_keys", "last_used_at")
 
-    op.add_column(
-        "endpoints",
-        sa.Column(
-            "headers",
-            postgresql.JSONB(astext_type=sa.Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-    )
-    _convert(_endpoints.c.sealed_headers, _endpoints.c.headers, open_headers)  # type: ignore[arg-type]
+    _add_headers_column("headers")
+    _convert(_endpoints.c.sealed_headers, _endpoints.c.headers, open_headers)
     op.drop_column("endpoints", "sealed_headers")
