@@ -98,6 +98,8 @@ def _with_secrets(settings: Settings) -> Settings:
 def _migrate(url: str) -> None:
     try:
         upgrade_to_head(url)
+    except MissingSecret as exc:  # a migration that encrypts existing values needs the key
+        fail(str(exc))
     except Exception as exc:
         if not is_connection_loss(exc):
             raise

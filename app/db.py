@@ -50,6 +50,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # the server dropped fails in odd driver states on its next use.
         pool_pre_ping=True,
         pool_recycle=1800,
+        # Statement parameters are endpoint headers, payloads, key hashes: an error message (and
+        # so a log line) names the statement but never the values.
+        hide_parameters=True,
     )
     watch_for_disconnects(engine)  # every form of connection loss discards the connection
     return engine

@@ -50,3 +50,14 @@ def with_local_secrets(settings: Settings) -> Settings:
         key, _ = _read_or_create(settings.data_dir / "secret_key")
         updates["secret_key"] = SecretStr(key)
     return settings.model_copy(update=updates)
+
+
+def existing_secret_key(settings: Settings) -> str | None:
+    """The secret key this install already has, without creating one: the configured key, or
+    the one an embedded install generated earlier. Migrations that re-encrypt data use it."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    stored = settings.data_dir / "secret_key"
+    if settings.embedded and stored.exists():
+        return stored.read_text().strip()
+    return None

@@ -9,12 +9,13 @@ from app.endpoints.models import Endpoint, EndpointSecret
 from app.events.models import Event
 from app.inbound.models import InboundSource, InboxMessage
 from app.queue.schema import Worker
-from app.tenants.models import ApiKey, Tenant
+from app.tenants.models import ApiKey, ApiKeyRevocations, Tenant
 
 metadata = Base.metadata
 
 __all__ = [
     "ApiKey",
+    "ApiKeyRevocations",
     "Delivery",
     "DeliveryAttempt",
     "Endpoint",

@@ -9,7 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -18,12 +25,30 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 
 def parse_schedule(text: str) -> list[timedelta]:
     """``"5s,5m,2h"`` → delays; raises ValueError naming the bad part."""
+    if not text.strip(" ,"):
+        raise ValueError("must list at least one delay, e.g. 5s,5m,30m,2h")
     delays = []
     for part in text.split(","):
         match = _DURATION.match(part)
         if match is None:
             raise ValueError(f"{part.strip()!r} is not a duration like 500ms, 5s, 5m or 2h")
-        delays.append(timedelta(seconds=float(match[1]) * _UNITS[match[2]]))
+        delay = timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+        if delay <= timedelta(0):
+            raise ValueError(f"{part.strip()!r} must be longer than zero")
+        delays.append(delay)
+    return delays
+
+
+def _schedule(value: object) -> object:
+    return parse_schedule(value) if isinstance(value, str) else value
+
+
+def _positive_delays(delays: list[timedelta]) -> list[timedelta]:
+    """A schedule built in code gets the checks an environment variable gets."""
+    if not delays:
+        raise ValueError("must list at least one delay, e.g. 5s,5m,30m,2h")
+    if any(delay <= timedelta(0) for delay in delays):
+        raise ValueError("every delay must be longer than zero")
     return delays
 
 
@@ -37,8 +62,33 @@ def _seconds(value: object) -> object:
     return value
 
 
-#: A duration given in seconds, as every ``*_SECONDS`` variable is.
-Seconds = Annotated[timedelta, BeforeValidator(_seconds)]
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _at_least_an_hour(value: timedelta) -> timedelta:
+    if value < MIN_RETENTION:
+        raise ValueError(
+            f"must be at least {MIN_RETENTION.total_seconds():.0f} seconds (1 hour): "
+            "a shorter retention deletes the history of deliveries still being retried"
+        )
+    return value
+
+
+#: A duration given in seconds, as every ``*_SECONDS`` variable is; zero or less is refused (a
+#: zero interval spins, a zero timeout fails everything, a negative one is meaningless).
+Seconds = Annotated[timedelta, BeforeValidator(_seconds), AfterValidator(_positive)]
+#: How long history is kept: at least an hour, so a typo cannot purge everything.
+MIN_RETENTION = timedelta(hours=1)
+Retention = Annotated[timedelta, BeforeValidator(_seconds), AfterValidator(_at_least_an_hour)]
+#: A size or count; zero or less is refused.
+Positive = Annotated[int, Field(gt=0)]
+#: Delays between attempts, each longer than zero.
+Schedule = Annotated[
+    list[timedelta], NoDecode, BeforeValidator(_schedule), AfterValidator(_positive_delays)
+]
 
 
 class Settings(BaseSettings):
@@ -61,9 +111,8 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="API bind address.")
     port: int = Field(default=8000, ge=0, le=65535, description="API bind port.")
 
-    worker_concurrency: int = Field(
+    worker_concurrency: Positive = Field(
         default=256,
-        ge=1,
         le=10_000,
         description="Deliveries in flight per worker process (256 measured best, bench/README.md).",
     )
@@ -118,14 +167,14 @@ class Settings(BaseSettings):
         alias="HOOKLINE_SECRET_ROTATION_GRACE_SECONDS",
         description="How long a rotated-out endpoint secret keeps signing beside the new one.",
     )
-    max_event_bytes: int = Field(
+    max_event_bytes: Positive = Field(
         default=1024 * 1024, ge=1024, description="Largest accepted event body (413 beyond)."
     )
-    max_batch_bytes: int = Field(
+    max_batch_bytes: Positive = Field(
         default=32 * 1024 * 1024, ge=1024, description="Largest accepted batch-publish body."
     )
 
-    retry_schedule: Annotated[list[timedelta], NoDecode] = Field(
+    retry_schedule: Schedule = Field(
         default_factory=lambda: parse_schedule("5s,5m,30m,2h,5h,10h,10h"),
         description="Delays after the first attempt, e.g. `5s,5m,30m,2h,5h,10h,10h` (units ms, "
         "s, m, h); a delivery gets one attempt more than there are delays.",
@@ -143,8 +192,8 @@ class Settings(BaseSettings):
         alias="HOOKLINE_REQUEST_TIMEOUT_SECONDS",
         description="Total time for one attempt, connecting included.",
     )
-    response_body_bytes: int = Field(
-        default=4096, ge=0, le=1024 * 1024, description="Response bytes kept per attempt."
+    response_body_bytes: Positive = Field(
+        default=4096, le=1024 * 1024, description="Response bytes kept per attempt."
     )
     disable_after: Seconds = Field(
         default=timedelta(days=5),
@@ -157,7 +206,7 @@ class Settings(BaseSettings):
         description="How often workers reload endpoint settings (status, URL, secrets).",
     )
 
-    max_inbound_bytes: int = Field(
+    max_inbound_bytes: Positive = Field(
         default=10 * 1024 * 1024,
         ge=1024,
         description="Largest inbound webhook body any source may accept.",
@@ -179,12 +228,12 @@ class Settings(BaseSettings):
         le=65535,
         description="`hookline worker` serves its own /metrics on this port when set.",
     )
-    attempt_retention: Seconds = Field(
+    attempt_retention: Retention = Field(
         default=timedelta(days=30),
         alias="HOOKLINE_ATTEMPT_RETENTION_SECONDS",
         description="Delivery attempts older than this are deleted.",
     )
-    event_retention: Seconds = Field(
+    event_retention: Retention = Field(
         default=timedelta(days=30),
         alias="HOOKLINE_EVENT_RETENTION_SECONDS",
         description="Finished events (with their deliveries) and inbox messages older than "
@@ -202,11 +251,6 @@ class Settings(BaseSettings):
             raise ValueError(f"expected name=module:function, got {bad}")
         return {name.strip(): target.strip() for name, _, target in pairs}
 
-    @field_validator("retry_schedule", mode="before")
-    @classmethod
-    def _schedule(cls, value: object) -> object:
-        return parse_schedule(value) if isinstance(value, str) else value
-
     @field_validator("allowed_target_networks", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -219,24 +263,6 @@ class Settings(BaseSettings):
     def _postgres_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL, e.g. postgresql://user@host:5432/db")
-        return value
-
-    @field_validator(
-        "lease",
-        "poll_interval",
-        "heartbeat_interval",
-        "worker_timeout",
-        "secret_rotation_grace",
-        "connect_timeout",
-        "request_timeout",
-        "disable_after",
-        "endpoint_refresh",
-        "stuck_after",
-    )
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be a positive number of seconds")
         return value
 
     @property

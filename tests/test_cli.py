@@ -117,3 +117,17 @@ async def test_a_crashed_worker_runtime_stops_serve_with_a_failing_status(
         loop.remove_signal_handler(signal.SIGTERM)
 
     assert exit_status(app) == 1
+
+
+async def test_a_non_positive_duration_is_one_clear_line(tmp_path: Path) -> None:
+    environment = _environment(HOOKLINE_METRICS_SAMPLE_SECONDS="0", HOOKLINE_DATA_DIR=str(tmp_path))
+    process = await _hookline("migrate", env=environment)
+    async with asyncio.timeout(60):
+        _, stderr = await process.communicate()
+
+    lines = stderr.decode().strip().splitlines()
+    assert process.returncode == 2
+    assert lines == [
+        "hookline: invalid configuration: HOOKLINE_METRICS_SAMPLE_SECONDS: "
+        "Value error, must be a positive number of seconds"
+    ]

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from app.settings import Settings
 
@@ -40,3 +41,83 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, valu
 
     with pytest.raises(ValueError, match="(?i)" + name.removeprefix("HOOKLINE_").split("_")[0]):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HOOKLINE_METRICS_SAMPLE_SECONDS", "0"),
+        ("HOOKLINE_DRAIN_TIMEOUT_SECONDS", "-5"),
+        ("HOOKLINE_RETRY_MIN_AFTER_OVERLOAD_SECONDS", "0"),
+        ("HOOKLINE_CONNECT_TIMEOUT_SECONDS", "-1"),
+        ("HOOKLINE_LEASE_SECONDS", "nan"),
+        ("HOOKLINE_MAX_EVENT_BYTES", "0"),
+        ("HOOKLINE_RESPONSE_BODY_BYTES", "0"),
+        ("HOOKLINE_MAX_INBOUND_BYTES", "-1"),
+        ("HOOKLINE_WORKER_CONCURRENCY", "0"),
+    ],
+)
+def test_non_positive_durations_and_sizes_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+
+    assert _problem_names(refused.value) == [name]
+
+
+@pytest.mark.parametrize(
+    "name", ["HOOKLINE_ATTEMPT_RETENTION_SECONDS", "HOOKLINE_EVENT_RETENTION_SECONDS"]
+)
+@pytest.mark.parametrize("value", ["0", "60", "3599"])
+def test_retention_keeps_at_least_an_hour(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError, match="at least 3600 seconds") as refused:
+        Settings()
+
+    assert _problem_names(refused.value) == [name]
+
+
+def test_an_hour_of_retention_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOKLINE_ATTEMPT_RETENTION_SECONDS", "3600")
+
+    assert Settings().attempt_retention == timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "at least one delay"),
+        (" , ", "at least one delay"),
+        ("5s,,5m", "'' is not a duration"),
+        ("5s,0s,5m", "'0s' must be longer than zero"),
+        ("5s,0ms", "'0ms' must be longer than zero"),
+        ("-5s", "'-5s' is not a duration"),
+    ],
+)
+def test_the_retry_schedule_needs_positive_delays(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("HOOKLINE_RETRY_SCHEDULE", value)
+
+    with pytest.raises(ValidationError, match=message):
+        Settings()
+
+
+def test_a_schedule_given_in_code_is_checked_too() -> None:
+    with pytest.raises(ValidationError, match="longer than zero"):
+        Settings(retry_schedule=[timedelta(seconds=5), timedelta(0)])
+
+
+def _problem_names(error: ValidationError) -> list[str]:
+    """The variables a validation error names, as the CLI prints them."""
+    names = []
+    for problem in error.errors():
+        name = "_".join(str(part) for part in problem["loc"]).upper()
+        names.append(name if name.startswith("HOOKLINE_") else f"HOOKLINE_{name}")
+    return names

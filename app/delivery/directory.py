@@ -1,6 +1,6 @@
 """What a delivery worker knows about endpoints: a snapshot reloaded every few seconds.
 
-Deliveries need each endpoint's URL, headers, status, limits and decrypted secrets. Loading
+Deliveries need each endpoint's URL, status, limits, and decrypted headers and secrets. Loading
 them per delivery would cost queries on the hot path; instead the whole registry is reloaded
 when the snapshot is older than ``refresh`` (one query for endpoints, one for secrets), and an
 endpoint the snapshot has never seen is loaded at once. Changes reach workers within ``refresh``.
@@ -9,13 +9,14 @@ endpoint the snapshot has never seen is loaded at once. Changes reach workers wi
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.crypto import SecretBox
+from app.endpoints.custom_headers import open_headers
 from app.endpoints.models import Endpoint, EndpointSecret
 
 
@@ -24,12 +25,13 @@ class EndpointConfig:
     id: uuid.UUID
     tenant_id: uuid.UUID
     url: str
-    headers: dict[str, str]
+    #: Custom headers, decrypted; kept out of the repr so no log line ever shows them.
+    headers: dict[str, str] = field(repr=False)
     status: str
     rate_limit_per_second: int | None
     ordered: bool
     #: Every secret that signs now, the current one first.
-    secrets: tuple[str, ...]
+    secrets: tuple[str, ...] = field(repr=False)
 
     @property
     def key(self) -> str:
@@ -92,7 +94,7 @@ class EndpointDirectory:
                 id=e.id,
                 tenant_id=e.tenant_id,
                 url=e.url,
-                headers=e.headers,
+                headers=open_headers(self.box, e.id, e.sealed_headers),
                 status=e.status,
                 rate_limit_per_second=e.rate_limit_per_second,
                 ordered=e.ordered,

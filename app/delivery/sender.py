@@ -22,7 +22,7 @@ import ipaddress
 import logging
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -39,8 +39,9 @@ log = logging.getLogger("hookline.delivery")
 @dataclass(frozen=True)
 class Outbound:
     url: str
-    headers: dict[str, str]
-    body: bytes
+    #: Custom header values are secrets: never in a repr, so never in a log.
+    headers: dict[str, str] = field(repr=False)
+    body: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)

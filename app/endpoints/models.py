@@ -45,8 +45,11 @@ class Endpoint(Base):
     description: Mapped[str] = mapped_column(Text, server_default="")
     #: Event-type patterns: exact (``order.paid``), prefix (``order.*``) or everything (``*``).
     event_types: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{*}")
-    #: Extra request headers sent with every delivery (never the signature headers).
-    headers: Mapped[dict[str, str]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    #: Extra request headers sent with every delivery (never the signature headers): name →
+    #: sealed value (see app/endpoints/custom_headers.py). Values are secrets, names are not.
+    sealed_headers: Mapped[dict[str, str]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
     status: Mapped[str] = mapped_column(Text, server_default=EndpointStatus.ACTIVE.value)
     #: Why and when Hookline disabled it.
     disabled_reason: Mapped[str | None] = mapped_column(Text)

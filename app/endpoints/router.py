@@ -46,7 +46,7 @@ def render(endpoint: Endpoint) -> EndpointOut:
         url=endpoint.url,
         description=endpoint.description,
         event_types=endpoint.event_types,
-        headers=endpoint.headers,
+        header_names=sorted(endpoint.sealed_headers),
         status=endpoint.status,  # type: ignore[arg-type]
         disabled_reason=endpoint.disabled_reason,
         disabled_at=endpoint.disabled_at,
@@ -100,9 +100,16 @@ async def get_endpoint(endpoint_id: uuid.UUID, session: DbSession, tenant: Tenan
     responses=problem_responses(404),
 )
 async def update_endpoint(
-    endpoint_id: uuid.UUID, body: EndpointPatch, session: DbSession, tenant: TenantId, guard: Guard
+    endpoint_id: uuid.UUID,
+    body: EndpointPatch,
+    session: DbSession,
+    tenant: TenantId,
+    guard: Guard,
+    box: Box,
 ) -> EndpointOut:
-    return render(await service.update_endpoint(session, tenant, endpoint_id, body, guard=guard))
+    return render(
+        await service.update_endpoint(session, tenant, endpoint_id, body, guard=guard, box=box)
+    )
 
 
 @router.delete(

@@ -49,7 +49,17 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
 
 
 EventTypes = Annotated[list[str], Field(min_length=1, max_length=100), AfterValidator(_event_types)]
-Headers = Annotated[dict[str, str], Field(max_length=30), AfterValidator(_headers)]
+Headers = Annotated[
+    dict[str, str],
+    Field(
+        max_length=30,
+        description="Extra headers sent with every delivery, e.g. an `Authorization` your "
+        "receiver checks. Write-only: values are encrypted at rest and never returned; "
+        "responses list `header_names`.",
+        examples=[{"Authorization": "Bearer 3f9c..."}],
+    ),
+    AfterValidator(_headers),
+]
 Url = Annotated[str, Field(min_length=1, max_length=2048, examples=["https://example.com/hooks"])]
 Description = Annotated[str, Field(max_length=1000)]
 RateLimit = Annotated[int, Field(ge=1, le=100_000, description="Deliveries per second at most.")]
@@ -75,7 +85,11 @@ class EndpointIn(BaseModel):
 
 
 class EndpointPatch(BaseModel):
-    """Only the fields present change. `rate_limit_per_second: null` removes the limit."""
+    """Only the fields present change. `rate_limit_per_second: null` removes the limit.
+
+    `headers` replaces the whole set (values are write-only, so they cannot be merged with
+    what is stored): to remove one header, send the others; `{}` removes them all.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -96,7 +110,11 @@ class EndpointOut(BaseModel):
     url: str
     description: str
     event_types: list[str]
-    headers: dict[str, str]
+    header_names: list[str] = Field(
+        description="Names of the custom headers sent with every delivery, sorted. Their "
+        "values are write-only: set them with `headers`, they are never returned.",
+        examples=[["Authorization"]],
+    )
     status: Literal["active", "paused", "disabled"]
     disabled_reason: str | None
     disabled_at: datetime | None

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import SecretBox
+from app.endpoints.custom_headers import seal_headers
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
 from app.endpoints.schemas import EndpointIn, EndpointPatch
 from app.endpoints.signing_secret import new_signing_secret
@@ -35,8 +36,15 @@ async def create_endpoint(
     box: SecretBox,
 ) -> Endpoint:
     await _check_url(guard, body.url)
-    values = body.model_dump(exclude={"metadata", "secret"})
-    endpoint = Endpoint(id=uuid7(), tenant_id=tenant_id, metadata_=body.metadata, **values)
+    values = body.model_dump(exclude={"metadata", "secret", "headers"})
+    endpoint_id = uuid7()
+    endpoint = Endpoint(
+        id=endpoint_id,
+        tenant_id=tenant_id,
+        metadata_=body.metadata,
+        sealed_headers=seal_headers(box, endpoint_id, body.headers),
+        **values,
+    )
     session.add(endpoint)
     await session.flush()
     _add_secret(session, box, endpoint.id, body.secret or new_signing_secret())
@@ -68,6 +76,7 @@ async def update_endpoint(
     patch: EndpointPatch,
     *,
     guard: TargetGuard,
+    box: SecretBox,
 ) -> Endpoint:
     endpoint = await get_endpoint(session, tenant_id, endpoint_id)
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
@@ -92,6 +101,8 @@ async def update_endpoint(
         endpoint.disabled_at = None
     if "metadata" in changes:
         endpoint.metadata_ = changes.pop("metadata")
+    if "headers" in changes:
+        endpoint.sealed_headers = seal_headers(box, endpoint.id, changes.pop("headers"))
     for name, value in changes.items():
         setattr(endpoint, name, value)
     endpoint.updated_at = func.now()

@@ -1,32 +1,104 @@
 """Recently verified API keys, so a request need not look its key up every time.
 
-Entries are keyed by the key's SHA-256, never the key, and live for ``ttl``: a key revoked in the
-database keeps working in a process for at most that long. Only valid keys are cached, so
-guessing cannot fill it.
+Entries are keyed by the key's SHA-256, never the key. Only valid keys are cached, so guessing
+cannot fill it.
+
+Revocation: a trigger bumps a counter (``api_key_revocations.generation``) whenever a key is
+revoked or deleted. Before trusting an entry, :meth:`KeyCache.revalidate` reads that counter
+if it was last read more than ``revalidate_every`` ago (one single-row read a second per
+process, however many requests), and drops every entry when it moved. A revoked key thus stops
+working in every API process within ``revalidate_every``, with no listener to supervise: a
+process that cannot read the counter cannot authenticate from its cache either.
+
+An entry verified while a revocation committed could be stored after the drop it should have
+fallen to; each entry therefore carries the cache's epoch from before its lookup, and entries
+from an older epoch are not stored.
 """
 
+import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class VerifiedKey:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
 
 
 class KeyCache:
-    def __init__(self, ttl: timedelta = timedelta(seconds=30), max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        ttl: timedelta = timedelta(seconds=30),
+        revalidate_every: timedelta = timedelta(seconds=1),
+        record_use_every: timedelta = timedelta(minutes=1),
+        max_entries: int = 10_000,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.ttl = ttl.total_seconds()
+        self.revalidate_every = revalidate_every.total_seconds()
+        self.record_use_every = record_use_every.total_seconds()
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[uuid.UUID, float]] = {}
+        self._clock = clock
+        self._entries: dict[str, tuple[VerifiedKey, float]] = {}
+        self._uses_recorded: dict[uuid.UUID, float] = {}
+        self._generation: int | None = None
+        self._checked_at = float("-inf")
+        self._lock = asyncio.Lock()
+        #: Bumped on every drop; entries looked up under an older epoch are not stored.
+        self.epoch = 0
 
-    def get(self, key_hash: str) -> uuid.UUID | None:
+    async def revalidate(self, read_generation: Callable[[], Awaitable[int]]) -> None:
+        """Drop every entry if keys were revoked since the last check (at most one read per
+        ``revalidate_every``; concurrent callers wait for the one read in flight)."""
+        if self._fresh():
+            return
+        async with self._lock:
+            if self._fresh():
+                return
+            started = self._clock()
+            generation = await read_generation()
+            if generation != self._generation:
+                self._entries.clear()
+                self.epoch += 1
+                self._generation = generation
+            self._checked_at = started
+
+    def _fresh(self) -> bool:
+        return self._clock() - self._checked_at < self.revalidate_every
+
+    def get(self, key_hash: str) -> VerifiedKey | None:
+        """The verified key, if cached and the revocation counter was read recently enough."""
         entry = self._entries.get(key_hash)
         if entry is None:
             return None
-        tenant, expires = entry
-        if expires < time.monotonic():
+        key, expires = entry
+        if expires < self._clock() or not self._fresh():
             del self._entries[key_hash]
             return None
-        return tenant
+        return key
 
-    def put(self, key_hash: str, tenant: uuid.UUID) -> None:
+    def put(self, key_hash: str, key: VerifiedKey, *, epoch: int) -> None:
+        """Remember ``key``, verified by a lookup that began at ``epoch``."""
+        if epoch != self.epoch:
+            return  # revocations were seen since that lookup began: it may be stale
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # rare, and cheaper than tracking recency
-        self._entries[key_hash] = (tenant, time.monotonic() + self.ttl)
+        self._entries[key_hash] = (key, self._clock() + self.ttl)
+
+    def use_is_due(self, key_id: uuid.UUID) -> bool:
+        """True at most once per ``record_use_every`` per key: when to write ``last_used_at``."""
+        now = self._clock()
+        recorded = self._uses_recorded.get(key_id)
+        if recorded is not None and now - recorded < self.record_use_every:
+            return False
+        if len(self._uses_recorded) >= self.max_entries:
+            self._uses_recorded.clear()
+        self._uses_recorded[key_id] = now
+        return True

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Text, func
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Text, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,3 +37,20 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(Text, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: When the key last authenticated a request, to the minute (it is not written per request).
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRevocations(Base):
+    """One row: a counter a trigger bumps whenever an API key is revoked or deleted.
+
+    API processes cache verified keys; reading this one row once a second tells each of them
+    when to drop that cache, so a revoked key stops working everywhere within a second without
+    a key lookup per request.
+    """
+
+    __tablename__ = "api_key_revocations"
+    __table_args__ = (CheckConstraint("id", name="single_row"),)
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    generation: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))

@@ -1,11 +1,15 @@
 """Admin routes: tenants and their API keys."""
 
-from fastapi import APIRouter, status
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from app.deps import AdminOnly, DbSession
 from app.errors import problem_responses
+from app.pagination import Page, Pagination, make_page
 from app.tenants import service
-from app.tenants.schemas import ApiKeyIn, ApiKeyOut, TenantIn, TenantOut
+from app.tenants.schemas import ApiKeyIn, ApiKeyInfo, ApiKeyOut, TenantIn, TenantOut
 
 router = APIRouter(
     prefix="/v1",
@@ -42,4 +46,30 @@ async def create_api_key(body: ApiKeyIn, session: DbSession) -> ApiKeyOut:
         prefix=issued.row.prefix,
         key=issued.key,
         created_at=issued.row.created_at,
+        last_used_at=issued.row.last_used_at,
     )
+
+
+@router.get(
+    "/api-keys",
+    summary="List API keys, newest first (never the keys themselves)",
+    response_model=Page[ApiKeyInfo],
+)
+async def list_api_keys(
+    session: DbSession,
+    page: Pagination,
+    tenant_id: Annotated[uuid.UUID | None, Query(description="Only this tenant's keys.")] = None,
+) -> Page[ApiKeyInfo]:
+    rows = await service.list_keys(session, page, tenant_id=tenant_id)
+    return make_page(rows, page, id_of=lambda k: k.id, render=ApiKeyInfo.model_validate)
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    summary="Revoke an API key (refused by every API process within a second)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(404),
+)
+async def revoke_api_key(key_id: uuid.UUID, session: DbSession) -> None:
+    await service.revoke_key(session, key_id)

@@ -25,10 +25,21 @@ class ApiKeyIn(BaseModel):
     name: str = Field(default="default", min_length=1, max_length=200)
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyInfo(BaseModel):
+    """A key as listed: never the key itself, nor its hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     tenant_id: uuid.UUID
     name: str
     prefix: str = Field(description="The key's first characters, to tell keys apart later.")
-    key: str = Field(description="The key itself. Shown only in this response: store it now.")
     created_at: datetime
+    last_used_at: datetime | None = Field(
+        default=None,
+        description="When the key last authenticated a request, to within a minute; null if never.",
+    )
+
+
+class ApiKeyOut(ApiKeyInfo):
+    key: str = Field(description="The key itself. Shown only in this response: store it now.")

@@ -5,12 +5,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
-from app.tenants.key_cache import KeyCache
-from app.tenants.models import ApiKey, Tenant
+from app.pagination import PageParams, fetch_page
+from app.tenants.key_cache import KeyCache, VerifiedKey
+from app.tenants.models import ApiKey, ApiKeyRevocations, Tenant
 
 KEY_PREFIX = "hlk_"
 
@@ -51,15 +52,88 @@ async def issue_key(session: AsyncSession, *, tenant_id: uuid.UUID, name: str) -
 async def tenant_for_key(
     session: AsyncSession, key: str, cache: KeyCache | None = None
 ) -> uuid.UUID | None:
-    """The tenant a presented key acts for, or None. Looked up by hash: no secret is compared."""
+    """The tenant a presented key acts for, or None. Looked up by hash: no secret is compared.
+
+    With a cache, a key verified recently is trusted until any key is revoked (see
+    :mod:`app.tenants.key_cache`); its use is recorded at most once a minute per process.
+    """
     if not key.startswith(KEY_PREFIX):
         return None
     digest = key_hash(key)
-    if cache is not None and (tenant := cache.get(digest)) is not None:
-        return tenant
-    tenant = await session.scalar(
-        select(ApiKey.tenant_id).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+    if cache is None:
+        verified = await _verify(session, digest)
+        return verified.tenant_id if verified else None
+    await cache.revalidate(lambda: _revocation_generation(session))
+    verified = cache.get(digest)
+    if verified is None:
+        epoch = cache.epoch
+        verified = await _verify(session, digest)
+        if verified is None:
+            return None
+        cache.put(digest, verified, epoch=epoch)
+    if cache.use_is_due(verified.id):
+        await _record_use(session, verified.id)
+    return verified.tenant_id
+
+
+async def _verify(session: AsyncSession, digest: str) -> VerifiedKey | None:
+    row = (
+        await session.execute(
+            select(ApiKey.id, ApiKey.tenant_id).where(
+                ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
+            )
+        )
+    ).one_or_none()
+    return VerifiedKey(id=row.id, tenant_id=row.tenant_id) if row else None
+
+
+async def _revocation_generation(session: AsyncSession) -> int:
+    generation = await session.scalar(select(ApiKeyRevocations.generation))
+    return generation or 0
+
+
+#: Stamps ``last_used_at`` unless it is recent or another transaction holds the row (a
+#: concurrent stamp or a revocation): a request never waits to record its key's use.
+_RECORD_USE = (
+    update(ApiKey)
+    .where(
+        ApiKey.id
+        == select(ApiKey.id)
+        .where(
+            ApiKey.id == bindparam("key_id"),
+            or_(
+                ApiKey.last_used_at.is_(None),
+                ApiKey.last_used_at < func.now() - text("interval '1 minute'"),
+            ),
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    if cache is not None and tenant is not None:
-        cache.put(digest, tenant)
-    return tenant
+    .values(last_used_at=func.now())
+)
+
+
+async def _record_use(session: AsyncSession, key_id: uuid.UUID) -> None:
+    await session.execute(_RECORD_USE, {"key_id": key_id})
+
+
+async def list_keys(
+    session: AsyncSession, page: PageParams, *, tenant_id: uuid.UUID | None
+) -> list[ApiKey]:
+    query = select(ApiKey).where(ApiKey.revoked_at.is_(None))
+    if tenant_id is not None:
+        query = query.where(ApiKey.tenant_id == tenant_id)
+    return await fetch_page(session, query, ApiKey.id, page)
+
+
+async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> None:
+    """Revoke a key; every API process refuses it within a second (the trigger on
+    ``api_keys.revoked_at`` tells their caches). The row stays, with ``revoked_at``, but to the
+    API a revoked key no longer exists."""
+    result = await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound(f"API key {key_id} does not exist")

@@ -18,7 +18,7 @@ async def test_create_fills_defaults(client: httpx.AsyncClient) -> None:
     assert endpoint["status"] == "active"
     assert endpoint["ordered"] is False
     assert endpoint["rate_limit_per_second"] is None
-    assert endpoint["headers"] == {}
+    assert endpoint["header_names"] == []
     assert endpoint["metadata"] == {}
 
 
