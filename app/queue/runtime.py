@@ -114,6 +114,8 @@ class WorkerRuntime:
         consumers = [
             asyncio.create_task(c.run(), name=f"consume-{c.label}") for c in self.consumers
         ]
+        for task in consumers:
+            task.add_done_callback(self._on_consumer_done)
         self.started.set()
         log.info("worker.started", extra={"worker_id": str(self.id), "worker_name": self.name})
         try:
@@ -125,6 +127,14 @@ class WorkerRuntime:
             await asyncio.gather(*background, return_exceptions=True)
             await self._announce(WorkerStatus.DEAD)
             log.info("worker.stopped", extra={"worker_id": str(self.id)})
+
+    def _on_consumer_done(self, task: "asyncio.Task[None]") -> None:
+        """A consumer ends only when stopped; one that ends otherwise makes readiness red."""
+        if self._stop.is_set() or task.cancelled():
+            return
+        error = task.exception() or RuntimeError("the consumer returned without being stopped")
+        self.watch.failed(task.get_name(), error)
+        log.critical("worker.consumer_ended", exc_info=error, extra={"task": task.get_name()})
 
     async def _drain(self, consumers: list[asyncio.Task[None]]) -> None:
         await self._announce(WorkerStatus.DRAINING)

@@ -1,5 +1,6 @@
 """Loops that fail keep working, visibly: supervision, row-by-row settling, leases, readiness."""
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -9,12 +10,14 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.db import asyncpg_dsn
 from app.queue.consumer import ConsumerOptions, KeyFilter, SettledJob
 from app.queue.jobs import Done, Job, Outcome
 from app.queue.queue import Queue
+from app.queue.runtime import Binding, WorkerRuntime
 from app.queue.supervision import LoopWatch
 from tests.queue.conftest import Workers
-from tests.queue.sample import RecordingHandler, enqueue, status_counts
+from tests.queue.sample import RecordingHandler, enqueue, fast_config, status_counts
 from tests.waiting import wait_until
 
 
@@ -195,3 +198,28 @@ async def test_a_handler_error_with_a_nul_and_no_end_is_stored_as_safe_text(
         error = await conn.scalar(text(f"SELECT last_error FROM {queue.name}"))
     assert error.startswith("ValueError: the peer said \ufffdxxx")
     assert len(error.encode()) <= 1024
+
+
+async def test_a_consumer_that_ends_on_its_own_makes_the_process_unready(
+    engine: AsyncEngine, queue: Queue, database_url: str
+) -> None:
+    runtime = WorkerRuntime(
+        engine,
+        asyncpg_dsn(database_url),
+        fast_config(stuck_after=timedelta(milliseconds=10)),
+        [Binding(queue, RecordingHandler())],
+    )
+
+    async def broken_run() -> None:
+        raise RuntimeError("a bug outside every supervised loop")
+
+    runtime.consumers[0].run = broken_run  # type: ignore[method-assign]
+    task = asyncio.create_task(runtime.run())
+    await runtime.started.wait()
+
+    async def unready() -> bool:
+        return any("consume-" in problem for problem in runtime.watch.problems())
+
+    await wait_until(unready)
+    runtime.stop()
+    await task
