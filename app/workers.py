@@ -7,13 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.crypto import SecretBox
 from app.db import asyncpg_dsn
 from app.delivery.directory import EndpointDirectory
+from app.delivery.fanout import FanOut
 from app.delivery.queue import DELIVERIES
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import AiohttpSender
 from app.delivery.worker import DeliveryContext, DeliveryHandler
 from app.endpoints.ssrf import TargetGuard
-from app.events.fanout import FanOut
 from app.events.outbox import EVENTS
 from app.inbound.handlers import registered
 from app.inbound.queue import INBOX

@@ -9,12 +9,11 @@ event through the ordinary pipeline.
 import uuid
 from collections.abc import Collection
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.events.outbox import NewEvent, publish_on
+from app.events.outbox import announce
 
 _MARK_SUCCESS = text(
     """
@@ -103,10 +102,3 @@ async def disable(conn: AsyncConnection, reasons: dict[uuid.UUID, str]) -> None:
                 "disabled_at": row.disabled_at.isoformat(),
             },
         )
-
-
-async def announce(
-    conn: AsyncConnection, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any]
-) -> None:
-    """Publish one of Hookline's own events to the tenant's subscribed endpoints."""
-    await publish_on(conn, tenant_id, [NewEvent(type=event_type, data=data)], returning=("id",))

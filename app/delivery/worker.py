@@ -34,6 +34,7 @@ from app.delivery.signing import sign
 from app.endpoints.filters import is_reserved
 from app.endpoints.models import EndpointStatus
 from app.events.models import Event
+from app.events.outbox import announce
 from app.ids import uuid7, uuid7_time
 from app.metrics import ATTEMPT_SECONDS, DELIVERIES_DEAD, DELIVERY_ATTEMPTS, DELIVERY_LAG_SECONDS
 from app.queue.consumer import JobHandler, KeyFilter, SettledJob
@@ -283,7 +284,7 @@ async def _announce_delivery(
         kind = "failing"
     else:
         return
-    await health.announce(
+    await announce(
         conn,
         job.row["tenant_id"],
         f"hookline.delivery.{kind}",

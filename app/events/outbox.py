@@ -98,3 +98,11 @@ async def publish(
         session, tenant_id, [NewEvent(type=type, data=data, idempotency_key=idempotency_key)]
     )
     return published
+
+
+async def announce(
+    conn: AsyncConnection, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any]
+) -> None:
+    """Publish one of Hookline's own ``hookline.*`` events, in ``conn``'s transaction, to the
+    tenant's endpoints that subscribe to it."""
+    await publish_on(conn, tenant_id, [NewEvent(type=event_type, data=data)], returning=("id",))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.events.fanout import FanOut, fan_out
+from app.delivery.fanout import FanOut, fan_out
 from app.events.outbox import EVENTS
 from app.main import create_app
 from app.queue.consumer import SettledJob
