@@ -118,13 +118,19 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def field_path(error: Mapping[str, Any], default: str = "body") -> str:
+    """The dotted path a pydantic error names, without the 'body', down into free JSON: a
+    :class:`~app.jsonsafety.UnsafeJson` carries the path inside the field it was found in."""
+    location = tuple(error.get("loc", ()))
+    if location[:1] == ("body",):
+        location = location[1:]
+    inner = getattr(error.get("ctx", {}).get("error"), "path", ())
+    return ".".join(str(part) for part in (*location, *inner)) or default
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """Pydantic's errors as ``{field, message}``; ``field`` is a dotted path without the 'body'."""
-    fields = []
-    for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part != "body"]
-        fields.append({"field": ".".join(location) or "body", "message": error.get("msg", "")})
-    return fields
+    """Pydantic's errors as ``{field, message}``."""
+    return [{"field": field_path(e), "message": e.get("msg", "")} for e in exc.errors()]
 
 
 async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
