@@ -35,7 +35,10 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: EventType
-    data: JsonObject = Field(description="The payload, a JSON object (see README: JSON limits).")
+    data: JsonObject = Field(
+        description="The payload, a JSON object PostgreSQL can store: no NUL, no lone "
+        "surrogates, integers within 64 bits, finite numbers, at most 64 levels deep."
+    )
 
 
 class BatchItemIn(EventIn):

@@ -170,7 +170,7 @@ async def retry_message(
     response_model=Received,
     responses={
         200: {"model": Received, "description": "A duplicate of a message already received"},
-        **problem_responses(401, 404, 413),
+        **problem_responses(401, 404, 413, 422),
     },
 )
 async def receive(

@@ -109,12 +109,11 @@ async def test_a_body_that_is_not_json_is_a_problem(
 
     response = await client.post("/v1/events", content=body, headers=tenant | JSON)
 
-    assert response.status_code in (400, 422), response.text
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_refused(response, "body")
     assert await _event_count(engine) == 0
 
 
-async def test_a_body_nested_beyond_any_parser_is_a_bad_request(
+async def test_a_body_nested_beyond_any_parser_is_refused(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
     tenant = await make_tenant(client)
@@ -122,7 +121,7 @@ async def test_a_body_nested_beyond_any_parser_is_a_bad_request(
 
     response = await client.post("/v1/events", content=body, headers=tenant | JSON)
 
-    assert_refused(response, "body", status=400)
+    assert_refused(response, "body")
     assert await _event_count(engine) == 0
 
 
