@@ -59,6 +59,15 @@ def body_with(fields: str, hostile: Hostile, field: str) -> bytes:
     return ("{" + ", ".join([*members, f'"{field}": {hostile.text}']) + "}").encode()
 
 
+def with_bad(value: Any, bad: str) -> Any:
+    """``value`` with each ``{bad}`` placeholder (in keys, values, lists) replaced by ``bad``."""
+    if isinstance(value, dict):
+        return {with_bad(k, bad): with_bad(v, bad) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_bad(v, bad) for v in value]
+    return value.replace("{bad}", bad) if isinstance(value, str) else value
+
+
 def raw_json(value: Any) -> bytes:
     """``value`` as JSON text with non-ASCII escaped, so lone surrogates survive encoding."""
     return json.dumps(value, ensure_ascii=True).encode()

@@ -17,6 +17,7 @@ from tests.hostile import (
     body_with,
     expected_field,
     raw_json,
+    with_bad,
 )
 
 UNSTORABLE = [NUL, SURROGATE]
@@ -27,18 +28,6 @@ STRING_FIELDS = [
     ({"headers": {"X-Team": "{bad}"}}, "headers.X-Team"),
     ({"headers": {"X-{bad}": "1"}}, "headers"),
 ]
-
-
-def _with(fields: dict[str, Any], bad: str) -> dict[str, Any]:
-    """``fields`` with every ``{bad}`` placeholder, in keys and values, replaced by ``bad``."""
-
-    def fill(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {fill(k): fill(v) for k, v in value.items()}
-        return value.replace("{bad}", bad) if isinstance(value, str) else value
-
-    filled: dict[str, Any] = fill(fields)
-    return filled
 
 
 async def _endpoints(client: httpx.AsyncClient, tenant: dict[str, str]) -> list[Any]:
@@ -56,7 +45,7 @@ async def test_create_refuses_unstorable_strings(
 
     response = await client.post(
         "/v1/endpoints",
-        content=raw_json({"url": RECEIVER_URL} | _with(fields, bad)),
+        content=raw_json({"url": RECEIVER_URL} | with_bad(fields, bad)),
         headers=tenant | JSON,
     )
 
@@ -74,7 +63,7 @@ async def test_patch_refuses_unstorable_strings(
 
     response = await client.patch(
         f"/v1/endpoints/{endpoint['id']}",
-        content=raw_json(_with(fields, bad)),
+        content=raw_json(with_bad(fields, bad)),
         headers=tenant | JSON,
     )
 

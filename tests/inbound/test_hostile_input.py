@@ -9,7 +9,6 @@ handled once instead of failing forever.
 
 import hashlib
 import hmac
-import json
 import time
 from typing import Any
 
@@ -34,6 +33,7 @@ from tests.hostile import (
     deeply_nested_text,
     expected_field,
     raw_json,
+    with_bad,
 )
 from tests.waiting import wait_until
 
@@ -60,21 +60,12 @@ async def test_source_fields_must_be_storable(
     client: httpx.AsyncClient, engine: AsyncEngine, bad: str, fields: dict[str, Any], field: str
 ) -> None:
     tenant = await make_tenant(client)
-    filled = json.loads(json.dumps(GENERIC | {"config": {"header": "x-sig"}} | fields))
-    body = raw_json(_replace(filled, bad))
+    body = raw_json(with_bad(GENERIC | {"config": {"header": "x-sig"}} | fields, bad))
 
     response = await client.post("/v1/sources", content=body, headers=tenant | JSON)
 
     assert_refused(response, field)
     assert await _sources(engine) == 0
-
-
-def _replace(value: Any, bad: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _replace(v, bad) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace(v, bad) for v in value]
-    return value.replace("{bad}", bad) if isinstance(value, str) else value
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_OBJECTS, ids=HOSTILE_IDS)
