@@ -5,6 +5,7 @@ the fields. Nothing expected ever surfaces as a 500.
 """
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -121,13 +122,21 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def field_path(error: Mapping[str, Any], default: str = "body") -> str:
+    """The dotted path a pydantic error names, without the 'body', down into free JSON: a
+    :class:`~app.jsonsafety.UnsafeJson` carries the path inside the field it was found in."""
+    if error.get("type") == "json_invalid":  # FastAPI locates it at the character offset
+        return "body"
+    location = tuple(error.get("loc", ()))
+    if location[:1] == ("body",):
+        location = location[1:]
+    inner = getattr(error.get("ctx", {}).get("error"), "path", ())
+    return ".".join(str(part) for part in (*location, *inner)) or default
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """Pydantic's errors as ``{field, message}``; ``field`` is a dotted path without the 'body'."""
-    fields = []
-    for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part != "body"]
-        fields.append({"field": ".".join(location) or "body", "message": error.get("msg", "")})
-    return fields
+    """Pydantic's errors as ``{field, message}``."""
+    return [{"field": field_path(e), "message": e.get("msg", "")} for e in exc.errors()]
 
 
 async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -142,10 +151,47 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return problem(422, "Invalid input", detail, errors=errors)
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+#: What FastAPI's JSON body parsing raises besides JSONDecodeError (which it answers 422 itself):
+#: bytes that are not UTF-8, nesting past the parser's recursion limit, an integer of more
+#: digits than Python converts. FastAPI answers these 400 "There was an error parsing the body".
+_UNREADABLE_BODY = (UnicodeDecodeError, RecursionError, ValueError)
+
+
+def _unreadable_body() -> JSONResponse:
+    """A body that cannot be read as JSON, answered like FastAPI's own invalid-JSON error (422
+    naming ``body``), so clients see one documented status for every malformed body."""
+    message = "not readable as JSON (invalid UTF-8, too deeply nested, or a number too long)"
+    return problem(
+        422, "Invalid input", f"body: {message}", errors=[{"field": "body", "message": message}]
+    )
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods the OpenAPI document lists for the requested path. Starlette's ``Allow``
+    names only the methods of the first route matching the path, though the GET and the POST of
+    a path are separate routes. A literal template (``/v1/events/batch``) wins over one with
+    parameters (``/v1/events/{event_id}``) that also matches, as it does in routing."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+    matching = [
+        template
+        for template in paths
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), request.url.path)
+    ]
+    if not matching:
+        return ""
+    best = min(matching, key=lambda template: template.count("{"))
+    return ", ".join(sorted(method.upper() for method in paths[best]))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, _UNREADABLE_BODY):
+        return _unreadable_body()
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
-    return problem(exc.status_code, title, str(exc.detail), headers=exc.headers)
+    return problem(exc.status_code, title, str(exc.detail), headers=headers)
 
 
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:

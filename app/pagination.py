@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +61,26 @@ def _page_params(
 
 
 Pagination = Annotated[PageParams, Depends(_page_params)]
+
+
+def _not_a_number(value: Any) -> Any:
+    """Pydantic reads a bare number as Unix seconds (``?until=0.5`` would mean 1970): refuse it,
+    so a client that meant something else hears so instead of getting a silently empty page."""
+    if isinstance(value, int | float):
+        raise ValueError(_NOT_A_NUMBER)
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError(_NOT_A_NUMBER)
+    return value
+
+
+_NOT_A_NUMBER = "a bare number is not a time; use ISO 8601, e.g. 2024-05-01T12:00:00Z"
+
+#: A time in ISO 8601 (the API's time filters and bounds); never a bare number.
+IsoDatetime = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 
 def created_between(

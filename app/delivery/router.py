@@ -1,7 +1,6 @@
 """Delivery history, attempt history, and replay."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -13,7 +12,8 @@ from app.delivery.status import PublicStatus, public_status
 from app.deps import AppSettings, DbSession, TenantId
 from app.endpoints.service import get_endpoint
 from app.errors import problem_responses
-from app.pagination import Page, Pagination, make_page
+from app.jsonsafety import StoredStr
+from app.pagination import IsoDatetime, Page, Pagination, make_page
 from app.queue.schema import JobStatus
 
 router = APIRouter(prefix="/v1", tags=["deliveries"], responses=problem_responses(401, 403, 422))
@@ -52,10 +52,10 @@ async def list_deliveries(
     page: Pagination,
     endpoint_id: Annotated[uuid.UUID | None, Query(description="Only to this endpoint.")] = None,
     event_id: Annotated[uuid.UUID | None, Query(description="Only of this event.")] = None,
-    event_type: Annotated[str | None, Query(description="Only of this event type.")] = None,
+    event_type: Annotated[StoredStr | None, Query(description="Only of this event type.")] = None,
     status: Annotated[PublicStatus | None, Query(description="Only in this state.")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Created before.")] = None,
+    since: Annotated[IsoDatetime | None, Query(description="Created at or after.")] = None,
+    until: Annotated[IsoDatetime | None, Query(description="Created before.")] = None,
 ) -> Page[DeliveryOut]:
     rows = await service.list_deliveries(
         session,

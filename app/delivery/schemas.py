@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.delivery.status import PublicStatus
+from app.pagination import IsoDatetime
 
 StatusClass = Literal["2xx", "3xx", "4xx", "5xx", "none"]
 
@@ -51,8 +52,8 @@ class AttemptOut(BaseModel):
 class RecoverIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: datetime = Field(description="Recover deliveries created at or after this time.")
-    until: datetime | None = Field(default=None, description="... and before this time.")
+    since: IsoDatetime = Field(description="Recover deliveries created at or after this time.")
+    until: IsoDatetime | None = Field(default=None, description="... and before this time.")
 
 
 class RecoverOut(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.endpoints.filters import is_filter
 from app.endpoints.signing_secret import validate_signing_secret
+from app.jsonsafety import JsonObject, StoredStr
 
 #: Headers Hookline sets itself; an endpoint's custom headers may not replace them.
 RESERVED_HEADERS = frozenset(
@@ -50,7 +51,7 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
 
 EventTypes = Annotated[list[str], Field(min_length=1, max_length=100), AfterValidator(_event_types)]
 Headers = Annotated[
-    dict[str, str],
+    dict[str, StoredStr],
     Field(
         max_length=30,
         description="Extra headers sent with every delivery, e.g. an `Authorization` your "
@@ -60,10 +61,12 @@ Headers = Annotated[
     ),
     AfterValidator(_headers),
 ]
-Url = Annotated[str, Field(min_length=1, max_length=2048, examples=["https://example.com/hooks"])]
-Description = Annotated[str, Field(max_length=1000)]
+Url = Annotated[
+    StoredStr, Field(min_length=1, max_length=2048, examples=["https://example.com/hooks"])
+]
+Description = Annotated[StoredStr, Field(max_length=1000)]
 RateLimit = Annotated[int, Field(ge=1, le=100_000, description="Deliveries per second at most.")]
-Metadata = Annotated[dict[str, Any], Field(max_length=50)]
+Metadata = Annotated[JsonObject, Field(max_length=50)]
 UserStatus = Literal["active", "paused"]
 SigningSecret = Annotated[str, AfterValidator(validate_signing_secret)]
 

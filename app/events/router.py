@@ -1,7 +1,6 @@
 """`/v1/events`: publish one or many, and read the history."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -10,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.delivery.status import public_status
 from app.deps import AppSettings, DbSession, TenantId
-from app.errors import FieldError, problem_responses
+from app.errors import FieldError, field_path, problem_responses
 from app.events import service
 from app.events.models import Event
 from app.events.outbox import NewEvent, publish, publish_many
@@ -25,8 +24,9 @@ from app.events.schemas import (
     EventOut,
     IdempotencyKey,
 )
+from app.jsonsafety import StoredStr
 from app.metrics import EVENTS_PUBLISHED
-from app.pagination import Page, Pagination, make_page
+from app.pagination import IsoDatetime, Page, Pagination, make_page
 from app.queue.schema import JobStatus
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=problem_responses(401, 403, 422))
@@ -76,8 +76,7 @@ def _item_errors(item: Any, max_bytes: int) -> tuple[BatchItemIn | None, list[Fi
         parsed = _batch_item.validate_python(item)
     except ValidationError as exc:
         return None, [
-            FieldError(field=".".join(str(p) for p in e["loc"]) or "item", message=e["msg"])
-            for e in exc.errors()
+            FieldError(field=field_path(e, default="item"), message=e["msg"]) for e in exc.errors()
         ]
     if _too_big(parsed, max_bytes):
         return None, [FieldError(field="data", message=f"larger than {max_bytes} bytes")]
@@ -135,9 +134,9 @@ async def list_events(
     session: DbSession,
     tenant: TenantId,
     page: Pagination,
-    type: Annotated[str | None, Query(description="Only this event type.")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Created before.")] = None,
+    type: Annotated[StoredStr | None, Query(description="Only this event type.")] = None,
+    since: Annotated[IsoDatetime | None, Query(description="Created at or after.")] = None,
+    until: Annotated[IsoDatetime | None, Query(description="Created before.")] = None,
 ) -> Page[EventOut]:
     rows = await service.list_events(
         session, tenant, page, event_type=type, since=since, until=until

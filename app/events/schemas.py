@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.endpoints.filters import EVENT_TYPE_MAX_LENGTH, EVENT_TYPE_PATTERN, is_reserved
 from app.errors import FieldError
+from app.jsonsafety import JsonObject, StoredStr
 
 
 def _not_reserved(value: str) -> str:
@@ -26,7 +27,7 @@ EventType = Annotated[
         examples=["invoice.paid"],
     ),
 ]
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255)]
+IdempotencyKey = Annotated[StoredStr, Field(min_length=1, max_length=255)]
 MAX_BATCH = 1000
 
 
@@ -34,7 +35,10 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: EventType
-    data: dict[str, Any] = Field(description="The payload, a JSON object.")
+    data: JsonObject = Field(
+        description="The payload, a JSON object PostgreSQL can store: no NUL, no lone "
+        "surrogates, integers within 64 bits, finite numbers, at most 64 levels deep."
+    )
 
 
 class BatchItemIn(EventIn):

@@ -1,7 +1,6 @@
 """Inbound routes: sources and history for tenants, `POST /inbound/{source_id}` for partners."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -12,7 +11,7 @@ from app.errors import problem_responses
 from app.inbound import service
 from app.inbound.models import InboundSource, InboxMessage
 from app.inbound.schemas import InboxDetail, InboxOut, Received, SourceIn, SourceOut, SourcePatch
-from app.pagination import Page, Pagination, make_page
+from app.pagination import IsoDatetime, Page, Pagination, make_page
 
 router = APIRouter(prefix="/v1", tags=["inbound"], responses=problem_responses(401, 403, 422))
 receiver = APIRouter(tags=["inbound"])
@@ -124,8 +123,8 @@ async def list_inbox(
         Literal["pending", "processing", "done", "dead"] | None,
         Query(description="Only in this state."),
     ] = None,
-    since: Annotated[datetime | None, Query(description="Received at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Received before.")] = None,
+    since: Annotated[IsoDatetime | None, Query(description="Received at or after.")] = None,
+    until: Annotated[IsoDatetime | None, Query(description="Received before.")] = None,
 ) -> Page[InboxOut]:
     rows = await service.list_inbox(
         session, tenant, page, source_id=source_id, status=status, since=since, until=until
@@ -171,7 +170,7 @@ async def retry_message(
     response_model=Received,
     responses={
         200: {"model": Received, "description": "A duplicate of a message already received"},
-        **problem_responses(401, 404, 413),
+        **problem_responses(401, 404, 413, 422),
     },
 )
 async def receive(

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.endpoints.signing_secret import validate_signing_secret
+from app.jsonsafety import JsonObject, StoredStr
 
 ProviderName = Literal["standard", "github", "stripe", "hmac-sha256"]
 SourceName = Annotated[
@@ -19,8 +20,10 @@ SourceName = Annotated[
     ),
 ]
 Secrets = Annotated[
-    list[Annotated[str, Field(min_length=8, max_length=512)]], Field(min_length=1, max_length=5)
+    list[Annotated[StoredStr, Field(min_length=8, max_length=512)]],
+    Field(min_length=1, max_length=5),
 ]
+Handlers = list[StoredStr]
 
 
 class GenericConfig(BaseModel):
@@ -40,14 +43,14 @@ class SourceFields(BaseModel):
 
     tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=100 * 1024 * 1024)
-    handlers: list[str] = Field(default_factory=lambda: ["republish"], max_length=10)
+    handlers: Handlers = Field(default_factory=lambda: ["republish"], max_length=10)
 
 
 class SourceIn(SourceFields):
     name: SourceName
     provider: ProviderName
     secrets: Secrets = Field(description="Secrets that verify signatures (write-only).")
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: JsonObject = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _provider_rules(self) -> "SourceIn":
@@ -59,10 +62,10 @@ class SourcePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     secrets: Secrets | None = None
-    config: dict[str, Any] | None = None
+    config: JsonObject | None = None
     tolerance_seconds: int | None = Field(default=None, ge=1, le=86_400)
     max_body_bytes: int | None = Field(default=None, ge=1, le=100 * 1024 * 1024)
-    handlers: list[str] | None = Field(default=None, max_length=10)
+    handlers: Handlers | None = Field(default=None, max_length=10)
 
 
 def check_provider(provider: str, secrets: list[str], config: dict[str, Any]) -> None:

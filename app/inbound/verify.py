@@ -9,14 +9,16 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from app.endpoints.signing_secret import secret_bytes
 from app.inbound.models import Provider
+from app.jsonsafety import text_problem
 
 
 class SignatureError(Exception):
@@ -88,12 +90,14 @@ def _mac(key: bytes, message: bytes) -> bytes:
 
 
 def _body_field(body: bytes, name: str) -> str | None:
+    """A top-level string of a JSON body, when it is one PostgreSQL can store. orjson stops at
+    a bounded depth with an error, where ``json`` would recurse until RecursionError."""
     try:
-        parsed = json.loads(body)
-    except ValueError:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None
     value = parsed.get(name) if isinstance(parsed, dict) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and text_problem(value) is None else None
 
 
 def _standard(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.events.outbox import NewEvent, publish_on
 from app.inbound.handlers import REPUBLISH, InboundHandler, InboundMessage
 from app.inbound.models import InboundSource
+from app.jsonsafety import UnsafeJson, check_json
 from app.queue.consumer import JobHandler, SettledJob
 from app.queue.jobs import Done, Job, Outcome, Retry
 from app.queue.schema import JobStatus
@@ -70,9 +71,15 @@ class InboxHandler(JobHandler):
 
 
 def _as_object(body: bytes) -> dict[str, Any]:
-    """Event data must be an object: a JSON object as is, anything else wrapped."""
+    """Event data must be a JSON object PostgreSQL can store: a JSON object as is, any other JSON
+    value wrapped, and a body that is not JSON or not storable as JSON (NUL, huge numbers, deep
+    nesting: see app.jsonsafety) wrapped as its text, so every verified message is re-published
+    once instead of failing on each retry."""
     try:
         parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return {"body": body.decode("utf-8", errors="replace")}
-    return parsed if isinstance(parsed, dict) else {"body": parsed}
+        data = parsed if isinstance(parsed, dict) else {"body": parsed}
+        check_json(data)
+    except (orjson.JSONDecodeError, UnsafeJson):
+        text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+        return {"body": text}
+    return data

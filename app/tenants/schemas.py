@@ -3,11 +3,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.jsonsafety import StoredStr
+
 
 class TenantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["Acme Corp"])
+    name: StoredStr = Field(min_length=1, max_length=200, examples=["Acme Corp"])
 
 
 class TenantOut(BaseModel):
@@ -22,7 +24,7 @@ class ApiKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: uuid.UUID
-    name: str = Field(default="default", min_length=1, max_length=200)
+    name: StoredStr = Field(default="default", min_length=1, max_length=200)
 
 
 class ApiKeyInfo(BaseModel):

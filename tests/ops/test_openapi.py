@@ -1,6 +1,7 @@
 """The OpenAPI document is what users read in /docs: every route summarised and typed."""
 
 import httpx
+import pytest
 
 
 async def test_every_operation_has_a_summary_and_typed_responses(client: httpx.AsyncClient) -> None:
@@ -30,3 +31,20 @@ async def test_errors_are_documented_as_problem_details(client: httpx.AsyncClien
 
     assert {"401", "422"} <= create.keys()
     assert "ProblemDetails" in str(create["401"]["content"])
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/v1/events", "GET, POST"),
+        ("/v1/events/batch", "POST"),
+        ("/v1/endpoints/01a2138f-cb15-76f5-8ec5-239d29a278e7", "DELETE, GET, PATCH"),
+    ],
+)
+async def test_method_not_allowed_lists_every_method_of_the_path(
+    client: httpx.AsyncClient, path: str, allowed: str
+) -> None:
+    response = await client.request("OPTIONS", path)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
