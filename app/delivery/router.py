@@ -7,11 +7,20 @@ from fastapi import APIRouter, Query, status
 
 from app.delivery import service
 from app.delivery.models import Delivery, DeliveryAttempt
-from app.delivery.schemas import AttemptOut, DeliveryOut, RecoverIn, RecoverOut, StatusClass
+from app.delivery.schemas import (
+    AttemptOut,
+    DeliveryOut,
+    DeliverySummary,
+    EventDetail,
+    RecoverIn,
+    RecoverOut,
+    StatusClass,
+)
 from app.delivery.status import PublicStatus, public_status
 from app.deps import AppSettings, DbSession, TenantId
 from app.endpoints.service import get_endpoint
 from app.errors import problem_responses
+from app.events import service as events
 from app.jsonsafety import StoredStr
 from app.pagination import IsoDatetime, Page, Pagination, make_page
 from app.queue.schema import JobStatus
@@ -157,3 +166,31 @@ async def recover_endpoint(
         attempts_each=len(settings.retry_schedule) + 1,
     )
     return RecoverOut(recovered=recovered)
+
+
+@router.get(
+    "/events/{event_id}",
+    tags=["events"],
+    summary="Read an event and its deliveries",
+    response_model=EventDetail,
+    responses=problem_responses(404),
+)
+async def get_event(event_id: uuid.UUID, session: DbSession, tenant: TenantId) -> EventDetail:
+    event = await events.get_event(session, tenant, event_id)
+    deliveries = await service.deliveries_of(session, event_id)
+    return EventDetail(
+        id=event.id,
+        type=event.type,
+        data=event.data,
+        created_at=event.created_at,
+        fanout="done" if event.status == JobStatus.DONE else "pending",
+        deliveries=[
+            DeliverySummary(
+                delivery_id=d.id,
+                endpoint_id=d.endpoint_id,
+                status=public_status(d.status),
+                attempts=d.attempts,
+            )
+            for d in deliveries
+        ],
+    )

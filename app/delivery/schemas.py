@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.delivery.status import PublicStatus
+from app.events.schemas import EventOut
 from app.pagination import IsoDatetime
 
 StatusClass = Literal["2xx", "3xx", "4xx", "5xx", "none"]
@@ -58,3 +59,19 @@ class RecoverIn(BaseModel):
 
 class RecoverOut(BaseModel):
     recovered: int = Field(description="Dead and skipped deliveries queued again.")
+
+
+class DeliverySummary(BaseModel):
+    delivery_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    status: PublicStatus
+    attempts: int
+
+
+class EventDetail(EventOut):
+    """An event with the deliveries it fanned out to."""
+
+    fanout: Literal["pending", "done"] = Field(
+        description="`done` once the event's deliveries exist."
+    )
+    deliveries: list[DeliverySummary]

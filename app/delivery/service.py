@@ -118,3 +118,9 @@ async def recover_endpoint(
         values={"next_trigger": AttemptTrigger.MANUAL.value},
     )
     return len(requeued)
+
+
+async def deliveries_of(session: AsyncSession, event_id: uuid.UUID) -> list[Delivery]:
+    """The deliveries one event fanned out to, oldest first (the caller checked the tenant)."""
+    query = select(Delivery).where(Delivery.event_id == event_id).order_by(Delivery.id)
+    return list(await session.scalars(query))

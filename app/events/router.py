@@ -1,13 +1,11 @@
 """`/v1/events`: publish one or many, and read the history."""
 
-import uuid
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import TypeAdapter, ValidationError
 
-from app.delivery.status import public_status
 from app.deps import AppSettings, DbSession, TenantId
 from app.errors import FieldError, field_path, problem_responses
 from app.events import service
@@ -18,8 +16,6 @@ from app.events.schemas import (
     BatchItemIn,
     BatchItemResult,
     BatchOut,
-    DeliverySummary,
-    EventDetail,
     EventIn,
     EventOut,
     IdempotencyKey,
@@ -27,7 +23,6 @@ from app.events.schemas import (
 from app.jsonsafety import StoredStr
 from app.metrics import EVENTS_PUBLISHED
 from app.pagination import IsoDatetime, Page, Pagination, make_page
-from app.queue.schema import JobStatus
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=problem_responses(401, 403, 422))
 
@@ -142,27 +137,3 @@ async def list_events(
         session, tenant, page, event_type=type, since=since, until=until
     )
     return make_page(rows, page, id_of=lambda e: e.id, render=_render)
-
-
-@router.get(
-    "/{event_id}",
-    summary="Read an event and its deliveries",
-    response_model=EventDetail,
-    responses=problem_responses(404),
-)
-async def get_event(event_id: uuid.UUID, session: DbSession, tenant: TenantId) -> EventDetail:
-    event = await service.get_event(session, tenant, event_id)
-    deliveries = await service.deliveries_of(session, event_id)
-    return EventDetail(
-        **_render(event).model_dump(),
-        fanout="done" if event.status == JobStatus.DONE else "pending",
-        deliveries=[
-            DeliverySummary(
-                delivery_id=d.id,
-                endpoint_id=d.endpoint_id,
-                status=public_status(d.status),
-                attempts=d.attempts,
-            )
-            for d in deliveries
-        ],
-    )

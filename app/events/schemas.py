@@ -62,20 +62,6 @@ class EventOut(BaseModel):
     created_at: datetime
 
 
-class DeliverySummary(BaseModel):
-    delivery_id: uuid.UUID
-    endpoint_id: uuid.UUID
-    status: Literal["pending", "sending", "succeeded", "failed", "skipped"]
-    attempts: int
-
-
-class EventDetail(EventOut):
-    fanout: Literal["pending", "done"] = Field(
-        description="`done` once the event's deliveries exist."
-    )
-    deliveries: list[DeliverySummary]
-
-
 class BatchItemResult(BaseModel):
     index: int
     status: Literal["created", "duplicate", "invalid"]

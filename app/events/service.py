@@ -1,4 +1,4 @@
-"""Event history: tenant-scoped listing and reading, with the deliveries each event produced."""
+"""Event history: tenant-scoped listing and reading."""
 
 import uuid
 from datetime import datetime
@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.delivery.models import Delivery
 from app.events.models import Event
 from app.pagination import PageParams, created_between, fetch_page
 from app.tenancy import get_owned
@@ -30,8 +29,3 @@ async def list_events(
 
 async def get_event(session: AsyncSession, tenant_id: uuid.UUID, event_id: uuid.UUID) -> Event:
     return await get_owned(session, Event, event_id, tenant_id, noun="event")
-
-
-async def deliveries_of(session: AsyncSession, event_id: uuid.UUID) -> list[Delivery]:
-    query = select(Delivery).where(Delivery.event_id == event_id).order_by(Delivery.id)
-    return list(await session.scalars(query))
