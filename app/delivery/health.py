@@ -10,55 +10,19 @@ import uuid
 from collections.abc import Collection
 from datetime import timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.delivery import sql
 from app.events.outbox import announce
-
-_MARK_SUCCESS = text(
-    """
-    UPDATE endpoints SET failing_since = NULL, last_success_at = now()
-    WHERE id = ANY(CAST(:ids AS uuid[]))
-    """
-)
-_MARK_FAILURE = text(
-    """
-    UPDATE endpoints SET failing_since = now()
-    WHERE id = ANY(CAST(:ids AS uuid[])) AND failing_since IS NULL
-    """
-)
-_DISABLE = text(
-    """
-    UPDATE endpoints
-    SET status = 'disabled', disabled_reason = v.reason, disabled_at = now(), updated_at = now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:reasons AS text[])) AS v(id, reason)
-    WHERE endpoints.id = v.id AND endpoints.status <> 'disabled'
-    RETURNING endpoints.id, endpoints.tenant_id, endpoints.url, endpoints.failing_since,
-              endpoints.disabled_reason, endpoints.disabled_at
-    """
-)
-_FAILING_TOO_LONG = text(
-    """
-    SELECT id, failing_since FROM endpoints
-    WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'active'
-      AND failing_since < now() - make_interval(secs => :window_seconds)
-    """
-)
-_SKIP_PENDING = text(
-    """
-    UPDATE deliveries SET status = 'skipped', completed_at = now(), updated_at = now()
-    WHERE endpoint_id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'
-    """
-)
 
 
 async def record_results(
     conn: AsyncConnection, *, succeeded: Collection[uuid.UUID], failed: Collection[uuid.UUID]
 ) -> None:
     if succeeded:
-        await conn.execute(_MARK_SUCCESS, {"ids": list(succeeded)})
+        await conn.execute(sql.endpoint_mark_succeeded, {"ids": list(succeeded)})
     if failed:
-        await conn.execute(_MARK_FAILURE, {"ids": list(set(failed) - set(succeeded))})
+        await conn.execute(sql.endpoint_mark_failing, {"ids": list(set(failed) - set(succeeded))})
 
 
 async def disable_failing_too_long(
@@ -68,7 +32,7 @@ async def disable_failing_too_long(
     if not candidates:
         return
     rows = await conn.execute(
-        _FAILING_TOO_LONG,
+        sql.endpoint_list_failing_too_long,
         {"ids": list(candidates), "window_seconds": window.total_seconds()},
     )
     reasons = {
@@ -84,11 +48,15 @@ async def disable(conn: AsyncConnection, reasons: dict[uuid.UUID, str]) -> None:
     if not reasons:
         return
     disabled = (
-        await conn.execute(_DISABLE, {"ids": list(reasons), "reasons": list(reasons.values())})
+        await conn.execute(
+            sql.endpoint_disable_many, {"ids": list(reasons), "reasons": list(reasons.values())}
+        )
     ).all()
     if not disabled:
         return
-    await conn.execute(_SKIP_PENDING, {"ids": [row.id for row in disabled]})
+    await conn.execute(
+        sql.delivery_skip_pending_of_endpoints, {"ids": [row.id for row in disabled]}
+    )
     for row in disabled:
         await announce(
             conn,

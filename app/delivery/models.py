@@ -24,6 +24,11 @@ class AttemptTrigger(StrEnum):
     MANUAL = "manual"  #: asked for through the API (retry, recover)
 
 
+class AttemptOutcome(StrEnum):
+    SUCCEEDED = "succeeded"  #: a 2xx answer
+    FAILED = "failed"  #: anything else: another status, a timeout, a refused connection, ...
+
+
 class Delivery(QueueColumns, Base):
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -72,5 +77,5 @@ class DeliveryAttempt(Base):
     #: Machine-readable failure kind: ``timeout``, ``connection_refused``, ``http_status``, ...
     error_class: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
-    #: ``succeeded`` or ``failed``.
+    #: One of :class:`AttemptOutcome`.
     outcome: Mapped[str] = mapped_column(Text)

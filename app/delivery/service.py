@@ -1,18 +1,26 @@
 """Delivery history and replay, scoped to a tenant."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.delivery.models import AttemptTrigger, Delivery, DeliveryAttempt, DeliveryState
+from app.delivery.models import (
+    AttemptOutcome,
+    AttemptTrigger,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+)
 from app.delivery.queue import DELIVERIES
 from app.delivery.schemas import StatusClass
 from app.delivery.status import PublicStatus, queue_status
-from app.endpoints.models import EndpointStatus
+from app.endpoints.models import Endpoint, EndpointStatus
 from app.endpoints.service import get_endpoint
 from app.errors import Conflict
+from app.ids import uuid7_floor
 from app.pagination import PageParams, created_between, fetch_page
 from app.queue.schema import JobStatus
 from app.tenancy import get_owned
@@ -124,3 +132,29 @@ async def deliveries_of(session: AsyncSession, event_id: uuid.UUID) -> list[Deli
     """The deliveries one event fanned out to, oldest first (the caller checked the tenant)."""
     query = select(Delivery).where(Delivery.event_id == event_id).order_by(Delivery.id)
     return list(await session.scalars(query))
+
+
+@dataclass
+class FailingEndpoint:
+    endpoint_id: uuid.UUID
+    url: str
+    failures: int
+
+
+async def failing_endpoints(
+    conn: AsyncConnection, *, since: datetime, limit: int = 10
+) -> list[FailingEndpoint]:
+    """The endpoints with the most failed attempts since ``since`` (an id range scan)."""
+    failures = func.count().label("failures")
+    query = (
+        select(DeliveryAttempt.endpoint_id, Endpoint.url, failures)
+        .join(Endpoint, Endpoint.id == DeliveryAttempt.endpoint_id)
+        .where(
+            DeliveryAttempt.id >= uuid7_floor(since),
+            DeliveryAttempt.outcome == AttemptOutcome.FAILED,
+        )
+        .group_by(DeliveryAttempt.endpoint_id, Endpoint.url)
+        .order_by(failures.desc(), DeliveryAttempt.endpoint_id)
+        .limit(limit)
+    )
+    return [FailingEndpoint(*row) for row in await conn.execute(query)]

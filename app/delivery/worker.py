@@ -21,12 +21,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app import __version__
-from app.delivery import health
+from app.delivery import health, sql
 from app.delivery.directory import EndpointConfig, EndpointDirectory
+from app.delivery.models import AttemptOutcome
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import Outbound, Sender, SendResult
@@ -49,40 +50,6 @@ USER_AGENT = f"Hookline/{__version__} (+webhooks)"
 #: After this many failed attempts a delivery is announced as failing.
 FAILING_AFTER = 4
 _BODY_CACHE_SIZE = 10_000
-
-#: (column, array type) of each attempt field, in table order.
-_ATTEMPT_COLUMNS = (
-    ("id", "uuid"),
-    ("tenant_id", "uuid"),
-    ("delivery_id", "uuid"),
-    ("endpoint_id", "uuid"),
-    ("event_id", "uuid"),
-    ("attempt", "int"),
-    ("trigger", "text"),
-    ("started_at", "timestamptz"),
-    ("duration_ms", "int"),
-    ("status_code", "int"),
-    ("response_body", "text"),
-    ("error_class", "text"),
-    ("error", "text"),
-    ("outcome", "text"),
-)
-_NAMES = ", ".join(name for name, _ in _ATTEMPT_COLUMNS)
-#: Attempt rows and their deliveries' last status in one statement of one shape, whatever the
-#: batch size (an executemany would prepare a statement per distinct batch size).
-_RECORD_ATTEMPTS = text(
-    f"""
-    WITH v AS (
-        SELECT * FROM unnest({", ".join(f"CAST(:{n} AS {t}[])" for n, t in _ATTEMPT_COLUMNS)})
-            AS v({_NAMES})
-    ), inserted AS (
-        INSERT INTO delivery_attempts ({_NAMES}) SELECT {_NAMES} FROM v
-    )
-    UPDATE deliveries AS d
-    SET last_status_code = v.status_code, next_trigger = 'scheduled'
-    FROM v WHERE d.id = v.delivery_id
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -197,7 +164,8 @@ class DeliveryHandler(JobHandler):
             return
         rows = [_attempt_row(s, r) for s, r in attempted]
         await conn.execute(
-            _RECORD_ATTEMPTS, {name: [row[name] for row in rows] for name, _ in _ATTEMPT_COLUMNS}
+            sql.attempt_record_many,
+            {name: [row[name] for row in rows] for name, _ in sql.ATTEMPT_COLUMNS},
         )
         succeeded = {s.job.row["endpoint_id"] for s, _ in attempted if s.status == JobStatus.DONE}
         failed = {s.job.row["endpoint_id"] for s, _ in attempted if s.status != JobStatus.DONE}
@@ -265,7 +233,7 @@ def _attempt_row(settled: SettledJob, record: AttemptRecord) -> dict[str, Any]:
         "response_body": result.body,
         "error_class": result.error_class,
         "error": result.error,
-        "outcome": "succeeded" if result.succeeded else "failed",
+        "outcome": AttemptOutcome.SUCCEEDED if result.succeeded else AttemptOutcome.FAILED,
     }
 
 
@@ -301,7 +269,9 @@ async def _announce_delivery(
 
 
 def _observe(settled: SettledJob, result: SendResult) -> None:
-    DELIVERY_ATTEMPTS.labels("succeeded" if result.succeeded else "failed").inc()
+    DELIVERY_ATTEMPTS.labels(
+        AttemptOutcome.SUCCEEDED if result.succeeded else AttemptOutcome.FAILED
+    ).inc()
     ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
     if settled.status == JobStatus.DEAD:
         DELIVERIES_DEAD.inc()

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.crypto import SecretBox
 from app.endpoints.custom_headers import seal_headers
@@ -176,3 +176,9 @@ async def rotate_secret(
     )
     _add_secret(session, box, endpoint_id, new_secret or new_signing_secret())
     await session.flush()
+
+
+async def count_by_status(conn: AsyncConnection) -> dict[EndpointStatus, int]:
+    """Endpoints of every tenant by status, every status present (for operators)."""
+    rows = await conn.execute(select(Endpoint.status, func.count()).group_by(Endpoint.status))
+    return dict.fromkeys(EndpointStatus, 0) | {EndpointStatus(s): n for s, n in rows}

@@ -13,6 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.ids import uuid7_floor
 from app.queue.maintenance import MaintenanceTask
+from app.queue.schema import JobStatus, WorkerStatus
+
+_PENDING, _PROCESSING = JobStatus.PENDING.value, JobStatus.PROCESSING.value
+_DONE, _DEAD = JobStatus.DONE.value, JobStatus.DEAD.value
 
 
 class PurgeOlderThan(MaintenanceTask):
@@ -49,16 +53,16 @@ def retention_tasks(
         ),
         PurgeOlderThan(
             "purge-events",
-            """SELECT e.id FROM events e WHERE e.id < :floor AND e.status = 'done'
+            f"""SELECT e.id FROM events e WHERE e.id < :floor AND e.status = '{_DONE}'
                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id
-                               AND d.status IN ('pending', 'processing'))""",
+                               AND d.status IN ('{_PENDING}', '{_PROCESSING}'))""",
             "events",
             window=events,
             batch_size=batch_size // 4,
         ),
         PurgeOlderThan(
             "purge-inbox",
-            "SELECT id FROM inbox_messages WHERE id < :floor AND status IN ('done', 'dead')",
+            f"SELECT id FROM inbox_messages WHERE id < :floor AND status IN ('{_DONE}', '{_DEAD}')",
             "inbox_messages",
             window=events,
             batch_size=batch_size,
@@ -69,7 +73,8 @@ def retention_tasks(
         ),
         Sweep(
             "forget-dead-workers",
-            "DELETE FROM workers WHERE status = 'dead' AND last_seen_at < now() - interval '1 day'",
+            f"DELETE FROM workers WHERE status = '{WorkerStatus.DEAD.value}' "
+            "AND last_seen_at < now() - interval '1 day'",
         ),
     ]
 

@@ -13,6 +13,7 @@ from app.metrics import (
     QUEUE_ROWS,
 )
 from app.ops.stats import endpoints_by_status, queue_stats, worker_stats
+from app.queue.schema import JobStatus
 from app.queue.supervision import LoopWatch
 
 
@@ -22,8 +23,8 @@ async def sample_once(engine: AsyncEngine, *, worker_timeout: timedelta) -> None
         workers = await worker_stats(conn, timeout=worker_timeout)
         endpoints = await endpoints_by_status(conn)
     for queue in queues:
-        for state in ("pending", "processing", "dead"):
-            QUEUE_ROWS.labels(queue.queue, state).set(getattr(queue, state))
+        for counted in (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.DEAD):
+            QUEUE_ROWS.labels(queue.queue, counted).set(getattr(queue, counted))
         QUEUE_OLDEST_PENDING.labels(queue.queue).set(queue.oldest_pending_seconds or 0)
         QUEUE_OLDEST_PROCESSING.labels(queue.queue).set(queue.oldest_processing_seconds or 0)
     LIVE_WORKERS.set(len(workers))

@@ -38,6 +38,23 @@ def _error_text(outcome: Outcome) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueStats:
+    """How one queue stands: rows by state, and how old its oldest waiting and running rows are."""
+
+    queue: str
+    pending: int
+    processing: int
+    dead: int
+    oldest_pending_seconds: float | None
+    #: How long the longest-running claim has run: a growing value is a stuck worker.
+    oldest_processing_seconds: float | None
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True, slots=True)
 class Enqueued:
     """One enqueued row; ``created`` is False when its idempotency key already existed."""
 
@@ -248,6 +265,17 @@ class Queue:
             },
         )
         return {row.id for row in result}
+
+    async def stats(self, conn: AsyncConnection) -> QueueStats:
+        row = (await conn.execute(self.statements.job_count_by_status)).one()
+        return QueueStats(
+            queue=self.name,
+            pending=row.pending,
+            processing=row.processing,
+            dead=row.dead,
+            oldest_pending_seconds=_seconds(row.oldest_pending),
+            oldest_processing_seconds=_seconds(row.oldest_processing),
+        )
 
     async def reap(self, conn: AsyncConnection, *, limit: int = 1000) -> dict[uuid.UUID, str]:
         """Take back rows whose lease expired: to pending, or dead when attempts are spent."""

@@ -2,7 +2,8 @@
 
 import json
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,6 +35,24 @@ async def alive_workers(conn: AsyncConnection, *, timeout: timedelta) -> set[uui
     """Workers that heartbeat within ``timeout`` and are not draining: the ring's members."""
     result = await conn.execute(sql.worker_list_alive, {"timeout_seconds": timeout.total_seconds()})
     return {row.id for row in result}
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    id: uuid.UUID
+    name: str
+    status: str
+    last_seen_at: datetime
+    #: What the worker reports about itself: its queues, how many buckets it owns.
+    info: dict[str, Any]
+
+
+async def recent_workers(conn: AsyncConnection, *, timeout: timedelta) -> list[WorkerRow]:
+    """Workers not dead that heartbeat within ``timeout`` (draining ones included), by name."""
+    result = await conn.execute(
+        sql.worker_list_recent, {"timeout_seconds": timeout.total_seconds()}
+    )
+    return [WorkerRow(r.id, r.name, r.status, r.last_seen_at, r.info) for r in result]
 
 
 async def mark_silent_dead(conn: AsyncConnection, *, timeout: timedelta) -> list[uuid.UUID]:

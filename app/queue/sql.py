@@ -80,6 +80,20 @@ class JobStatements:
             """
         )
         self.job_notify = text("SELECT pg_notify(:channel, '')")
+        # Each count reads one partial index (pending, in flight, dead), so it is cheap at any
+        # table size.
+        self.job_count_by_status = text(
+            f"""
+            SELECT
+                (SELECT count(*) FROM {table} WHERE status = '{_PENDING}') AS pending,
+                (SELECT count(*) FROM {table} WHERE status = '{_PROCESSING}') AS processing,
+                (SELECT count(*) FROM {table} WHERE status = '{_DEAD}') AS dead,
+                (SELECT extract(epoch FROM now() - min(available_at)) FROM {table}
+                 WHERE status = '{_PENDING}' AND available_at <= now()) AS oldest_pending,
+                (SELECT extract(epoch FROM now() - min(updated_at)) FROM {table}
+                 WHERE status = '{_PROCESSING}') AS oldest_processing
+            """
+        )
         # Set for the claim's transaction only:
         # - a queue table fills faster than autovacuum re-analyses it; with stale statistics the
         #   planner sorts every pending row to pick a handful (measured: 60 ms per claim at 40,000
@@ -190,6 +204,15 @@ worker_list_alive = text(
     SELECT id FROM workers
     WHERE status = '{WorkerStatus.ALIVE.value}'
       AND last_seen_at > now() - make_interval(secs => :timeout_seconds)
+    """
+)
+
+worker_list_recent = text(
+    f"""
+    SELECT id, name, status, last_seen_at, info FROM workers
+    WHERE status <> '{WorkerStatus.DEAD.value}'
+      AND last_seen_at > now() - make_interval(secs => :timeout_seconds)
+    ORDER BY name
     """
 )
 

@@ -1,0 +1,88 @@
+"""Every statement of the delivery feature, named entity-then-verb.
+
+Statuses are spelled from their enums. Batched statements take parallel arrays and join them with
+``unnest``, so one statement of one shape serves any batch size (an executemany would prepare a
+statement per distinct size).
+"""
+
+from sqlalchemy import text
+
+from app.delivery.models import AttemptTrigger, DeliveryState
+from app.endpoints.models import EndpointStatus
+from app.queue.schema import JobStatus
+
+_ACTIVE = EndpointStatus.ACTIVE.value
+_DISABLED = EndpointStatus.DISABLED.value
+_PENDING = JobStatus.PENDING.value
+_SKIPPED = DeliveryState.SKIPPED.value
+_SCHEDULED = AttemptTrigger.SCHEDULED.value
+
+#: (column, array type) of each attempt field, in table order.
+ATTEMPT_COLUMNS = (
+    ("id", "uuid"),
+    ("tenant_id", "uuid"),
+    ("delivery_id", "uuid"),
+    ("endpoint_id", "uuid"),
+    ("event_id", "uuid"),
+    ("attempt", "int"),
+    ("trigger", "text"),
+    ("started_at", "timestamptz"),
+    ("duration_ms", "int"),
+    ("status_code", "int"),
+    ("response_body", "text"),
+    ("error_class", "text"),
+    ("error", "text"),
+    ("outcome", "text"),
+)
+_NAMES = ", ".join(name for name, _ in ATTEMPT_COLUMNS)
+#: Attempt rows and their deliveries' last status in one statement of one shape, whatever the
+#: batch size (an executemany would prepare a statement per distinct batch size).
+attempt_record_many = text(
+    f"""
+    WITH v AS (
+        SELECT * FROM unnest({", ".join(f"CAST(:{n} AS {t}[])" for n, t in ATTEMPT_COLUMNS)})
+            AS v({_NAMES})
+    ), inserted AS (
+        INSERT INTO delivery_attempts ({_NAMES}) SELECT {_NAMES} FROM v
+    )
+    UPDATE deliveries AS d
+    SET last_status_code = v.status_code, next_trigger = '{_SCHEDULED}'
+    FROM v WHERE d.id = v.delivery_id
+    """
+)
+
+endpoint_mark_succeeded = text(
+    """
+    UPDATE endpoints SET failing_since = NULL, last_success_at = now()
+    WHERE id = ANY(CAST(:ids AS uuid[]))
+    """
+)
+endpoint_mark_failing = text(
+    """
+    UPDATE endpoints SET failing_since = now()
+    WHERE id = ANY(CAST(:ids AS uuid[])) AND failing_since IS NULL
+    """
+)
+endpoint_disable_many = text(
+    f"""
+    UPDATE endpoints
+    SET status = '{_DISABLED}', disabled_reason = v.reason, disabled_at = now(), updated_at = now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:reasons AS text[])) AS v(id, reason)
+    WHERE endpoints.id = v.id AND endpoints.status <> '{_DISABLED}'
+    RETURNING endpoints.id, endpoints.tenant_id, endpoints.url, endpoints.failing_since,
+              endpoints.disabled_reason, endpoints.disabled_at
+    """
+)
+endpoint_list_failing_too_long = text(
+    f"""
+    SELECT id, failing_since FROM endpoints
+    WHERE id = ANY(CAST(:ids AS uuid[])) AND status = '{_ACTIVE}'
+      AND failing_since < now() - make_interval(secs => :window_seconds)
+    """
+)
+delivery_skip_pending_of_endpoints = text(
+    f"""
+    UPDATE deliveries SET status = '{_SKIPPED}', completed_at = now(), updated_at = now()
+    WHERE endpoint_id = ANY(CAST(:ids AS uuid[])) AND status = '{_PENDING}'
+    """
+)
