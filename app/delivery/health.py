@@ -6,8 +6,9 @@ longer than the window, or answering 410 Gone, is disabled: its pending deliveri
 event through the ordinary pipeline.
 """
 
+import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,11 +17,44 @@ from app.delivery import sql
 from app.events.outbox import announce
 
 
+class SuccessMarks:
+    """When this process last wrote each endpoint's success, so that an endpoint receiving
+    thousands of deliveries a second is written once a second, not once per settled batch.
+
+    A failure seen here forgets the endpoint, so the next success clears ``failing_since`` at
+    once; a failure recorded by another process (after a ring change) is cleared within
+    ``every``. ``last_success_at`` is at most ``every`` stale.
+    """
+
+    def __init__(
+        self, every: timedelta = timedelta(seconds=1), clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.every = every.total_seconds()
+        self._clock = clock
+        self._written: dict[uuid.UUID, float] = {}
+
+    def due(
+        self, succeeded: Collection[uuid.UUID], failed: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Of ``succeeded``, the endpoints whose success must be written now."""
+        for endpoint in failed:
+            self._written.pop(endpoint, None)
+        now = self._clock()
+        due = {e for e in succeeded if now - self._written.get(e, -self.every) >= self.every}
+        for endpoint in due:
+            self._written[endpoint] = now
+        return due
+
+
 async def record_results(
-    conn: AsyncConnection, *, succeeded: Collection[uuid.UUID], failed: Collection[uuid.UUID]
+    conn: AsyncConnection,
+    marks: SuccessMarks,
+    *,
+    succeeded: Collection[uuid.UUID],
+    failed: Collection[uuid.UUID],
 ) -> None:
-    if succeeded:
-        await conn.execute(sql.endpoint_mark_succeeded, {"ids": list(succeeded)})
+    if due := marks.due(succeeded, failed):
+        await conn.execute(sql.endpoint_mark_succeeded, {"ids": list(due)})
     if failed:
         await conn.execute(sql.endpoint_mark_failing, {"ids": list(set(failed) - set(succeeded))})
 

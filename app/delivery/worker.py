@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,6 +71,7 @@ class DeliveryContext:
     disable_after: timedelta
     limiter: RateLimiter
     bodies: "OrderedDict[uuid.UUID, bytes]"
+    success_marks: health.SuccessMarks = field(default_factory=health.SuccessMarks)
 
     async def load_bodies(self, event_ids: set[uuid.UUID]) -> None:
         """Build and cache the JSON bodies of events not cached yet, in one query."""
@@ -169,7 +170,9 @@ class DeliveryHandler(JobHandler):
         )
         succeeded = {s.job.row["endpoint_id"] for s, _ in attempted if s.status == JobStatus.DONE}
         failed = {s.job.row["endpoint_id"] for s, _ in attempted if s.status != JobStatus.DONE}
-        await health.record_results(conn, succeeded=succeeded, failed=failed)
+        await health.record_results(
+            conn, self.context.success_marks, succeeded=succeeded, failed=failed
+        )
         gone = {
             s.job.row["endpoint_id"]: "the endpoint answered 410 Gone"
             for s, r in attempted
@@ -281,9 +284,13 @@ def _observe(settled: SettledJob, result: SendResult) -> None:
 
 
 def _log_attempt(job: Job, result: SendResult) -> None:
-    """Failures at INFO for on-call; successes at DEBUG (one line per delivery is costly)."""
+    """Failures at INFO for on-call; successes at DEBUG (one line per delivery is costly, and so
+    is building its fields: they are built only when the line is written)."""
+    level = logging.DEBUG if result.succeeded else logging.INFO
+    if not log.isEnabledFor(level):
+        return
     log.log(
-        logging.DEBUG if result.succeeded else logging.INFO,
+        level,
         "delivery.attempt",
         extra={
             "delivery_id": str(job.id),

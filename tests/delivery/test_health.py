@@ -1,9 +1,11 @@
 """Retry-After, pausing, ordering, rate limits, replay, auto-disable and operational events."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from app.delivery.health import SuccessMarks
 from app.settings import Settings
 from tests.conftest import Serve
 from tests.delivery.helpers import attempts_of, delivery_of, wait_for_status
@@ -191,3 +193,17 @@ async def _attempt_count(
     api: httpx.AsyncClient, tenant: dict[str, str], delivery_id: str, count: int
 ) -> bool:
     return len(await attempts_of(api, tenant, delivery_id)) == count
+
+
+def test_a_busy_endpoints_success_is_written_once_a_second_and_at_once_after_a_failure() -> None:
+    clock = [100.0]
+    marks = SuccessMarks(timedelta(seconds=1), clock=lambda: clock[0])
+    busy, other = uuid.uuid4(), uuid.uuid4()
+
+    assert marks.due({busy}, set()) == {busy}
+    clock[0] += 0.5
+    assert marks.due({busy, other}, set()) == {other}  # written half a second ago
+    assert marks.due(set(), {busy}) == set()  # a failure: the next success clears it at once
+    assert marks.due({busy}, set()) == {busy}
+    clock[0] += 1.0
+    assert marks.due({busy, other}, set()) == {busy, other}
