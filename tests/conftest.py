@@ -5,7 +5,10 @@ a temporary folder. Each test gets its own database, so tests never see each oth
 """
 
 import asyncio
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,12 +37,20 @@ def _with_database(url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A URL to the server the suite runs on (its maintenance database)."""
+def server_url() -> str:
+    """A URL to the server the suite runs on (its maintenance database).
+
+    The embedded server lives in a folder of its own, not under pytest's base temp folder:
+    pytest removes old base folders when another run starts, which would pull the data
+    directory from under a server still in use by a concurrent run. The folder is removed at
+    exit, after the server stops (``atexit`` runs the last registered first).
+    """
     configured = os.environ.get("HOOKLINE_TEST_DATABASE_URL")
     if configured:
         return configured
-    return start_embedded(tmp_path_factory.mktemp("embedded"))
+    folder = Path(tempfile.mkdtemp(prefix="hookline-embedded-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return start_embedded(folder)
 
 
 async def _admin(server_url: str, sql: str) -> None:

@@ -127,9 +127,12 @@ class Consumer:
         options: ConsumerOptions,
         wakeup: asyncio.Event,
         watch: LoopWatch,
+        claims: AsyncEngine,
         owned_buckets: Callable[[], Sequence[int]] = list,
     ) -> None:
         self.engine = engine
+        #: Autocommit connections carrying the claim session settings (see ``claim_engine``).
+        self.claims = claims
         self.queue = queue
         self.handler = handler
         self.worker = worker
@@ -209,9 +212,10 @@ class Consumer:
     async def _claim(self, limit: int) -> list[Job]:
         buckets = self._owned_buckets() if self.options.partitioned else None
         keys = await self.handler.key_filter() if self.options.filter_keys else KeyFilter()
-        async with self.engine.begin() as conn:
+        async with self.claims.connect() as conn:  # autocommit: the claim is one round trip
             jobs = await self.queue.claim(
                 conn,
+                session_planned=True,
                 worker=self.worker,
                 limit=limit,
                 lease=self.config.lease,

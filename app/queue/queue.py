@@ -196,6 +196,7 @@ class Queue:
         lane: str | None = None,
         only_keys: Collection[str] | None = None,
         skip_keys: Collection[str] = (),
+        session_planned: bool = False,
     ) -> list[Job]:
         """Claim up to ``limit`` ready rows, oldest first, skipping rows others have locked.
 
@@ -203,6 +204,8 @@ class Queue:
         head of each partition key and nothing of a key already in flight; ``lane`` is
         ``"first"`` or ``"retry"`` to keep fresh rows and retries apart; ``only_keys`` and
         ``skip_keys`` include or exclude partition keys (a caller's paused or special keys).
+        ``session_planned`` says ``conn`` already carries :data:`~app.queue.sql.CLAIM_SESSION`
+        (one round trip instead of two: the claim may then run alone, in autocommit).
         """
         if limit <= 0 or (buckets is not None and not buckets):
             return []
@@ -226,7 +229,8 @@ class Queue:
             params["only_keys"] = list(only_keys)
         if skip_keys:
             params["skip_keys"] = list(skip_keys)
-        await conn.execute(self.statements.job_claim_plan)
+        if not session_planned:
+            await conn.execute(self.statements.job_claim_plan)
         result = await conn.execute(self.statements.job_claim(variant), params)
         jobs = [Job.from_row(row) for row in result.mappings().all()]
         jobs.sort(key=lambda job: (job.row["available_at"], job.id))

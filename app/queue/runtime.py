@@ -19,14 +19,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.ids import uuid7
-from app.queue import registry
+from app.queue import registry, sql
 from app.queue.backoff import jittered
 from app.queue.config import WorkerConfig
 from app.queue.consumer import Consumer, ConsumerOptions, JobHandler
-from app.queue.errors import describe, is_connection_loss
+from app.queue.errors import describe, is_connection_loss, watch_for_disconnects
 from app.queue.listener import Listener
 from app.queue.maintenance import (
     Housekeeper,
@@ -69,6 +69,7 @@ class WorkerRuntime:
         self.id: uuid.UUID = uuid7()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.listener = Listener(dsn, self.watch)
+        self.claims = claim_engine(engine, size=len(bindings))
         self.ring = HashRing([])
         self.owned_buckets: list[int] = []
         self.consumers = [
@@ -81,6 +82,7 @@ class WorkerRuntime:
                 options=binding.options,
                 wakeup=self.listener.subscribe(binding.queue.channel),
                 watch=self.watch,
+                claims=self.claims,
                 owned_buckets=lambda: self.owned_buckets,
             )
             for binding in bindings
@@ -105,6 +107,7 @@ class WorkerRuntime:
     async def run(self) -> None:
         """Work until :meth:`stop`, then drain. Nothing else ends it: failures are retried."""
         if not await self._registered_unless_stopped():
+            await self.claims.dispose()
             return
         background = [
             spawn("listener", lambda: self.listener.run(self.listening), self.watch),
@@ -126,6 +129,7 @@ class WorkerRuntime:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await self._announce(WorkerStatus.DEAD)
+            await self.claims.dispose()
             log.info("worker.stopped", extra={"worker_id": str(self.id)})
 
     def _on_consumer_done(self, task: "asyncio.Task[None]") -> None:
@@ -209,6 +213,20 @@ class WorkerRuntime:
             if not is_connection_loss(exc):
                 raise
             log.warning("worker.announce_failed", extra={"status": status, "error": describe(exc)})
+
+
+def claim_engine(engine: AsyncEngine, *, size: int) -> AsyncEngine:
+    """Connections to ``engine``'s database for claims only: autocommit, with the claim session
+    settings set once per connection, so each claim is a single statement and round trip."""
+    claims = create_async_engine(
+        engine.url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=size,
+        max_overflow=size,
+        connect_args={"server_settings": dict(sql.CLAIM_SESSION)},
+    )
+    watch_for_disconnects(claims)
+    return claims
 
 
 def stop_on_signals(runtime: WorkerRuntime) -> None:

@@ -28,6 +28,20 @@ _TAKE_BACK = f"""
     updated_at = now()"""
 
 
+#: How a claim runs, set on the claiming connection (a worker's claim connections carry these
+#: for their whole session; :attr:`JobStatements.job_claim_plan` sets them for one transaction):
+#: - a queue table fills faster than autovacuum re-analyses it; with stale statistics the
+#:   planner sorts every pending row to pick a handful (measured: 60 ms per claim at 40,000
+#:   pending), so steer it to the ordered ready-index scan;
+#: - a claim lost in a database crash only returns its rows to pending (the worker's later
+#:   writes are fenced), so it need not wait for the WAL flush.
+CLAIM_SESSION = (
+    ("enable_sort", "off"),
+    ("enable_bitmapscan", "off"),
+    ("synchronous_commit", "off"),
+)
+
+
 @dataclass(frozen=True)
 class ClaimVariant:
     """Which optional filters a claim applies."""
@@ -94,16 +108,10 @@ class JobStatements:
                  WHERE status = '{_PROCESSING}') AS oldest_processing
             """
         )
-        # Set for the claim's transaction only:
-        # - a queue table fills faster than autovacuum re-analyses it; with stale statistics the
-        #   planner sorts every pending row to pick a handful (measured: 60 ms per claim at 40,000
-        #   pending), so steer it to the ordered ready-index scan;
-        # - a claim lost in a database crash only returns its rows to pending (the worker's later
-        #   writes are fenced), so it need not wait for the WAL flush.
+        #: :data:`CLAIM_SESSION`, for one transaction (a claim on a connection without it).
         self.job_claim_plan = text(
-            "SELECT set_config('enable_sort', 'off', true), "
-            "set_config('enable_bitmapscan', 'off', true), "
-            "set_config('synchronous_commit', 'off', true)"
+            "SELECT "
+            + ", ".join(f"set_config('{name}', '{value}', true)" for name, value in CLAIM_SESSION)
         )
         self._claims: dict[ClaimVariant, TextClause] = {}
 
