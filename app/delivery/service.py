@@ -25,7 +25,8 @@ from app.pagination import PageParams, created_between, fetch_page
 from app.queue.schema import JobStatus
 from app.tenancy import get_owned
 
-_RANGES = {"2xx": (200, 299), "3xx": (300, 399), "4xx": (400, 499), "5xx": (500, 599)}
+#: Each ``status_class`` filter as the attempts' stored class (a status code's hundreds).
+_CLASSES = {"2xx": 2, "3xx": 3, "4xx": 4, "5xx": 5, "none": 0}
 
 
 async def list_deliveries(
@@ -73,11 +74,8 @@ async def list_attempts(
         query = query.where(DeliveryAttempt.delivery_id == delivery_id)
     if endpoint_id is not None:
         query = query.where(DeliveryAttempt.endpoint_id == endpoint_id)
-    if status_class == "none":
-        query = query.where(DeliveryAttempt.status_code.is_(None))
-    elif status_class is not None:
-        low, high = _RANGES[status_class]
-        query = query.where(DeliveryAttempt.status_code.between(low, high))
+    if status_class is not None:
+        query = query.where(DeliveryAttempt.status_class == _CLASSES[status_class])
     return await fetch_page(session, query, DeliveryAttempt.id, page)
 
 
