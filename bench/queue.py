@@ -10,7 +10,9 @@ per second for each and Hookline's ratio to each. A contender that is not instal
 import argparse
 import asyncio
 import functools
+import statistics
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import MetaData, func, select
@@ -85,34 +87,66 @@ async def hookline_rate(args: argparse.Namespace, url: str) -> tuple[float, floa
     return enqueue_rate, process_rate
 
 
+async def _measure(
+    server_url: str | None, measure: Callable[[str], Awaitable[float]]
+) -> float | None:
+    try:
+        async with scratch_database(server_url) as url:
+            return await measure(url)
+    except ImportError:
+        return None
+
+
 async def run(args: argparse.Namespace) -> None:
-    async with scratch_database(args.server_url) as url:
-        enqueue_rate, ours = await hookline_rate(args, url)
-    print(f"hookline enqueue:        {enqueue_rate:10,.0f} jobs/s (batches of 1000)")
-    print(
-        f"hookline claim+complete: {ours:10,.0f} jobs/s "
-        f"({args.workers} workers x {args.concurrency} in flight)"
-    )
-    rivals = {
-        f"pgqueuer (batch_size={size})": functools.partial(
+    """Each round runs Hookline and then every rival, so machine load hits them alike; the
+    ratio is taken round by round, and the medians are reported."""
+
+    async def hookline(url: str) -> float:
+        enqueue_rate, rate = await hookline_rate(args, url)
+        enqueues.append(enqueue_rate)
+        return rate
+
+    enqueues: list[float] = []
+    contenders: dict[str, Callable[[str], Awaitable[float]]] = {"hookline": hookline}
+    for size in (10, 100):
+        contenders[f"pgqueuer (batch_size={size})"] = functools.partial(
             rivals_module.pgqueuer_rate, jobs=args.jobs, workers=args.workers, batch_size=size
         )
-        for size in (10, 100)
-    }
-    rivals["procrastinate"] = functools.partial(
-        rivals_module.procrastinate_rate,
-        jobs=args.jobs // 10,  # ~300-500 jobs/s: a tenth of the jobs keeps the run short
-        workers=args.workers,
-        concurrency=args.concurrency,
-    )
-    for name, measure in rivals.items():
-        try:
-            async with scratch_database(args.server_url) as url:
-                rate = await measure(url)
-        except ImportError:
-            print(f"{name:24} not installed (pip install -e '.[bench]')")
-            continue
-        print(f"{name:24} {rate:10,.0f} jobs/s   hookline is {ours / rate:5.1f}x")
+    if args.procrastinate:
+        contenders["procrastinate"] = functools.partial(
+            rivals_module.procrastinate_rate,
+            jobs=args.jobs // 10,  # ~300-500 jobs/s: a tenth of the jobs keeps the run short
+            workers=args.workers,
+            concurrency=args.concurrency,
+        )
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    ratios: dict[str, list[float]] = {name: [] for name in contenders if name != "hookline"}
+    for round_number in range(1, args.rounds + 1):
+        line = []
+        for name, measure in contenders.items():  # hookline first: the ratios need it
+            rate = await _measure(args.server_url, measure)
+            if rate is None:
+                line.append(f"{name} not installed (pip install -e '.[bench]')")
+                continue
+            rates[name].append(rate)
+            if name == "hookline":
+                line.append(f"hookline {rate:,.0f}")
+            else:
+                ratios[name].append(rates["hookline"][-1] / rate)
+                line.append(f"{name} {rate:,.0f} ({ratios[name][-1]:.1f}x)")
+        print(f"round {round_number}: " + "; ".join(line), flush=True)
+
+    shape = f"{args.workers} workers x {args.concurrency} in flight"
+    print(f"\nmedians of {args.rounds} rounds ({shape})")
+    print(f"hookline enqueue:        {statistics.median(enqueues):10,.0f} jobs/s (batches of 1000)")
+    print(f"hookline claim+complete: {statistics.median(rates['hookline']):10,.0f} jobs/s")
+    for name, per_round in ratios.items():
+        if per_round:
+            print(
+                f"{name:24} {statistics.median(rates[name]):10,.0f} jobs/s   "
+                f"hookline is {statistics.median(per_round):4.1f}x "
+                f"(rounds: {', '.join(f'{r:.1f}' for r in per_round)})"
+            )
 
 
 def main() -> None:
@@ -122,6 +156,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--fast-settle", action="store_true", help="synchronous_commit=off acks")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (medians)")
+    parser.add_argument(
+        "--procrastinate", action="store_true", help="include procrastinate (slow) in each round"
+    )
     asyncio.run(run(parser.parse_args()))
 
 
