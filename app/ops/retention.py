@@ -68,6 +68,11 @@ def retention_tasks(
             "DELETE FROM endpoint_secrets WHERE expires_at < now()",
         ),
         Sweep(
+            # Workers need a tombstone for at most their full-reload interval (10 minutes).
+            "forget-endpoint-tombstones",
+            "DELETE FROM endpoint_tombstones WHERE deleted_at < now() - interval '1 day'",
+        ),
+        Sweep(
             "forget-dead-workers",
             "DELETE FROM workers WHERE status = 'dead' AND last_seen_at < now() - interval '1 day'",
         ),
