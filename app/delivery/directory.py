@@ -10,14 +10,18 @@ Why an incremental refresh misses nothing. Triggers stamp each endpoint with the
 transaction that last changed it (``endpoints.config_xid``: a change to the URL, status,
 subscriptions, headers, limits, ordering or any signing secret) and record each deletion, with
 the deleting transaction's id, in ``endpoint_tombstones``. A refresh reads, in one statement and
-so in one snapshot, the endpoints and tombstones stamped at or above ``since``, together with
-that snapshot's ``xmin``: the oldest transaction still running when the snapshot was taken.
-Every transaction whose writes the snapshot does not show was running then or started later, so
-its id is at least ``xmin``; the next refresh starts from ``since = xmin`` and therefore reads
-its rows once it has committed, however late that is and whatever its clock said. Rows of
-transactions the snapshot did show may be read twice; applying a row is idempotent. Transaction
-ids only grow (64-bit, never wrapping), so nothing older can appear later. Refreshes of one
-directory run one at a time, so a slower, older snapshot never overwrites a newer one.
+so in one snapshot, the endpoints and tombstones that the previous snapshot did not show, and
+notes what this snapshot does not show: its ``xmax`` (the first transaction id not yet
+assigned) and its in-progress list (every transaction below ``xmax`` still running). A
+transaction whose writes a snapshot does not show is, by the definition of a snapshot, in that
+list or at least ``xmax``; the next refresh reads the rows stamped ``>= xmax`` or with a listed
+id, so it reads that transaction's rows once it has committed, however late that is and
+whatever its clock said (a transaction still running then is simply listed again). Rows seen
+before may be read again; applying a row is idempotent. Transaction ids only grow (64-bit,
+never wrapping). A long transaction elsewhere in the cluster (a backup, a report) costs one
+list entry, not a re-read of everything since it began, as a plain ``xmin`` bound would. The
+stamp is the top-level transaction id, which is what the in-progress list holds. Refreshes of
+one directory run one at a time, so an older snapshot never overwrites a newer one.
 
 Tombstones are pruned by retention after a day, and a directory reloads everything when its
 last full load is ``full_reload`` (10 minutes) old: an incremental refresh only ever needs
@@ -39,6 +43,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -50,15 +55,19 @@ from app.endpoints.custom_headers import open_headers
 #: tombstones, which retention keeps for a day).
 FULL_RELOAD_SECONDS = 600
 
-#: Changed endpoints (with their signing secrets, current first) and tombstones, with the
-#: snapshot's xmin, all in one snapshot. The horizon row is there even when nothing changed.
+#: Changed endpoints (with their signing secrets, current first) and tombstones, with what the
+#: snapshot did not show (its xmax and in-progress ids), all in one snapshot. The first row
+#: carries the latter even when nothing changed.
 _CHANGED_SINCE = text(
     """
-    SELECT h.horizon, c.* FROM (
-        SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon
+    SELECT h.next_since, h.next_pending, c.* FROM (
+        SELECT pg_snapshot_xmax(snap.s)::text::bigint AS next_since,
+               ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(snap.s) AS x) AS next_pending
+        FROM (SELECT pg_current_snapshot() AS s) AS snap
     ) AS h
     LEFT JOIN (
-        SELECT e.id, false AS deleted, e.tenant_id, e.url, e.event_types, e.sealed_headers,
+        SELECT e.id, false AS deleted, e.tenant_id, e.url, e.event_types,
+               e.sealed_headers::text AS sealed_headers,
                e.status, e.rate_limit_per_second, e.ordered, e.config_xid,
                s.ids AS secret_ids, s.ciphertexts AS secret_ciphertexts,
                s.expiries AS secret_expiries
@@ -72,17 +81,16 @@ _CHANGED_SINCE = text(
             FROM endpoint_secrets AS es
             WHERE es.endpoint_id = e.id AND (es.expires_at IS NULL OR es.expires_at > now())
         ) AS s ON true
-        WHERE e.config_xid >= :since
+        WHERE e.config_xid >= :since OR e.config_xid = ANY(CAST(:pending AS bigint[]))
         UNION ALL
         SELECT t.endpoint_id, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL
         FROM endpoint_tombstones AS t
-        WHERE t.deleted_xid >= :deleted_since
+        WHERE :tombstones
+          AND (t.deleted_xid >= :since OR t.deleted_xid = ANY(CAST(:pending AS bigint[])))
     ) AS c ON true
     """
 )
-#: ``deleted_since`` of a full load: no tombstone is that new.
-_NO_TOMBSTONES = 2**62
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,8 @@ class EndpointConfig:
     #: The transaction that made this version (see the module docstring).
     version: int
     box: SecretBox = field(repr=False, compare=False)
-    sealed_headers: dict[str, str] = field(repr=False, compare=False)
+    #: ``endpoints.sealed_headers`` as JSON text: parsed, like decrypted, on first use.
+    sealed_headers: str = field(repr=False, compare=False)
     #: Every secret that signed when this version was read, the current one first.
     sealed_secrets: tuple[SealedSecret, ...] = field(repr=False, compare=False)
 
@@ -119,7 +128,7 @@ class EndpointConfig:
     @cached_property
     def headers(self) -> dict[str, str]:
         """Custom headers, decrypted (once per version)."""
-        return open_headers(self.box, self.id, self.sealed_headers)
+        return open_headers(self.box, self.id, orjson.loads(self.sealed_headers))
 
     @cached_property
     def _opened_secrets(self) -> tuple[tuple[str, float | None], ...]:
@@ -157,8 +166,10 @@ class EndpointDirectory:
         self._endpoints: dict[uuid.UUID, EndpointConfig] = {}
         self._subscriptions = SubscriptionIndex()
         self._key_sets: dict[KeyPredicate, set[str]] = {}
-        #: Rows stamped at or above this may be unseen (the last snapshot's xmin).
+        #: Rows stamped at or above this, or with one of the ``_pending`` ids, may be unseen:
+        #: the last snapshot's xmax and the transactions it saw in progress.
         self._since: int | None = None
+        self._pending: list[int] = []
         self._refreshed_at = float("-inf")
         self._reloaded_at = float("-inf")
         #: When the latest refresh began: it saw every change committed before then.
@@ -211,7 +222,8 @@ class EndpointDirectory:
     async def _catch_up(self, conn: AsyncConnection | None, *, full: bool) -> None:
         params = {
             "since": 0 if full else self._since,
-            "deleted_since": _NO_TOMBSTONES if full else self._since,
+            "pending": [] if full else self._pending,
+            "tombstones": not full,
         }
         self._started_at = time.monotonic()
         if conn is None:
@@ -224,7 +236,7 @@ class EndpointDirectory:
             self._replace_all(rows)
         else:
             self._apply(rows)
-        self._since = rows[0].horizon
+        self._since, self._pending = rows[0].next_since, rows[0].next_pending
         now = time.monotonic()
         self._refreshed_at = now
         if full:
@@ -233,7 +245,7 @@ class EndpointDirectory:
     def _apply(self, rows: Sequence[Any]) -> None:
         for row in rows:
             if row.id is None:
-                continue  # the horizon row of a refresh that found nothing
+                continue  # the first row of a refresh that found nothing
             old = self._endpoints.get(row.id)
             if old is not None and not row.deleted and old.version == row.config_xid:
                 continue  # read again by the overlap: keep the decrypted version
