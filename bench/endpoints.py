@@ -6,7 +6,8 @@ For each size, on one throwaway database: inserts that many endpoints (direct SQ
 ``--tenants`` tenants, each with a sealed signing secret, a third with a sealed custom header,
 a realistic mix of exact, prefix, ``*`` and ``hookline.*`` subscriptions), then measures
 
-- a full refresh (what a worker does once at start),
+- a full refresh (what a worker does at start and every hour), and the longest it keeps
+  the event loop from running anything else,
 - an incremental refresh with 0 and with 10 endpoints changed since the last one,
 - the key filters of one claim (the three delivery consumers' ``key_filter``),
 - the fan-out matching of one event (the subscription index, and for comparison the linear
@@ -147,6 +148,26 @@ async def _median(repeat: int, step: Callable[[], Awaitable[Any]]) -> tuple[floa
     return statistics.median(walls), statistics.median(cpus)
 
 
+async def _longest_stall(step: Callable[[], Awaitable[Any]]) -> float:
+    """The longest the event loop ran nothing else while ``step`` ran (seconds)."""
+    done = False
+    longest = 0.0
+
+    async def ticker() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            longest, last = max(longest, now - last), now
+
+    ticking = asyncio.create_task(ticker())
+    await step()
+    done = True
+    await ticking
+    return longest
+
+
 def _per_call(calls: int, step: Callable[[], Any]) -> float:
     """Seconds per call of ``step``, over ``calls`` calls."""
     started = time.perf_counter()
@@ -163,6 +184,7 @@ async def measure(args: argparse.Namespace, count: int) -> dict[str, float]:
         try:
             directory = EndpointDirectory(engine, box, refresh=timedelta(seconds=2))
             full, full_cpu = await _median(args.repeat, directory.reload)
+            stall = await _longest_stall(directory.reload)
             idle, idle_cpu = await _median(args.repeat, directory.refresh)
 
             async def ten_changed() -> None:
@@ -231,6 +253,7 @@ async def measure(args: argparse.Namespace, count: int) -> dict[str, float]:
     return {
         "full": full,
         "full_cpu": full_cpu,
+        "stall": stall,
         "idle": idle,
         "idle_cpu": idle_cpu,
         "changed": changed,
@@ -258,7 +281,8 @@ async def run(args: argparse.Namespace) -> None:
     for count in args.endpoints:
         r = await measure(args, count)
         print(
-            f"{count:>7} endpoints | full refresh {_ms(r['full'])} (cpu {_ms(r['full_cpu'])})"
+            f"{count:>7} endpoints | full refresh {_ms(r['full'])} (cpu {_ms(r['full_cpu'])},"
+            f" loop blocked {_ms(r['stall'])} at most)"
             f" | incremental, 0 changed {_ms(r['idle'])} (cpu {_ms(r['idle_cpu'])})"
             f" | 10 changed {_ms(r['changed'])} (cpu {_ms(r['changed_cpu'])})"
             f" | key filters/claim {_ms(r['key_filters'])}"

@@ -24,9 +24,11 @@ stamp is the top-level transaction id, which is what the in-progress list holds.
 one directory run one at a time, so an older snapshot never overwrites a newer one.
 
 Tombstones are pruned by retention after a day, and a directory reloads everything when its
-last full load is ``full_reload`` (10 minutes) old: an incremental refresh only ever needs
+last full load is ``full_reload`` (an hour) old: an incremental refresh only ever needs
 tombstones younger than that. The full reload is also the safety net, should anything ever
-change endpoints behind the triggers' back.
+change endpoints behind the triggers' back. It reads ``CHUNK`` endpoints per statement, so other
+tasks run in between; at 50,000 endpoints what still holds the event loop is Python's garbage
+collector passing over the new objects (about half a second, once an hour: bench/README.md).
 
 Secrets and header values are decrypted on first use, once per version of an endpoint (a
 refresh that re-reads an unchanged endpoint keeps its decrypted version), not on every load.
@@ -37,7 +39,8 @@ and subscriptions are indexed per tenant (:mod:`app.delivery.subscriptions`).
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Set
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -53,44 +56,59 @@ from app.endpoints.custom_headers import open_headers
 
 #: How often a directory reloads everything (and the longest an incremental refresh may rely on
 #: tombstones, which retention keeps for a day).
-FULL_RELOAD_SECONDS = 600
+FULL_RELOAD_SECONDS = 3600
 
-#: Changed endpoints (with their signing secrets, current first) and tombstones, with what the
-#: snapshot did not show (its xmax and in-progress ids), all in one snapshot. The first row
-#: carries the latter even when nothing changed.
-_CHANGED_SINCE = text(
-    """
+#: What the statement's snapshot does not show: its xmax and the ids it saw in progress.
+_SNAPSHOT = """
     SELECT h.next_since, h.next_pending, c.* FROM (
         SELECT pg_snapshot_xmax(snap.s)::text::bigint AS next_since,
                ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(snap.s) AS x) AS next_pending
         FROM (SELECT pg_current_snapshot() AS s) AS snap
     ) AS h
+"""
+#: Endpoints with their signing secrets (the current one first), as a worker uses them.
+_ENDPOINTS = """
+    SELECT e.id, false AS deleted, e.tenant_id, e.url, e.event_types,
+           e.sealed_headers::text AS sealed_headers,
+           e.status, e.rate_limit_per_second, e.ordered, e.config_xid,
+           s.ids AS secret_ids, s.ciphertexts AS secret_ciphertexts,
+           s.expiries AS secret_expiries
+    FROM endpoints AS e
+    LEFT JOIN LATERAL (
+        SELECT array_agg(es.id ORDER BY es.expires_at DESC NULLS FIRST, es.id DESC) AS ids,
+               array_agg(es.ciphertext ORDER BY es.expires_at DESC NULLS FIRST, es.id DESC)
+                   AS ciphertexts,
+               array_agg(es.expires_at ORDER BY es.expires_at DESC NULLS FIRST, es.id DESC)
+                   AS expiries
+        FROM endpoint_secrets AS es
+        WHERE es.endpoint_id = e.id AND (es.expires_at IS NULL OR es.expires_at > now())
+    ) AS s ON true
+"""
+#: Endpoints changed and deleted since the last snapshot, and what this one does not show; the
+#: first row carries the latter even when nothing changed.
+_CHANGED_SINCE = text(
+    f"""
+    {_SNAPSHOT}
     LEFT JOIN (
-        SELECT e.id, false AS deleted, e.tenant_id, e.url, e.event_types,
-               e.sealed_headers::text AS sealed_headers,
-               e.status, e.rate_limit_per_second, e.ordered, e.config_xid,
-               s.ids AS secret_ids, s.ciphertexts AS secret_ciphertexts,
-               s.expiries AS secret_expiries
-        FROM endpoints AS e
-        LEFT JOIN LATERAL (
-            SELECT array_agg(es.id ORDER BY es.expires_at DESC NULLS FIRST, es.id DESC) AS ids,
-                   array_agg(es.ciphertext ORDER BY es.expires_at DESC NULLS FIRST, es.id DESC)
-                       AS ciphertexts,
-                   array_agg(es.expires_at ORDER BY es.expires_at DESC NULLS FIRST, es.id DESC)
-                       AS expiries
-            FROM endpoint_secrets AS es
-            WHERE es.endpoint_id = e.id AND (es.expires_at IS NULL OR es.expires_at > now())
-        ) AS s ON true
+        {_ENDPOINTS}
         WHERE e.config_xid >= :since OR e.config_xid = ANY(CAST(:pending AS bigint[]))
         UNION ALL
         SELECT t.endpoint_id, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL
         FROM endpoint_tombstones AS t
-        WHERE :tombstones
-          AND (t.deleted_xid >= :since OR t.deleted_xid = ANY(CAST(:pending AS bigint[])))
+        WHERE t.deleted_xid >= :since OR t.deleted_xid = ANY(CAST(:pending AS bigint[]))
     ) AS c ON true
     """
 )
+#: One chunk of every endpoint, in id order, for a full load.
+_ALL_AFTER = text(
+    f"""
+    {_SNAPSHOT}
+    LEFT JOIN ({_ENDPOINTS} WHERE e.id > :after ORDER BY e.id LIMIT :chunk) AS c ON true
+    """
+)
+#: Endpoints per statement of a full load: the event loop runs other tasks in between.
+CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -150,6 +168,28 @@ class EndpointConfig:
 KeyPredicate = Callable[[EndpointConfig], bool]
 
 
+class _State:
+    """Endpoints by id, with the subscription index and key sets derived from them."""
+
+    def __init__(self, predicates: Iterable[KeyPredicate] = ()) -> None:
+        self.endpoints: dict[uuid.UUID, EndpointConfig] = {}
+        self.subscriptions = SubscriptionIndex()
+        self.key_sets: dict[KeyPredicate, set[str]] = {p: set() for p in predicates}
+
+    def install(self, config: EndpointConfig) -> None:
+        self.endpoints[config.id] = config
+        self.subscriptions.add(config.tenant_id, config.id, config.event_types)
+        for predicate, keys in self.key_sets.items():
+            if predicate(config):
+                keys.add(config.key)
+
+    def remove(self, config: EndpointConfig) -> None:
+        del self.endpoints[config.id]
+        self.subscriptions.remove(config.tenant_id, config.id, config.event_types)
+        for keys in self.key_sets.values():
+            keys.discard(config.key)
+
+
 class EndpointDirectory:
     def __init__(
         self,
@@ -158,14 +198,14 @@ class EndpointDirectory:
         *,
         refresh: timedelta,
         full_reload: timedelta = timedelta(seconds=FULL_RELOAD_SECONDS),
+        chunk: int = CHUNK,
     ) -> None:
         self.engine = engine
+        self.chunk = chunk
         self.box = box
         self.refresh_interval = refresh.total_seconds()
         self.full_reload_interval = full_reload.total_seconds()
-        self._endpoints: dict[uuid.UUID, EndpointConfig] = {}
-        self._subscriptions = SubscriptionIndex()
-        self._key_sets: dict[KeyPredicate, set[str]] = {}
+        self._state = _State()
         #: Rows stamped at or above this, or with one of the ``_pending`` ids, may be unseen:
         #: the last snapshot's xmax and the transactions it saw in progress.
         self._since: int | None = None
@@ -177,14 +217,15 @@ class EndpointDirectory:
         self._lock = asyncio.Lock()
 
     def get(self, endpoint_id: uuid.UUID) -> EndpointConfig | None:
-        return self._endpoints.get(endpoint_id)
+        return self._state.endpoints.get(endpoint_id)
 
     def configs(self) -> Iterator[EndpointConfig]:
-        return iter(self._endpoints.values())
+        return iter(self._state.endpoints.values())
 
     async def ensure_fresh(self, needed: Iterable[uuid.UUID] | None = None) -> None:
         """Refresh when stale, or when ``needed`` names endpoints the directory lacks."""
-        missing = needed is not None and any(i not in self._endpoints for i in needed)
+        known = self._state.endpoints
+        missing = needed is not None and any(i not in known for i in needed)
         if missing or time.monotonic() - self._refreshed_at >= self.refresh_interval:
             await self.refresh()
 
@@ -195,90 +236,92 @@ class EndpointDirectory:
         async with self._lock:
             if self._started_at >= asked:
                 return  # a refresh that began after this call has just caught up
-            full = (
+            if (
                 self._since is None
                 or time.monotonic() - self._reloaded_at >= self.full_reload_interval
-            )
-            await self._catch_up(conn, full=full)
+            ):
+                await self._load_all(conn)
+            else:
+                await self._load_changes(conn)
 
     async def reload(self) -> None:
         """Load every endpoint again (at start, and every ``full_reload`` as a safety net)."""
         async with self._lock:
-            await self._catch_up(None, full=True)
+            await self._load_all(None)
 
     def keys_where(self, predicate: KeyPredicate) -> Set[str]:
         """The partition keys of the endpoints ``predicate`` selects, kept up to date from then
         on: pass the same function each time (a claim reads it, never rebuilds it)."""
-        keys = self._key_sets.get(predicate)
+        keys = self._state.key_sets.get(predicate)
         if keys is None:
-            keys = {c.key for c in self._endpoints.values() if predicate(c)}
-            self._key_sets[predicate] = keys
+            keys = {c.key for c in self._state.endpoints.values() if predicate(c)}
+            self._state.key_sets[predicate] = keys
         return keys
 
     def subscribers(self, tenant_id: uuid.UUID, event_type: str) -> list[EndpointConfig]:
         """The tenant's endpoints subscribed to ``event_type``, whatever their status."""
-        return [self._endpoints[i] for i in self._subscriptions.match(tenant_id, event_type)]
+        endpoints = self._state.endpoints
+        return [endpoints[i] for i in self._state.subscriptions.match(tenant_id, event_type)]
 
-    async def _catch_up(self, conn: AsyncConnection | None, *, full: bool) -> None:
-        params = {
-            "since": 0 if full else self._since,
-            "pending": [] if full else self._pending,
-            "tombstones": not full,
-        }
+    @asynccontextmanager
+    async def _connection(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
         self._started_at = time.monotonic()
-        if conn is None:
+        if conn is not None:
+            yield conn
+        else:
             async with self.engine.connect() as own:
-                rows = (await own.execute(_CHANGED_SINCE, params)).all()
-        else:
-            rows = (await conn.execute(_CHANGED_SINCE, params)).all()
+                yield own
+
+    async def _load_changes(self, conn: AsyncConnection | None) -> None:
+        async with self._connection(conn) as db:
+            rows = (
+                await db.execute(_CHANGED_SINCE, {"since": self._since, "pending": self._pending})
+            ).all()
         # No await from here on: readers see the directory before or after, never halfway.
-        if full:
-            self._replace_all(rows)
-        else:
-            self._apply(rows)
-        self._since, self._pending = rows[0].next_since, rows[0].next_pending
+        state = self._state
+        for row in rows:
+            if row.id is None:
+                continue  # the first row of a refresh that found nothing
+            old = state.endpoints.get(row.id)
+            if old is not None and not row.deleted and old.version == row.config_xid:
+                continue  # read again: keep the decrypted version
+            if old is not None:
+                state.remove(old)
+            if not row.deleted:
+                state.install(self._config(row))
+        self._caught_up(rows[0], full=False)
+
+    async def _load_all(self, conn: AsyncConnection | None) -> None:
+        """Every endpoint, in chunks (other tasks run in between), into a new state swapped in
+        at the end. The first chunk's snapshot bounds what the next refresh reads: whatever a
+        later chunk shows or misses that the first did not is newer, and is read again."""
+        old = self._state.endpoints
+        state = _State(self._state.key_sets)
+        first = None
+        after = uuid.UUID(int=0)
+        async with self._connection(conn) as db:
+            while True:
+                rows = (await db.execute(_ALL_AFTER, {"after": after, "chunk": self.chunk})).all()
+                if first is None:
+                    first = rows[0]
+                for row in rows:
+                    if row.id is None:
+                        continue
+                    kept = old.get(row.id)
+                    unchanged = kept is not None and kept.version == row.config_xid
+                    state.install(kept if kept is not None and unchanged else self._config(row))
+                if len(rows) < self.chunk:
+                    break
+                after = rows[-1].id
+        self._state = state
+        self._caught_up(first, full=True)
+
+    def _caught_up(self, snapshot: Any, *, full: bool) -> None:
+        self._since, self._pending = snapshot.next_since, snapshot.next_pending
         now = time.monotonic()
         self._refreshed_at = now
         if full:
             self._reloaded_at = now
-
-    def _apply(self, rows: Sequence[Any]) -> None:
-        for row in rows:
-            if row.id is None:
-                continue  # the first row of a refresh that found nothing
-            old = self._endpoints.get(row.id)
-            if old is not None and not row.deleted and old.version == row.config_xid:
-                continue  # read again by the overlap: keep the decrypted version
-            if old is not None:
-                self._remove(old)
-            if not row.deleted:
-                self._install(self._config(row))
-
-    def _replace_all(self, rows: Sequence[Any]) -> None:
-        old = self._endpoints
-        self._endpoints = {}
-        self._subscriptions = SubscriptionIndex()
-        for keys in self._key_sets.values():
-            keys.clear()
-        for row in rows:
-            if row.id is None:
-                continue
-            kept = old.get(row.id)
-            unchanged = kept is not None and kept.version == row.config_xid
-            self._install(kept if kept is not None and unchanged else self._config(row))
-
-    def _install(self, config: EndpointConfig) -> None:
-        self._endpoints[config.id] = config
-        self._subscriptions.add(config.tenant_id, config.id, config.event_types)
-        for predicate, keys in self._key_sets.items():
-            if predicate(config):
-                keys.add(config.key)
-
-    def _remove(self, config: EndpointConfig) -> None:
-        del self._endpoints[config.id]
-        self._subscriptions.remove(config.tenant_id, config.id, config.event_types)
-        for keys in self._key_sets.values():
-            keys.discard(config.key)
 
     def _config(self, row: Any) -> EndpointConfig:
         return EndpointConfig(

@@ -68,7 +68,7 @@ def retention_tasks(
             "DELETE FROM endpoint_secrets WHERE expires_at < now()",
         ),
         Sweep(
-            # Workers need a tombstone for at most their full-reload interval (10 minutes).
+            # Workers need a tombstone for at most their full-reload interval (an hour).
             "forget-endpoint-tombstones",
             "DELETE FROM endpoint_tombstones WHERE deleted_at < now() - interval '1 day'",
         ),
