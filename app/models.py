@@ -5,7 +5,7 @@ Models live in their feature folders; importing them here registers them on the 
 
 from app.base import Base
 from app.delivery.models import Delivery, DeliveryAttempt
-from app.endpoints.models import Endpoint, EndpointSecret
+from app.endpoints.models import Endpoint, EndpointSecret, EndpointTombstone
 from app.events.models import Event
 from app.inbound.models import InboundSource, InboxMessage
 from app.queue.schema import Worker
@@ -20,6 +20,7 @@ __all__ = [
     "DeliveryAttempt",
     "Endpoint",
     "EndpointSecret",
+    "EndpointTombstone",
     "Event",
     "InboundSource",
     "InboxMessage",

@@ -50,13 +50,13 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         raise ValueError("settings.secret_key is required to sign deliveries")
     guard = TargetGuard(settings.allowed_target_networks)
     retry = retry_policy(settings)
+    # One directory per process: the delivery consumers and fan-out share its refreshes.
+    directory = EndpointDirectory(
+        engine, SecretBox(settings.secret_key.get_secret_value()), refresh=settings.endpoint_refresh
+    )
     context = DeliveryContext(
         engine=engine,
-        directory=EndpointDirectory(
-            engine,
-            SecretBox(settings.secret_key.get_secret_value()),
-            refresh=settings.endpoint_refresh,
-        ),
+        directory=directory,
         sender=AiohttpSender(
             guard,
             connect_timeout=settings.connect_timeout,
@@ -88,7 +88,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         # Fan-out is database work only: big batches, one transaction each.
         Binding(
             EVENTS,
-            FanOut(max_attempts=retry.max_attempts),
+            FanOut(directory, max_attempts=retry.max_attempts),
             ConsumerOptions(concurrency=500, retry=retry),
         ),
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),

@@ -4,28 +4,34 @@ The deliveries are written in the same transaction that marks the event done, so
 either fanned out completely or not at all. Each delivery's idempotency key is
 ``{event_id}:{endpoint_id}`` (and the pair is unique), so a fan-out repeated after a lost lease
 or a crash never creates a second delivery for the same endpoint.
+
+Subscribers come from the worker's endpoint directory (its subscription index), refreshed inside
+the fan-out transaction first. That refresh's snapshot is taken after these events were claimed,
+so after they committed: every endpoint created, changed or deleted before an event was
+published is seen as such, exactly as when fan-out read the endpoints table itself (see
+app/delivery/directory.py for why an incremental refresh misses nothing). An endpoint deleted
+after the refresh but before this transaction commits makes the insert fail its foreign key, and
+the batch is fanned out again; that race was there before too.
 """
 
-import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.delivery.directory import EndpointDirectory
 from app.delivery.models import DeliveryState
 from app.delivery.queue import DELIVERIES
-from app.endpoints.filters import matches
-from app.endpoints.models import Endpoint, EndpointStatus
+from app.endpoints.models import EndpointStatus
 from app.queue.consumer import JobHandler, SettledJob
 from app.queue.jobs import Done, Job, Outcome
 from app.queue.schema import JobStatus
 
 
 class FanOut(JobHandler):
-    def __init__(self, *, max_attempts: int) -> None:
+    def __init__(self, directory: EndpointDirectory, *, max_attempts: int) -> None:
+        self.directory = directory
         #: Attempts each delivery gets: the first and one per retry delay.
         self.max_attempts = max_attempts
 
@@ -36,37 +42,34 @@ class FanOut(JobHandler):
     async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
         events = [s.job.row for s in settled if s.status == JobStatus.DONE]
         if events:
-            await fan_out(conn, events, max_attempts=self.max_attempts)
+            await fan_out(conn, self.directory, events, max_attempts=self.max_attempts)
 
 
-async def fan_out(conn: AsyncConnection, events: Sequence[Any], *, max_attempts: int) -> None:
+async def fan_out(
+    conn: AsyncConnection,
+    directory: EndpointDirectory,
+    events: Sequence[Any],
+    *,
+    max_attempts: int,
+) -> None:
     """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction."""
-    tenants = {event["tenant_id"] for event in events}
-    result = await conn.execute(
-        select(Endpoint.id, Endpoint.tenant_id, Endpoint.status, Endpoint.event_types).where(
-            Endpoint.tenant_id.in_(tenants)
-        )
-    )
-    endpoints_of: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for endpoint in result:
-        endpoints_of[endpoint.tenant_id].append(endpoint)
-
+    await directory.refresh(conn)
     now = datetime.now(UTC)
     deliveries: list[dict[str, Any]] = []
     for event in events:
-        for endpoint in endpoints_of[event["tenant_id"]]:
-            if not matches(endpoint.event_types, event["type"]):
-                continue
-            delivery: dict[str, Any] = {
-                "tenant_id": event["tenant_id"],
-                "event_id": event["id"],
-                "endpoint_id": endpoint.id,
-                "event_type": event["type"],
-                "partition_key": str(endpoint.id),
-                "idempotency_key": f"{event['id']}:{endpoint.id}",
-                "max_attempts": max_attempts,
-            }
-            if endpoint.status == EndpointStatus.DISABLED:
-                delivery |= {"status": DeliveryState.SKIPPED.value, "completed_at": now}
-            deliveries.append(delivery)
-    await DELIVERIES.enqueue(conn, deliveries, returning=("id",))
+        for endpoint in directory.subscribers(event["tenant_id"], event["type"]):
+            skipped = endpoint.status == EndpointStatus.DISABLED
+            deliveries.append(
+                {
+                    "tenant_id": event["tenant_id"],
+                    "event_id": event["id"],
+                    "endpoint_id": endpoint.id,
+                    "event_type": event["type"],
+                    "partition_key": endpoint.key,
+                    "idempotency_key": f"{event['id']}:{endpoint.id}",
+                    "max_attempts": max_attempts,
+                    "status": (DeliveryState.SKIPPED if skipped else JobStatus.PENDING).value,
+                    "completed_at": now if skipped else None,
+                }
+            )
+    await DELIVERIES.enqueue_batch(conn, deliveries)

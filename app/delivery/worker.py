@@ -97,6 +97,16 @@ def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _sent_in_order(endpoint: EndpointConfig) -> bool:
+    """What the ordered consumer claims: active ordered endpoints."""
+    return endpoint.ordered and endpoint.status == EndpointStatus.ACTIVE
+
+
+def _not_sent_unordered(endpoint: EndpointConfig) -> bool:
+    """What the unordered consumers leave alone: paused, disabled and ordered endpoints."""
+    return endpoint.ordered or endpoint.status != EndpointStatus.ACTIVE
+
+
 class DeliveryHandler(JobHandler):
     def __init__(self, context: DeliveryContext, *, ordered: bool) -> None:
         self.context = context
@@ -107,9 +117,8 @@ class DeliveryHandler(JobHandler):
         directory = self.context.directory
         await directory.ensure_fresh()
         if self.ordered:
-            return KeyFilter(only=directory.keys_with(statuses={"active"}, ordered=True))
-        held_back = directory.keys_with(statuses={"paused", "disabled"})
-        return KeyFilter(skip=held_back | directory.keys_with(ordered=True))
+            return KeyFilter(only=directory.keys_where(_sent_in_order))
+        return KeyFilter(skip=directory.keys_where(_not_sent_unordered))
 
     async def prepare(self, jobs: Sequence[Job]) -> None:
         await self.context.directory.ensure_fresh({job.row["endpoint_id"] for job in jobs})

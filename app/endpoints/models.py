@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -37,6 +38,7 @@ class Endpoint(Base):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused', 'disabled')", name="status"),
         Index("ix_endpoints_tenant_id_id", "tenant_id", "id"),
+        Index("ix_endpoints_config_xid", "config_xid"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
@@ -66,6 +68,21 @@ class Endpoint(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: The transaction that last changed what delivery workers use (the columns above other
+    #: than health and metadata, or a signing secret). Set by a trigger, never by the
+    #: application; workers refresh by it (see app/delivery/directory.py).
+    config_xid: Mapped[int] = mapped_column(BigInteger)
+
+
+class EndpointTombstone(Base):
+    """A deleted endpoint and the transaction that deleted it, for workers' refresh; written by
+    a trigger (tenant deletions cascade here too), pruned a day later by retention."""
+
+    __tablename__ = "endpoint_tombstones"
+
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    deleted_xid: Mapped[int] = mapped_column(BigInteger, index=True)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class EndpointSecret(Base):

@@ -72,6 +72,11 @@ def retention_tasks(
             "DELETE FROM endpoint_secrets WHERE expires_at < now()",
         ),
         Sweep(
+            # Workers need a tombstone for at most their full-reload interval (an hour).
+            "forget-endpoint-tombstones",
+            "DELETE FROM endpoint_tombstones WHERE deleted_at < now() - interval '1 day'",
+        ),
+        Sweep(
             "forget-dead-workers",
             f"DELETE FROM workers WHERE status = '{WorkerStatus.DEAD.value}' "
             "AND last_seen_at < now() - interval '1 day'",

@@ -10,8 +10,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, func, literal_column, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Table,
+    TextClause,
+    func,
+    literal_column,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -72,6 +82,7 @@ class Queue:
         self.channel = channel_for(table.name)
         self.statements = JobStatements(table.name)
         self._inserts: dict[tuple[str, ...] | None, ReturningInsert[Any]] = {}
+        self._batch_inserts: dict[tuple[str, ...], TextClause] = {}
 
     def _insert(self, returning: tuple[str, ...] | None) -> "ReturningInsert[Any]":
         """The enqueue statement, returning every column or only ``returning`` (cached)."""
@@ -147,6 +158,37 @@ class Queue:
             results.append(answer if p not in answered else Enqueued(answer.row, created=False))
             answered.add(p)
         return results
+
+    async def enqueue_batch(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert rows in the caller's transaction in one statement whose shape does not depend
+        on the batch size (one array per column, ``unnest``ed), so it is prepared once.
+
+        Every row carries the same columns. A row whose ``idempotency_key`` exists already, or
+        repeats one earlier in the batch, is left out (a concurrent transaction holding the key
+        is waited for, as in :meth:`enqueue`); nothing is read back. Returns how many rows were
+        inserted. The table's trigger wakes workers at commit.
+        """
+        if not rows:
+            return 0
+        names = tuple(rows[0])
+        columns = {name: [row[name] for row in rows] for name in names}
+        columns["id"] = [uuid7() for _ in rows]
+        columns["partition_bucket"] = [bucket_for(row.get("partition_key")) for row in rows]
+        statement = self._batch_insert((*names, "id", "partition_bucket"), conn.dialect)
+        return int((await conn.execute(statement, columns)).rowcount)
+
+    def _batch_insert(self, names: tuple[str, ...], dialect: Dialect) -> TextClause:
+        """The ``enqueue_batch`` statement for these columns (cached)."""
+        if names not in self._batch_inserts:
+            arrays = ", ".join(
+                f"CAST(:{name} AS {self.table.c[name].type.compile(dialect)}[])" for name in names
+            )
+            listed = ", ".join(names)
+            self._batch_inserts[names] = text(
+                f"INSERT INTO {self.name} ({listed}) SELECT * FROM unnest({arrays}) "
+                "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+            )
+        return self._batch_inserts[names]
 
     async def requeue(
         self,

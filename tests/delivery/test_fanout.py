@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.crypto import SecretBox
+from app.delivery.directory import EndpointDirectory
 from app.delivery.fanout import FanOut, fan_out
 from app.events.outbox import EVENTS
 from app.main import create_app
@@ -78,7 +80,8 @@ async def test_a_crash_before_commit_and_a_repeated_fan_out_never_duplicate(
     for _ in range(3):
         await make_endpoint(client, tenant)
     await publish(client, tenant)
-    handler = FanOut(max_attempts=8)
+    directory = EndpointDirectory(engine, SecretBox("test-secret-key"), refresh=timedelta(0))
+    handler = FanOut(directory, max_attempts=8)
 
     # worker A claims and fans out, then dies before its transaction commits
     async with engine.begin() as conn:
@@ -100,7 +103,7 @@ async def test_a_crash_before_commit_and_a_repeated_fan_out_never_duplicate(
 
     # and a late duplicate fan-out of the same event (a stale worker, a replay) adds nothing
     async with engine.begin() as conn:
-        await fan_out(conn, [job.row], max_attempts=8)
+        await fan_out(conn, directory, [job.row], max_attempts=8)
 
     deliveries = await _deliveries(engine)
     assert len(deliveries) == 3
