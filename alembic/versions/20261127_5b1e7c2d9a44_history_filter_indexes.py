@@ -1,7 +1,7 @@
 """history filter indexes: deliveries by event type, attempts by status class
 
 Revision ID: 5b1e7c2d9a44
-Revises: 19faa8e0318b
+Revises: 7e4b1d9c2a55
 Create Date: 2026-11-26 00:00:00
 
 `GET /v1/deliveries?event_type=` and `?status_class=` on attempts scanned every row of a
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b1e7c2d9a44"
-down_revision: str | None = "19faa8e0318b"
+down_revision: str | None = "7e4b1d9c2a55"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
