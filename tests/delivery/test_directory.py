@@ -177,9 +177,10 @@ async def test_health_bookkeeping_does_not_count_as_a_change(
     endpoint_id = uuid.UUID(endpoint["id"])
     before = _get(directory, endpoint)
 
+    marks = health.SuccessMarks()
     async with engine.begin() as conn:
-        await health.record_results(conn, succeeded=[], failed=[endpoint_id])
-        await health.record_results(conn, succeeded=[endpoint_id], failed=[])
+        await health.record_results(conn, marks, succeeded=[], failed=[endpoint_id])
+        await health.record_results(conn, marks, succeeded=[endpoint_id], failed=[])
     await directory.refresh()
 
     assert _get(directory, endpoint) is before
