@@ -6,11 +6,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.crypto import SecretBox
 from app.db import asyncpg_dsn
+from app.delivery.aiohttp_sender import AiohttpSender
 from app.delivery.directory import EndpointDirectory
+from app.delivery.http import Http11Sender
 from app.delivery.queue import DELIVERIES
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import RetryPolicy
-from app.delivery.sender import AiohttpSender
+from app.delivery.sender import Sender
 from app.delivery.worker import DeliveryContext, DeliveryHandler
 from app.endpoints.ssrf import TargetGuard
 from app.events.fanout import FanOut
@@ -44,6 +46,17 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
+def sender(settings: Settings, guard: TargetGuard) -> Sender:
+    """The delivery HTTP client ``HOOKLINE_SENDER`` names, with the attempt bounds."""
+    kind = Http11Sender if settings.sender == "http11" else AiohttpSender
+    return kind(
+        guard,
+        connect_timeout=settings.connect_timeout,
+        total_timeout=settings.request_timeout,
+        body_limit=settings.response_body_bytes,
+    )
+
+
 def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     """Every queue a worker serves, with its handler and claim options."""
     if settings.secret_key is None:
@@ -56,12 +69,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
             SecretBox(settings.secret_key.get_secret_value()),
             refresh=settings.endpoint_refresh,
         ),
-        sender=AiohttpSender(
-            guard,
-            connect_timeout=settings.connect_timeout,
-            total_timeout=settings.request_timeout,
-            body_limit=settings.response_body_bytes,
-        ),
+        sender=sender(settings, guard),
         policy=retry_policy(settings),
         disable_after=settings.disable_after,
         limiter=RateLimiter(),
