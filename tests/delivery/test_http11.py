@@ -651,3 +651,33 @@ async def test_concurrent_first_sends_share_one_resolution(serve: Any, sender: A
 
     assert {r.status_code for r in results} == {200}
     assert asked == ["a.test"]
+
+
+# -- event loops --------------------------------------------------------------------------------
+
+
+def test_it_works_on_uvloop() -> None:
+    """`hookline serve` runs under uvicorn, on uvloop, whose transports are not asyncio's."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def exchange() -> tuple[list[SendResult], int]:
+        raw = RawServer(answer_each)
+        server = await raw.start()
+        client = Http11Sender(
+            LOOPBACK,
+            connect_timeout=dt.timedelta(seconds=5),
+            total_timeout=dt.timedelta(seconds=5),
+            body_limit=4096,
+        )
+        try:
+            async with asyncio.timeout(30):  # a bound on a hang, not a measurement
+                return [await _post(client, raw.url()) for _ in range(3)], raw.connections
+        finally:
+            await client.close()
+            await raw.stop(server)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        results, connections = runner.run(exchange())
+
+    assert [(r.status_code, r.error_class) for r in results] == [(200, None)] * 3
+    assert connections == 1

@@ -16,6 +16,7 @@ text alike.
 import asyncio
 import ssl
 from dataclasses import dataclass
+from typing import cast
 
 import httptools
 
@@ -119,8 +120,8 @@ class Connection(asyncio.Protocol):
     # -- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # a stream transport, though not necessarily an asyncio.Transport (uvloop's are not)
+        self._transport = cast(asyncio.Transport, transport)
         self.open = True
 
     def data_received(self, data: bytes) -> None:
