@@ -26,13 +26,17 @@ from app.delivery.aiohttp_sender import AiohttpSender
 from app.delivery.http import Http11Sender
 from app.delivery.http.pool import Pool
 from app.delivery.http.protocol import Connection
-from app.delivery.http.targets import system_resolve
 from app.delivery.sender import Outbound, Sender, SendResult
-from app.endpoints.ssrf import IPAddress, TargetGuard
+from app.endpoints.ssrf import IPAddress, TargetGuard, resolve
 
 LOOPBACK = TargetGuard([ipaddress.ip_network("127.0.0.0/8")])
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 HEADERS = {"content-type": "application/json", "webhook-id": "msg_1"}
+BOUNDS: dict[str, Any] = {
+    "connect_timeout": dt.timedelta(seconds=5),
+    "total_timeout": dt.timedelta(seconds=5),
+    "body_limit": 4096,
+}
 
 
 @dataclass
@@ -136,13 +140,10 @@ async def sender() -> AsyncIterator[Callable[..., Http11Sender]]:
     made: list[Http11Sender] = []
 
     def make(**options: Any) -> Http11Sender:
-        settings: dict[str, Any] = {
-            "connect_timeout": dt.timedelta(seconds=5),
-            "total_timeout": dt.timedelta(seconds=5),
-            "body_limit": 4096,
-        }
         guard = options.pop("guard", LOOPBACK)
-        made.append(Http11Sender(guard, **(settings | options)))
+        if "resolver" in options:  # a fake DNS: the guard's resolver seam
+            guard = TargetGuard(guard.allowed, options.pop("resolver"))
+        made.append(Http11Sender(guard, **(BOUNDS | options)))
         return made[-1]
 
     yield make
@@ -484,12 +485,7 @@ async def test_a_header_that_would_split_the_request_is_not_sent(
 async def test_the_request_is_what_aiohttp_sent(serve: Any, sender: Any) -> None:
     server = await serve(answer_each)
     url = server.url("/hooks/ü space?a=1&b=ä")
-    aiohttp_sender = AiohttpSender(
-        LOOPBACK,
-        connect_timeout=dt.timedelta(seconds=5),
-        total_timeout=dt.timedelta(seconds=5),
-        body_limit=4096,
-    )
+    aiohttp_sender = AiohttpSender(LOOPBACK, **BOUNDS)
     try:
         await _post(aiohttp_sender, url)
     finally:
@@ -641,7 +637,7 @@ async def test_concurrent_first_sends_share_one_resolution(serve: Any, sender: A
         asked.append(host)
         reached.set()
         await gate.wait()
-        return await system_resolve("127.0.0.1")
+        return await resolve("127.0.0.1")
 
     client = sender(resolver=slow_dns)
     sends = [asyncio.create_task(_post(client, server.url(host="a.test"))) for _ in range(5)]
@@ -663,12 +659,7 @@ def test_it_works_on_uvloop() -> None:
     async def exchange() -> tuple[list[SendResult], int]:
         raw = RawServer(answer_each)
         server = await raw.start()
-        client = Http11Sender(
-            LOOPBACK,
-            connect_timeout=dt.timedelta(seconds=5),
-            total_timeout=dt.timedelta(seconds=5),
-            body_limit=4096,
-        )
+        client = Http11Sender(LOOPBACK, **BOUNDS)
         try:
             async with asyncio.timeout(30):  # a bound on a hang, not a measurement
                 return [await _post(client, raw.url()) for _ in range(3)], raw.connections

@@ -24,9 +24,9 @@ from datetime import timedelta
 
 from app.delivery.http.pool import Pool
 from app.delivery.http.protocol import Connection, Disconnected, ProtocolError, Response
-from app.delivery.http.targets import DnsFailure, Target, Targets, system_resolve
+from app.delivery.http.targets import Target, Targets
 from app.delivery.sender import Outbound, SendResult, Stopwatch
-from app.endpoints.ssrf import Resolver, TargetGuard, UnsafeTarget
+from app.endpoints.ssrf import TargetGuard, Unresolvable, UnsafeTarget
 
 log = logging.getLogger("hookline.delivery")
 
@@ -52,14 +52,13 @@ class Http11Sender:
         total_timeout: timedelta,
         body_limit: int,
         max_idle: int = 512,
-        resolver: Resolver = system_resolve,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        """``resolver`` and ``ssl_context`` are seams for tests (a fake DNS, a test CA)."""
+        """``ssl_context`` is a seam for tests (a test CA); DNS is ``guard.resolver``."""
         self._connect_timeout = connect_timeout.total_seconds()
         self._total_timeout = total_timeout.total_seconds()
         self._body_limit = body_limit
-        self._targets = Targets(guard, resolver)
+        self._targets = Targets(guard)
         self._pool = Pool(max_idle)
         self._ssl = ssl_context or ssl.create_default_context()
         self._live: set[Connection] = set()
@@ -78,6 +77,8 @@ class Http11Sender:
                 response.retry_after,
                 self._body_limit,
             )
+        except Unresolvable as exc:
+            return watch.failure("dns", str(exc))
         except UnsafeTarget as exc:
             return watch.failure("blocked_address", str(exc))
         except TimeoutError as exc:
@@ -167,8 +168,6 @@ def _encode(target: Target, request: Outbound) -> bytes:
 
 def _classify(exc: Exception) -> tuple[str, str]:
     """The error class and message of an attempt that got no usable response."""
-    if isinstance(exc, DnsFailure):
-        return "dns", str(exc)
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return "tls", str(exc)
     if isinstance(exc, ConnectFailed):

@@ -1,40 +1,26 @@
 """Where a URL's requests go: parsed and judged once per URL, its host's vetted addresses cached.
 
 The SSRF rules are applied to the addresses that are actually connected to: a host name is
-resolved here, every address is checked with :meth:`TargetGuard.check_address`, and the sender
-connects to a vetted address itself, so no second DNS answer can come between the check and the
-connection. An IP literal is judged once per URL (the guard's allow-list does not change).
-Resolutions and their verdicts are kept ``ttl`` seconds, as aiohttp's ``ttl_dns_cache`` kept
-them; concurrent first requests to a host share one resolution. A failed resolution is not kept,
-so a host that comes back is reached on the next attempt.
+resolved here with the guard's resolver, every address is checked with
+:meth:`TargetGuard.check_address`, and the sender connects to a vetted address itself, so no
+second DNS answer can come between the check and the connection. An IP literal is judged once
+per URL (the guard's allow-list does not change). Resolutions and their verdicts are kept
+``ttl`` seconds, as aiohttp's ``ttl_dns_cache`` kept them; concurrent first requests to a host
+share one resolution. A failed resolution is not kept, so a host that comes back is reached on
+the next attempt.
 """
 
 import asyncio
 import ipaddress
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from yarl import URL
 
-from app.endpoints.ssrf import IPAddress, Resolver, TargetGuard, UnsafeTarget, check_url_syntax
+from app.endpoints.ssrf import TargetGuard, UnsafeTarget, check_url_syntax
 
 #: Parsed URLs kept; past this the cache starts over (endpoints are far fewer in practice).
 MAX_URLS = 10_000
-
-
-class DnsFailure(Exception):
-    """The host name does not resolve (the ``dns`` error class)."""
-
-
-async def system_resolve(host: str) -> list[IPAddress]:
-    """Every address ``host`` resolves to (the system resolver, in a thread)."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise DnsFailure(f"host {host!r} does not resolve: {exc.strerror}") from exc
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +45,8 @@ class _Verdict:
 
 
 class Targets:
-    def __init__(self, guard: TargetGuard, resolver: Resolver = system_resolve, ttl: float = 30):
+    def __init__(self, guard: TargetGuard, ttl: float = 30):
         self._guard = guard
-        self._resolver = resolver
         self._ttl = ttl
         self._urls: dict[str, Target | UnsafeTarget] = {}
         self._verdicts: dict[str, _Verdict] = {}
@@ -111,7 +96,7 @@ class Targets:
         )
 
     async def addresses(self, target: Target) -> tuple[str, ...]:
-        """The vetted addresses to connect to; raises UnsafeTarget or DnsFailure."""
+        """The vetted addresses to connect to; raises UnsafeTarget (Unresolvable included)."""
         if target.literal is not None:
             return (target.literal,)
         loop = asyncio.get_running_loop()
@@ -130,7 +115,7 @@ class Targets:
     async def _resolve(self, host: str) -> _Verdict:
         allowed: list[str] = []
         refusal: UnsafeTarget | None = None
-        for address in await self._resolver(host):
+        for address in await self._guard.resolver(host):
             try:
                 self._guard.check_address(address)
             except UnsafeTarget as exc:
