@@ -7,7 +7,7 @@ reads the environment at import time.
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -191,6 +191,11 @@ class Settings(BaseSettings):
         default=timedelta(seconds=15),
         alias="HOOKLINE_REQUEST_TIMEOUT_SECONDS",
         description="Total time for one attempt, connecting included.",
+    )
+    sender: Literal["http11", "aiohttp"] = Field(
+        default="http11",
+        description="The HTTP client of deliveries: `http11` (lean, on httptools; several times "
+        "less CPU per request, bench/README.md) or `aiohttp`.",
     )
     response_body_bytes: Positive = Field(
         default=4096, le=1024 * 1024, description="Response bytes kept per attempt."

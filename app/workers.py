@@ -6,12 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.crypto import SecretBox
 from app.db import asyncpg_dsn
+from app.delivery.aiohttp_sender import AiohttpSender
 from app.delivery.directory import EndpointDirectory
 from app.delivery.fanout import FanOut
+from app.delivery.http import Http11Sender
 from app.delivery.queue import DELIVERIES
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
-from app.delivery.sender import AiohttpSender
+from app.delivery.sender import Sender
 from app.delivery.worker import DeliveryContext, DeliveryHandler
 from app.endpoints.ssrf import TargetGuard
 from app.events.outbox import EVENTS
@@ -44,6 +46,17 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(delays=settings.retry_schedule)
 
 
+def sender(settings: Settings, guard: TargetGuard) -> Sender:
+    """The delivery HTTP client ``HOOKLINE_SENDER`` names, with the attempt bounds."""
+    kind = Http11Sender if settings.sender == "http11" else AiohttpSender
+    return kind(
+        guard,
+        connect_timeout=settings.connect_timeout,
+        total_timeout=settings.request_timeout,
+        body_limit=settings.response_body_bytes,
+    )
+
+
 def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     """Every queue a worker serves, with its handler and claim options."""
     if settings.secret_key is None:
@@ -57,12 +70,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     context = DeliveryContext(
         engine=engine,
         directory=directory,
-        sender=AiohttpSender(
-            guard,
-            connect_timeout=settings.connect_timeout,
-            total_timeout=settings.request_timeout,
-            body_limit=settings.response_body_bytes,
-        ),
+        sender=sender(settings, guard),
         schedule=DeliverySchedule(retry, min_after_overload=settings.retry_min_after_overload),
         disable_after=settings.disable_after,
         limiter=RateLimiter(),

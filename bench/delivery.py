@@ -118,6 +118,7 @@ class Hookline:
         settings = {
             "HOOKLINE_WORKER_CONCURRENCY": str(self.args.concurrency),
             "HOOKLINE_RESPONSE_BODY_BYTES": "256",
+            "HOOKLINE_SENDER": self.args.sender,
         }
         # --split: the API and the workers as two processes (both cores), as deployed at scale
         self.process = await start_hookline(
@@ -246,6 +247,9 @@ def main() -> None:
         action="store_true",
         help="run `hookline api` and `hookline worker` as two processes instead of `serve` "
         "(CPU and RSS are then the worker's)",
+    )
+    parser.add_argument(
+        "--sender", choices=("http11", "aiohttp"), default="http11", help="HOOKLINE_SENDER"
     )
     modes = parser.add_subparsers(dest="mode", required=True)
     run = modes.add_parser("throughput")

@@ -20,13 +20,17 @@ class UnsafeTarget(ValueError):
     """The URL or address may not be delivered to; the message says why."""
 
 
+class Unresolvable(UnsafeTarget):
+    """The host name does not resolve (a sender reports it as a DNS failure)."""
+
+
 async def resolve(host: str) -> list[IPAddress]:
     """Every address ``host`` resolves to (the system resolver, in a thread)."""
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise UnsafeTarget(f"host {host!r} does not resolve") from exc
+        raise Unresolvable(f"host {host!r} does not resolve") from exc
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 

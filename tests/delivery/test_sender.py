@@ -3,7 +3,8 @@
 import ipaddress
 from datetime import timedelta
 
-from app.delivery.sender import AiohttpSender, Outbound
+from app.delivery.aiohttp_sender import AiohttpSender
+from app.delivery.sender import Outbound
 from app.endpoints.ssrf import TargetGuard
 from tests.delivery.receiver import Receiver
 
