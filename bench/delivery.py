@@ -14,15 +14,19 @@ every 100,000 deliveries so that a leak shows as a slope.
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import asyncpg
 import orjson
 import psutil
+from sqlalchemy.engine import make_url
 
+from app.db import asyncpg_dsn
 from bench.common import add_database_argument, scratch_database
 from bench.processes import (
     free_port,
@@ -114,6 +118,7 @@ class Hookline:
     async def __aenter__(self) -> "Hookline":
         self._database = scratch_database(self.args.server_url)
         url = await self._database.__aenter__()
+        self.database_url = url
         self.receiver_process = await start_receiver(self._receiver_port)
         settings = {
             "HOOKLINE_WORKER_CONCURRENCY": str(self.args.concurrency),
@@ -145,6 +150,26 @@ class Hookline:
     def rss_mib(self) -> float:
         return float(self.ps.memory_info().rss) / 2**20
 
+    def backend_cpu_seconds(self) -> float:
+        """CPU of the PostgreSQL backends serving this run's database (by process title)."""
+        database = make_url(self.database_url).database or ""
+        total = 0.0
+        for process in psutil.process_iter(["cmdline"]):
+            title = " ".join(process.info["cmdline"] or ())
+            if title.startswith("postgres:") and f" {database} " in f"{title} ":
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+        return total
+
+    async def wal_bytes(self) -> int:
+        """The server's WAL position (cluster-wide: quiet machines only)."""
+        connection = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        try:
+            return int(await connection.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
+        finally:
+            await connection.close()
+
 
 async def throughput(args: argparse.Namespace) -> None:
     deliveries = args.endpoints * args.events
@@ -153,6 +178,8 @@ async def throughput(args: argparse.Namespace) -> None:
         await _endpoints(hookline.api, hookline.headers, hookline.receiver, args.endpoints)
         base = (await _receiver_stats(hookline.receiver))["count"]
         cpu_before = hookline.cpu_seconds()
+        backends_before = hookline.backend_cpu_seconds()
+        wal_before = await hookline.wal_bytes()
         peak_rss = hookline.rss_mib()
 
         def track(_: int) -> None:
@@ -162,6 +189,8 @@ async def throughput(args: argparse.Namespace) -> None:
         publish_rate = await _publish_batches(hookline.api, hookline.headers, args.events)
         await _wait_for_count(hookline.receiver, base + deliveries, on_progress=track)
         cpu = hookline.cpu_seconds() - cpu_before
+        backend_cpu = hookline.backend_cpu_seconds() - backends_before
+        wal = await hookline.wal_bytes() - wal_before
         arrivals = (await _receiver_stats(hookline.receiver, arrivals=True))["arrivals"]
 
     times = [at for message, at in arrivals.items() if not message.startswith("ceiling-")]
@@ -175,6 +204,8 @@ async def throughput(args: argparse.Namespace) -> None:
     )
     print(f"ratio to ceiling:                   {rate / top:10.0%}")
     print(f"Hookline CPU per 1,000 deliveries:  {cpu / deliveries * 1000:10.3f} s")
+    print(f"PostgreSQL backends' CPU per 1,000: {backend_cpu / deliveries * 1000:10.3f} s")
+    print(f"WAL per delivery:                   {wal / deliveries:10,.0f} bytes")
     print(f"Hookline peak RSS:                  {peak_rss:10.0f} MiB")
 
 
