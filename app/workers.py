@@ -1,12 +1,11 @@
 """The worker side of Hookline: which queues a worker process serves, and with what handlers."""
 
-from collections import OrderedDict
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.crypto import SecretBox
 from app.db import asyncpg_dsn
 from app.delivery.aiohttp_sender import AiohttpSender
+from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointDirectory
 from app.delivery.fanout import FanOut
 from app.delivery.http import Http11Sender
@@ -67,6 +66,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     directory = EndpointDirectory(
         engine, SecretBox(settings.secret_key.get_secret_value()), refresh=settings.endpoint_refresh
     )
+    bodies = EventBodies(engine)
     context = DeliveryContext(
         engine=engine,
         directory=directory,
@@ -74,7 +74,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         schedule=DeliverySchedule(retry, min_after_overload=settings.retry_min_after_overload),
         disable_after=settings.disable_after,
         limiter=RateLimiter(),
-        bodies=OrderedDict(),
+        bodies=bodies,
     )
     share = max(1, settings.worker_concurrency // 4)
 
@@ -96,7 +96,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         # Fan-out is database work only: big batches, one transaction each.
         Binding(
             EVENTS,
-            FanOut(directory, max_attempts=retry.max_attempts),
+            FanOut(directory, bodies, max_attempts=retry.max_attempts),
             ConsumerOptions(concurrency=500, retry=retry),
         ),
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),

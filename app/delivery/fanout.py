@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointDirectory
 from app.delivery.models import DeliveryState
 from app.delivery.queue import DELIVERIES
@@ -30,8 +31,12 @@ from app.queue.schema import JobStatus
 
 
 class FanOut(JobHandler):
-    def __init__(self, directory: EndpointDirectory, *, max_attempts: int) -> None:
+    def __init__(
+        self, directory: EndpointDirectory, bodies: EventBodies, *, max_attempts: int
+    ) -> None:
         self.directory = directory
+        #: The delivery bodies this process keeps: fresh deliveries then need no query.
+        self.bodies = bodies
         #: Attempts each delivery gets: the first and one per retry delay.
         self.max_attempts = max_attempts
 
@@ -43,6 +48,7 @@ class FanOut(JobHandler):
         events = [s.job.row for s in settled if s.status == JobStatus.DONE]
         if events:
             await fan_out(conn, self.directory, events, max_attempts=self.max_attempts)
+            self.bodies.remember(events)
 
 
 async def fan_out(

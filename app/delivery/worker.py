@@ -14,18 +14,16 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import orjson
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app import __version__
 from app.delivery import health, sql
+from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointConfig, EndpointDirectory
 from app.delivery.models import AttemptOutcome
 from app.delivery.ratelimit import RateLimiter
@@ -34,7 +32,6 @@ from app.delivery.sender import Outbound, Sender, SendResult
 from app.delivery.signing import sign
 from app.endpoints.filters import is_reserved
 from app.endpoints.models import EndpointStatus
-from app.events.models import Event
 from app.events.outbox import announce
 from app.ids import uuid7, uuid7_time
 from app.metrics import ATTEMPT_SECONDS, DELIVERIES_DEAD, DELIVERY_ATTEMPTS, DELIVERY_LAG_SECONDS
@@ -49,7 +46,6 @@ log = logging.getLogger("hookline.delivery")
 USER_AGENT = f"Hookline/{__version__} (+webhooks)"
 #: After this many failed attempts a delivery is announced as failing.
 FAILING_AFTER = 4
-_BODY_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -70,31 +66,8 @@ class DeliveryContext:
     schedule: DeliverySchedule
     disable_after: timedelta
     limiter: RateLimiter
-    bodies: "OrderedDict[uuid.UUID, bytes]"
+    bodies: EventBodies
     success_marks: health.SuccessMarks = field(default_factory=health.SuccessMarks)
-
-    async def load_bodies(self, event_ids: set[uuid.UUID]) -> None:
-        """Build and cache the JSON bodies of events not cached yet, in one query."""
-        missing = {event_id for event_id in event_ids if event_id not in self.bodies}
-        if not missing:
-            return
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(Event.id, Event.type, Event.data, Event.created_at).where(
-                    Event.id.in_(missing)
-                )
-            )
-            for row in rows:
-                self.bodies[row.id] = orjson.dumps(
-                    {"type": row.type, "timestamp": _iso_utc(row.created_at), "data": row.data}
-                )
-        while len(self.bodies) > _BODY_CACHE_SIZE:
-            self.bodies.popitem(last=False)
-
-
-def _iso_utc(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, the way the API renders times."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _sent_in_order(endpoint: EndpointConfig) -> bool:
@@ -122,7 +95,7 @@ class DeliveryHandler(JobHandler):
 
     async def prepare(self, jobs: Sequence[Job]) -> None:
         await self.context.directory.ensure_fresh({job.row["endpoint_id"] for job in jobs})
-        await self.context.load_bodies({job.row["event_id"] for job in jobs})
+        await self.context.bodies.load({job.row["event_id"] for job in jobs})
 
     async def close(self) -> None:
         await self.context.sender.close()
@@ -137,7 +110,7 @@ class DeliveryHandler(JobHandler):
             # Paused, disabled, or claimed by the wrong consumer (the claim's snapshot predates
             # the endpoint or its last change): hand it back untried, to be claimed right.
             return Release()
-        await self.context.load_bodies({event_id})
+        await self.context.bodies.load({event_id})
         body = self.context.bodies[event_id]
         await self.context.limiter.wait_turn(endpoint_id, endpoint.rate_limit_per_second)
         result = await self.context.sender.send(_request(endpoint, str(event_id), body))

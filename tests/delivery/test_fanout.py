@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.crypto import SecretBox
+from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointDirectory
 from app.delivery.fanout import FanOut, fan_out
 from app.events.outbox import EVENTS
@@ -81,7 +82,7 @@ async def test_a_crash_before_commit_and_a_repeated_fan_out_never_duplicate(
         await make_endpoint(client, tenant)
     await publish(client, tenant)
     directory = EndpointDirectory(engine, SecretBox("test-secret-key"), refresh=timedelta(0))
-    handler = FanOut(directory, max_attempts=8)
+    handler = FanOut(directory, EventBodies(engine), max_attempts=8)
 
     # worker A claims and fans out, then dies before its transaction commits
     async with engine.begin() as conn:

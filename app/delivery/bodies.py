@@ -1,0 +1,64 @@
+"""What a delivery sends: the event as JSON, built once per event and kept for its deliveries.
+
+An event fans out to many deliveries, retried many times, so its body is built once and cached
+(least recently used first out). The fan-out hands over the rows it has just claimed, so in a
+process that both fans out and delivers, fresh deliveries find their body without a query; any
+other is loaded, a claimed batch's missing bodies in one query.
+"""
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import RowMapping, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.events.models import Event
+
+
+class EventBodies:
+    def __init__(self, engine: AsyncEngine, *, size: int = 10_000) -> None:
+        self._engine = engine
+        self._size = size
+        self._bodies: OrderedDict[uuid.UUID, bytes] = OrderedDict()
+
+    def __getitem__(self, event_id: uuid.UUID) -> bytes:
+        return self._bodies[event_id]
+
+    def remember(self, events: Iterable[Mapping[str, Any] | RowMapping]) -> None:
+        """Keep the bodies of event rows already in hand (``id``, ``type``, ``data``,
+        ``created_at``)."""
+        for event in events:
+            self._keep(event["id"], _body(event["type"], event["created_at"], event["data"]))
+
+    async def load(self, event_ids: Iterable[uuid.UUID]) -> None:
+        """Build and keep the bodies of events not kept yet, in one query."""
+        missing = {event_id for event_id in event_ids if event_id not in self._bodies}
+        if not missing:
+            return
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(Event.id, Event.type, Event.data, Event.created_at).where(
+                    Event.id.in_(missing)
+                )
+            )
+            for row in rows:
+                self._keep(row.id, _body(row.type, row.created_at, row.data))
+
+    def _keep(self, event_id: uuid.UUID, body: bytes) -> None:
+        self._bodies[event_id] = body
+        self._bodies.move_to_end(event_id)
+        while len(self._bodies) > self._size:
+            self._bodies.popitem(last=False)
+
+
+def _body(event_type: str, created_at: datetime, data: Any) -> bytes:
+    return orjson.dumps({"type": event_type, "timestamp": _iso_utc(created_at), "data": data})
+
+
+def _iso_utc(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, the way the API renders times."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
