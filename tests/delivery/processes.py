@@ -3,6 +3,7 @@
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import IO
 
 from tests.conftest import ADMIN_TOKEN
@@ -36,3 +37,9 @@ async def start_worker_process(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=stderr,
     )
+
+
+def show_log(path: Path) -> None:
+    """Print a worker's log: pytest shows it when the test fails (and only then)."""
+    if path.exists():
+        print(f"--- {path.name}\n{path.read_text(errors='replace')[-20_000:]}")  # noqa: T201

@@ -2,6 +2,7 @@
 
 import asyncio
 import signal
+from pathlib import Path
 
 import httpx
 from sqlalchemy import text
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.settings import Settings, parse_schedule
 from tests.conftest import Serve
-from tests.delivery.processes import start_worker_process, worker_env
+from tests.delivery.processes import show_log, start_worker_process, worker_env
 from tests.delivery.receiver import Receiver, Reply, Slow
 from tests.factories import make_endpoint, make_tenant
 from tests.waiting import wait_until
@@ -53,14 +54,20 @@ async def test_a_retry_storm_does_not_starve_fresh_deliveries(
 
 
 async def test_sigterm_drains_a_worker_within_its_grace_period(
-    client: httpx.AsyncClient, database_url: str, receiver: Receiver, engine: AsyncEngine
+    client: httpx.AsyncClient,
+    database_url: str,
+    receiver: Receiver,
+    engine: AsyncEngine,
+    tmp_path: Path,
 ) -> None:
     tenant = await make_tenant(client)
     await make_endpoint(client, tenant, url=receiver.script("/slow", then=Slow(1.0)))
     events = [{"type": "order.created", "data": {"n": n}} for n in range(20)]
     await client.post("/v1/events/batch", json={"events": events}, headers=tenant)
     env = worker_env(database_url, HOOKLINE_DRAIN_TIMEOUT_SECONDS="5")
-    worker = await start_worker_process(env)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as stderr:
+        worker = await start_worker_process(env, stderr)
     try:
         await receiver.wait_for(4, "/slow")
         worker.send_signal(signal.SIGTERM)
@@ -70,6 +77,7 @@ async def test_sigterm_drains_a_worker_within_its_grace_period(
         if worker.returncode is None:
             worker.kill()
             await worker.wait()
+        show_log(log)
 
     in_flight = len(receiver.at("/slow"))
     done = await _count(engine, "SELECT count(*) FROM deliveries WHERE status = 'done'")
