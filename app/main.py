@@ -58,6 +58,8 @@ def create_app(
         watch = LoopWatch(settings.stuck_after)
         app.state.engine = engine
         app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        #: The same pool, each statement committing by itself (app.deps.OneStatement).
+        app.state.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         app.state.watch = watch
         watch_loops(watch)
         sampler = spawn(

@@ -41,13 +41,14 @@ def _scoped_key(tenant_id: uuid.UUID, key: str | None) -> str | None:
 
 
 async def publish_many(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     tenant_id: uuid.UUID,
     events: Sequence[NewEvent],
     *,
     returning: tuple[str, ...] | None = None,
 ) -> list[Published]:
-    """Write events (one multi-row statement) in the session's transaction; never commits.
+    """Write events (one multi-row statement) in the session's or connection's transaction;
+    never commits.
 
     Each result's row has every column, or only ``id`` and the ``returning`` columns.
     """
@@ -58,7 +59,8 @@ async def publish_many(
                 f"type: {event.type!r} is {message}",
                 errors=[{"field": "type", "message": message}],
             )
-    return await publish_on(await session.connection(), tenant_id, events, returning=returning)
+    conn = await session.connection() if isinstance(session, AsyncSession) else session
+    return await publish_on(conn, tenant_id, events, returning=returning)
 
 
 async def publish_on(
@@ -86,7 +88,7 @@ async def publish_on(
 
 
 async def publish(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     tenant_id: uuid.UUID,
     type: str,
     data: dict[str, Any],

@@ -38,6 +38,23 @@ async def test_publish_then_read(client: httpx.AsyncClient) -> None:
     assert read.json()["deliveries"] == []
 
 
+async def test_the_publish_answer_is_the_event_as_the_history_renders_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """The publish route writes its body itself; it must read exactly like the history's."""
+    tenant = await make_tenant(client)
+    data = {"n": 2**63 - 1, "x": 0.5, "s": "é\u2028", "nested": [{"t": True, "n": None}]}
+
+    created = await client.post(
+        "/v1/events", json={"type": "order.created", "data": data}, headers=tenant
+    )
+    listed = await client.get("/v1/events", headers=tenant)
+
+    assert created.headers["content-type"] == "application/json"
+    assert listed.json()["data"] == [created.json()]
+    assert created.json()["data"] == data
+
+
 async def test_a_repeated_idempotency_key_answers_200_with_the_original(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
