@@ -70,32 +70,32 @@ async def require_admin(settings: AppSettings, credentials: Credentials) -> None
 async def _tenant(
     request: Request,
     db: AsyncSession | AsyncConnection,
-    settings: Settings,
     credentials: HTTPAuthorizationCredentials | None,
 ) -> uuid.UUID:
-    """The tenant whose API key made this request."""
+    """The tenant whose API key made this request. (Settings are read only on a refusal, not
+    resolved as a dependency of every request.)"""
     if credentials is None:
         raise Unauthorized("send `Authorization: Bearer <API key>`")
     tenant = await tenant_for_key(db, credentials.credentials, request.app.state.key_cache)
     if tenant is not None:
         return tenant
-    if _is_admin(settings, credentials.credentials):
+    if _is_admin(request.app.state.settings, credentials.credentials):
         raise Forbidden("the admin token manages tenants; use a tenant API key here")
     raise Unauthorized("the API key is not valid")
 
 
 async def require_tenant(
-    request: Request, session: DbSession, settings: AppSettings, credentials: Credentials
+    request: Request, session: DbSession, credentials: Credentials
 ) -> uuid.UUID:
     """The calling tenant, checked in the request's transaction."""
-    return await _tenant(request, session, settings, credentials)
+    return await _tenant(request, session, credentials)
 
 
 async def require_tenant_one_statement(
-    request: Request, conn: OneStatement, settings: AppSettings, credentials: Credentials
+    request: Request, conn: OneStatement, credentials: Credentials
 ) -> uuid.UUID:
     """The calling tenant, checked on the :data:`OneStatement` connection the route writes on."""
-    return await _tenant(request, conn, settings, credentials)
+    return await _tenant(request, conn, credentials)
 
 
 AdminOnly = Depends(require_admin)

@@ -110,11 +110,12 @@ def create_app(
         ),
     )
     install_error_handlers(app)
+    # Starlette tries routes in order: publishing, the hot path, is matched first.
     routers = (
+        events_router,
         ops_router,
         tenants_router,
         endpoints_router,
-        events_router,
         delivery_router,
         inbound_router,
         inbound_receiver,

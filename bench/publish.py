@@ -12,11 +12,13 @@ medians, with Hookline's ratio to the reference.
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -40,34 +42,58 @@ async def _spread(total: int, connections: int, send: Callable[[int], Awaitable[
     return time.perf_counter() - started
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its live descendants (the API processes of `--workers`)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(child) for child in children)
+
+
 @dataclass
 class Target:
-    """One app under test: where it listens and the headers its requests carry."""
+    """One app under test: where it listens, the headers its requests carry, its process."""
 
     name: str
     client: aiohttp.ClientSession
     headers: dict[str, str]
+    pid: int
 
     async def post(self, path: str, body: bytes) -> None:
         async with self.client.post(path, data=body, headers=self.headers) as response:
             response.raise_for_status()
             await response.read()
 
-    async def batch_rate(self, args: argparse.Namespace) -> float:
+    async def batch_rate(self, args: argparse.Namespace) -> tuple[float, float]:
+        """Events per second and server CPU microseconds per event, in batches."""
         events = [{"type": "bench.event", "data": {"n": i}} for i in range(args.batch)]
         body = json.dumps({"events": events}).encode()
         batches = args.events // args.batch
-        seconds = await _spread(
-            batches, args.connections, lambda _: self.post("/v1/events/batch", body)
+        return await self._measured(
+            batches * args.batch,
+            _spread(batches, args.connections, lambda _: self.post("/v1/events/batch", body)),
         )
-        return batches * args.batch / seconds
 
-    async def single_rate(self, args: argparse.Namespace) -> float:
+    async def single_rate(self, args: argparse.Namespace) -> tuple[float, float]:
+        """Events per second and server CPU microseconds per event, one per request."""
+
         async def send(n: int) -> None:
             body = json.dumps({"type": "bench.event", "data": {"n": n}}).encode()
             await self.post("/v1/events", body)
 
-        return args.singles / await _spread(args.singles, args.connections, send)
+        return await self._measured(args.singles, _spread(args.singles, args.connections, send))
+
+    async def _measured(self, events: int, sending: Awaitable[float]) -> tuple[float, float]:
+        cpu = _cpu_seconds(self.pid)
+        seconds = await sending
+        return events / seconds, (_cpu_seconds(self.pid) - cpu) / events * 1e6
 
 
 async def _start_reference(url: str, port: int, processes: int) -> asyncio.subprocess.Process:
@@ -96,14 +122,19 @@ def _session(port: int, connections: int) -> aiohttp.ClientSession:
 
 async def _measure(args: argparse.Namespace, hookline: Target, reference: Target) -> None:
     rates: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
     for round_ in range(args.rounds):
         order = (hookline, reference) if round_ % 2 == 0 else (reference, hookline)
         for kind in ("batch", "single"):
             for target in order:
                 measure = target.batch_rate if kind == "batch" else target.single_rate
-                rate = await measure(args)
+                rate, micros = await measure(args)
                 rates.setdefault((kind, target.name), []).append(rate)
-                print(f"round {round_ + 1} {kind:6} {target.name:9} {rate:10,.0f} events/s")
+                cpu.setdefault((kind, target.name), []).append(micros)
+                print(
+                    f"round {round_ + 1} {kind:6} {target.name:9} {rate:10,.0f} events/s "
+                    f"{micros:8,.0f} server CPU-us/event"
+                )
     print(
         f"medians of {args.rounds} rounds; {args.connections} connections, "
         f"{args.processes} process(es) each; batches: {args.events // args.batch} requests "
@@ -112,9 +143,12 @@ async def _measure(args: argparse.Namespace, hookline: Target, reference: Target
     for kind in ("batch", "single"):
         ours = statistics.median(rates[kind, hookline.name])
         theirs = statistics.median(rates[kind, reference.name])
+        our_cpu = statistics.median(cpu[kind, hookline.name])
+        their_cpu = statistics.median(cpu[kind, reference.name])
         print(
             f"{kind} publish: hookline {ours:10,.0f} events/s   reference {theirs:10,.0f} "
-            f"events/s   ratio {ours / theirs:.2f}"
+            f"events/s   ratio {ours / theirs:.2f}   server CPU-us/event {our_cpu:,.0f} vs "
+            f"{their_cpu:,.0f}"
         )
 
 
@@ -132,8 +166,12 @@ async def run(args: argparse.Namespace) -> None:
             ):
                 json_headers = {"content-type": "application/json"}
                 key = await tenant_headers(hookline_client)
-                hookline = Target("hookline", hookline_client, key | json_headers)
-                reference = Target("reference", reference_client, json_headers)
+                hookline = Target(
+                    "hookline", hookline_client, key | json_headers, hookline_process.pid
+                )
+                reference = Target(
+                    "reference", reference_client, json_headers, reference_process.pid
+                )
                 await _measure(args, hookline, reference)
         finally:
             await stop(reference_process)

@@ -94,10 +94,14 @@ async def publish(
     data: dict[str, Any],
     *,
     idempotency_key: str | None = None,
+    returning: tuple[str, ...] | None = None,
 ) -> Published:
     """Publish one event inside the caller's transaction (the transactional outbox)."""
     [published] = await publish_many(
-        session, tenant_id, [NewEvent(type=type, data=data, idempotency_key=idempotency_key)]
+        session,
+        tenant_id,
+        [NewEvent(type=type, data=data, idempotency_key=idempotency_key)],
+        returning=returning,
     )
     return published
 

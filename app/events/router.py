@@ -35,6 +35,10 @@ def _render(row: Event) -> EventOut:
     return EventOut(id=row.id, type=row.type, data=row.data, created_at=row.created_at)
 
 
+#: The columns a publish answers with; the insert returns only these.
+_ANSWER = ("type", "data", "created_at")
+
+
 def _published(row: dict[str, Any], status_code: int) -> Response:
     """An :class:`EventOut` body, serialised directly: the row is what the database returned,
     so validating it again through the response model (the whole payload, every time) would
@@ -74,7 +78,9 @@ async def publish_event(
     ] = None,
 ) -> Response:
     # One INSERT, committed by itself before the response (see app.deps.OneStatement).
-    published = await publish(conn, tenant, body.type, body.data, idempotency_key=idempotency_key)
+    published = await publish(
+        conn, tenant, body.type, body.data, idempotency_key=idempotency_key, returning=_ANSWER
+    )
     if not published.created:
         return _published(published.row, status.HTTP_200_OK)
     EVENTS_PUBLISHED.inc()
