@@ -11,7 +11,7 @@ from app.deps import AppSettings, DbSession, OneStatement, OneStatementTenantId,
 from app.errors import FieldError, field_path, problem_responses
 from app.events import service
 from app.events.models import Event
-from app.events.outbox import NewEvent, publish, publish_many
+from app.events.outbox import NewEvent, publish_alone, publish_many
 from app.events.schemas import (
     BatchIn,
     BatchItemIn,
@@ -33,10 +33,6 @@ _batch_items = TypeAdapter(list[BatchItemIn])
 
 def _render(row: Event) -> EventOut:
     return EventOut(id=row.id, type=row.type, data=row.data, created_at=row.created_at)
-
-
-#: The columns a publish answers with; the insert returns only these.
-_ANSWER = ("type", "data", "created_at")
 
 
 def _published(row: dict[str, Any], status_code: int) -> Response:
@@ -78,8 +74,8 @@ async def publish_event(
     ] = None,
 ) -> Response:
     # One INSERT, committed by itself before the response (see app.deps.OneStatement).
-    published = await publish(
-        conn, tenant, body.type, body.data, idempotency_key=idempotency_key, returning=_ANSWER
+    published = await publish_alone(
+        conn, tenant, body.type, body.data, idempotency_key=idempotency_key
     )
     if not published.created:
         return _published(published.row, status.HTTP_200_OK)
