@@ -43,17 +43,21 @@ def _json_dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
+    """The engine every process uses. ``pre_ping=False`` (the API alone) saves SQLAlchemy's
+    ping, three round trips per checkout (``BEGIN``, ``;``, ``ROLLBACK``), about 10% of a
+    single publish's CPU. Without it, a connection the server closed while it sat idle is still
+    refused at checkout, for free (:func:`_discard_if_closed`); one the server is closing at
+    that very moment fails the request's statement, is discarded (``watch_for_disconnects``) and
+    answered 503 + Retry-After with nothing written. Workers keep the ping: their loops would
+    pay that failure as a backoff."""
     engine = create_async_engine(
         sqlalchemy_url(url),
         json_serializer=_json_dumps,  # orjson: JSONB payloads are on the publish hot path
         json_deserializer=orjson.loads,
         pool_size=pool_size,
         max_overflow=pool_size,
-        # No pre-ping: SQLAlchemy's costs three round trips per checkout (BEGIN, ";", ROLLBACK),
-        # about 10% of a single publish's CPU. A connection the server closed while it sat idle
-        # is known without one (see _discard_if_closed); a connection lost mid-statement is
-        # discarded by watch_for_disconnects, and the API answers it 503 + Retry-After.
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
         # Statement parameters are endpoint headers, payloads, key hashes: an error message (and
         # so a log line) names the statement but never the values.

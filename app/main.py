@@ -54,7 +54,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(database_url)
+        # The API alone needs no pre-ping (see create_engine); workers sharing it keep it.
+        engine = create_engine(database_url, pre_ping=run_workers)
         watch = LoopWatch(settings.stuck_after)
         app.state.engine = engine
         app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
