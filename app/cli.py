@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from app.db import asyncpg_dsn, create_engine, describe, resolve_database_url
 from app.embedded import EmbeddedDatabaseError
 from app.local_secrets import MissingSecret, with_local_secrets
 from app.logs import configure_logging
-from app.main import create_app, exit_status
+from app.main import ENVIRONMENT_FACTORY, create_app, exit_status
 from app.migrations import upgrade_to_head
 from app.ops.stats import Status, collect
 from app.ops.status_view import render_status
@@ -39,6 +40,9 @@ cli = typer.Typer(
 
 HostOption = Annotated[str | None, typer.Option(help="Bind address (HOOKLINE_HOST).")]
 PortOption = Annotated[int | None, typer.Option(help="Bind port (HOOKLINE_PORT).")]
+WorkersOption = Annotated[
+    int, typer.Option("--workers", min=1, help="API processes sharing the port (one per core).")
+]
 
 
 def fail(message: str) -> NoReturn:
@@ -107,22 +111,44 @@ def _migrate(url: str) -> None:
         fail(f"migration failed on {describe(url)}: {describe_error(exc)}")
 
 
+def _uvicorn_options(settings: Settings) -> dict[str, object]:
+    """What every API process is served with, one process or several."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "timeout_graceful_shutdown": int(settings.drain_timeout.total_seconds()),
+    }
+
+
 def _serve_http(settings: Settings, url: str, *, run_workers: bool) -> None:
     app = create_app(settings, database_url=url, run_workers=run_workers)
     # uvicorn drains on SIGTERM, then re-raises it to the handler it found; make that handler an
     # exit, so exit hooks run (they stop the embedded PostgreSQL cleanly) — non-zero when the
     # process stops because a component failed, so `restart: on-failure` restarts it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(exit_status(app)))
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.drain_timeout.total_seconds()),
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(settings))).run()  # type: ignore[arg-type]
     if exit_status(app):
         sys.exit(exit_status(app))
+
+
+def _serve_processes(settings: Settings, url: str, processes: int) -> None:
+    """``processes`` API processes on one port, under uvicorn's supervisor (it restarts one
+    that dies, and on SIGTERM stops them all, each draining, before it exits). Each process
+    builds its app from the environment; what must be decided once for all of them — the
+    database URL, maybe an embedded server this process started and stops at exit, and the
+    local secrets — is resolved here, before they start, and handed down in the environment."""
+    os.environ["HOOKLINE_DATABASE_URL"] = url
+    if settings.secret_key is not None:
+        os.environ["HOOKLINE_SECRET_KEY"] = settings.secret_key.get_secret_value()
+    if settings.admin_token is not None:
+        os.environ["HOOKLINE_ADMIN_TOKEN"] = settings.admin_token.get_secret_value()
+    uvicorn.run(
+        ENVIRONMENT_FACTORY,
+        factory=True,
+        workers=processes,
+        **_uvicorn_options(settings),  # type: ignore[arg-type]
+    )
 
 
 @cli.command()
@@ -136,12 +162,16 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
 
 
 @cli.command()
-def api(host: HostOption = None, port: PortOption = None) -> None:
-    """The REST API alone (scale it out; run `hookline migrate` first)."""
+def api(host: HostOption = None, port: PortOption = None, workers: WorkersOption = 1) -> None:
+    """The REST API alone (scale it out; run `hookline migrate` first). `--workers N` runs N
+    API processes on the port, to use N cores."""
     configure_logging()
     settings = _settings(host=host, port=port)
     url = _database(settings)
-    _serve_http(_with_secrets(settings), url, run_workers=False)
+    if workers == 1:
+        _serve_http(_with_secrets(settings), url, run_workers=False)
+    else:
+        _serve_processes(_with_secrets(settings), url, workers)
 
 
 @cli.command()

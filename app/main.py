@@ -22,6 +22,7 @@ from app.inbound.handlers import known_names
 from app.inbound.router import receiver as inbound_receiver
 from app.inbound.router import router as inbound_router
 from app.limits import BodyLimit
+from app.logs import configure_logging
 from app.ops.router import router as ops_router
 from app.ops.sampler import sample_forever
 from app.queue.supervision import LoopWatch, spawn, watch_loops
@@ -31,6 +32,9 @@ from app.tenants.router import router as tenants_router
 from app.workers import build_runtime
 
 log = logging.getLogger("hookline.app")
+
+#: The import string of :func:`app_from_environment`, for uvicorn's multi-process mode.
+ENVIRONMENT_FACTORY = "app.main:app_from_environment"
 
 
 def create_app(
@@ -50,10 +54,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(database_url)
+        # The API alone needs no pre-ping (see create_engine); workers sharing it keep it.
+        engine = create_engine(database_url, pre_ping=run_workers)
         watch = LoopWatch(settings.stuck_after)
         app.state.engine = engine
         app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        #: The same pool, each statement committing by itself (app.deps.OneStatement).
+        app.state.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         app.state.watch = watch
         watch_loops(watch)
         sampler = spawn(
@@ -104,11 +111,12 @@ def create_app(
         ),
     )
     install_error_handlers(app)
+    # Starlette tries routes in order: publishing, the hot path, is matched first.
     routers = (
+        events_router,
         ops_router,
         tenants_router,
         endpoints_router,
-        events_router,
         delivery_router,
         inbound_router,
         inbound_receiver,
@@ -116,6 +124,18 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The API alone, configured by ``HOOKLINE_*`` variables: what each process of
+    ``hookline api --workers N`` serves (uvicorn imports it by name in every process). The
+    command resolved the database URL and the secrets and exported them, so every process uses
+    the same database and keys."""
+    configure_logging()
+    settings = Settings()
+    if settings.database_url is None:
+        raise RuntimeError("HOOKLINE_DATABASE_URL must be set (`hookline api` sets it)")
+    return create_app(settings, database_url=settings.database_url)
 
 
 def _shut_down_if_crashed(app: FastAPI, task: "asyncio.Task[None]") -> None:

@@ -48,14 +48,15 @@ def _environment(database_url: str, port: int, settings: dict[str, str]) -> dict
 
 
 async def start_hookline(
-    command: str, database_url: str, port: int, **settings: str
+    command: str, database_url: str, port: int, *options: str, **settings: str
 ) -> asyncio.subprocess.Process:
-    """`hookline serve` or `hookline api`, up and answering /healthz."""
+    """`hookline serve` or `hookline api` (with command-line ``options``), answering /healthz."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "app.cli",
         command,
+        *options,
         env=_environment(database_url, port, settings),
         stderr=asyncio.subprocess.DEVNULL,
     )

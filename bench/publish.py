@@ -1,21 +1,32 @@
-"""Publishing through the real HTTP API: single events and batches of up to 1,000.
+"""Publishing through the real HTTP API, against a minimal FastAPI + asyncpg route, same run.
 
-    python -m bench.publish --events 100000 --batch 1000 --connections 4
+    python -m bench.publish --events 100000 --batch 1000 --connections 4 --rounds 3
 
-Starts `hookline api` on a throwaway database (workers off, so only publishing is measured),
-then reports events per second for the batch route and for single publishes.
+Starts `hookline api` (`--processes` API processes; workers off, so only publishing is measured)
+and the reference app of :mod:`bench.reference` (as many processes, the same uvicorn settings) on
+one throwaway database. Each round measures batch publishing then single publishes on both,
+alternating which goes first, so both see the same machine load; it prints each round and the
+medians, with Hookline's ratio to the reference.
 """
 
 import argparse
 import asyncio
 import json
+import os
+import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
+import asyncpg
 
+from app.db import asyncpg_dsn
 from bench.common import add_database_argument, scratch_database
-from bench.processes import free_port, start_hookline, stop, tenant_headers
+from bench.processes import free_port, start_hookline, stop, tenant_headers, wait_until_up
+from bench.reference import CREATE_TABLE
 
 
 async def _spread(total: int, connections: int, send: Callable[[int], Awaitable[None]]) -> float:
@@ -31,46 +42,140 @@ async def _spread(total: int, connections: int, send: Callable[[int], Awaitable[
     return time.perf_counter() - started
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its live descendants (the API processes of `--workers`)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(child) for child in children)
+
+
+@dataclass
+class Target:
+    """One app under test: where it listens, the headers its requests carry, its process."""
+
+    name: str
+    client: aiohttp.ClientSession
+    headers: dict[str, str]
+    pid: int
+
+    async def post(self, path: str, body: bytes) -> None:
+        async with self.client.post(path, data=body, headers=self.headers) as response:
+            response.raise_for_status()
+            await response.read()
+
+    async def batch_rate(self, args: argparse.Namespace) -> tuple[float, float]:
+        """Events per second and server CPU microseconds per event, in batches."""
+        events = [{"type": "bench.event", "data": {"n": i}} for i in range(args.batch)]
+        body = json.dumps({"events": events}).encode()
+        batches = args.events // args.batch
+        return await self._measured(
+            batches * args.batch,
+            _spread(batches, args.connections, lambda _: self.post("/v1/events/batch", body)),
+        )
+
+    async def single_rate(self, args: argparse.Namespace) -> tuple[float, float]:
+        """Events per second and server CPU microseconds per event, one per request."""
+
+        async def send(n: int) -> None:
+            body = json.dumps({"type": "bench.event", "data": {"n": n}}).encode()
+            await self.post("/v1/events", body)
+
+        return await self._measured(args.singles, _spread(args.singles, args.connections, send))
+
+    async def _measured(self, events: int, sending: Awaitable[float]) -> tuple[float, float]:
+        cpu = _cpu_seconds(self.pid)
+        seconds = await sending
+        return events / seconds, (_cpu_seconds(self.pid) - cpu) / events * 1e6
+
+
+async def _start_reference(url: str, port: int, processes: int) -> asyncio.subprocess.Process:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await connection.execute(CREATE_TABLE)
+    finally:
+        await connection.close()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.reference",
+        str(port),
+        str(processes),
+        env={"HOOKLINE_BENCH_REFERENCE_DSN": asyncpg_dsn(url)},
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    return process
+
+
+def _session(port: int, connections: int) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=connections)
+    return aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector)
+
+
+async def _measure(args: argparse.Namespace, hookline: Target, reference: Target) -> None:
+    rates: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    for round_ in range(args.rounds):
+        order = (hookline, reference) if round_ % 2 == 0 else (reference, hookline)
+        for kind in ("batch", "single"):
+            for target in order:
+                measure = target.batch_rate if kind == "batch" else target.single_rate
+                rate, micros = await measure(args)
+                rates.setdefault((kind, target.name), []).append(rate)
+                cpu.setdefault((kind, target.name), []).append(micros)
+                print(
+                    f"round {round_ + 1} {kind:6} {target.name:9} {rate:10,.0f} events/s "
+                    f"{micros:8,.0f} server CPU-us/event"
+                )
+    print(
+        f"medians of {args.rounds} rounds; {args.connections} connections, "
+        f"{args.processes} process(es) each; batches: {args.events // args.batch} requests "
+        f"of {args.batch}; singles: {args.singles} requests"
+    )
+    for kind in ("batch", "single"):
+        ours = statistics.median(rates[kind, hookline.name])
+        theirs = statistics.median(rates[kind, reference.name])
+        our_cpu = statistics.median(cpu[kind, hookline.name])
+        their_cpu = statistics.median(cpu[kind, reference.name])
+        print(
+            f"{kind} publish: hookline {ours:10,.0f} events/s   reference {theirs:10,.0f} "
+            f"events/s   ratio {ours / theirs:.2f}   server CPU-us/event {our_cpu:,.0f} vs "
+            f"{their_cpu:,.0f}"
+        )
+
+
 async def run(args: argparse.Namespace) -> None:
-    port = free_port()
+    port, reference_port = free_port(), free_port()
     async with scratch_database(args.server_url) as url:
-        process = await start_hookline("api", url, port)
+        hookline_process = await start_hookline(
+            "api", url, port, *(["--workers", str(args.processes)] if args.processes > 1 else [])
+        )
+        reference_process = await _start_reference(url, reference_port, args.processes)
         try:
-            connector = aiohttp.TCPConnector(limit=args.connections)
-            base = f"http://127.0.0.1:{port}"
-            async with aiohttp.ClientSession(base, connector=connector) as client:
-                headers = await tenant_headers(client)
-                events = [{"type": "bench.event", "data": {"n": i}} for i in range(args.batch)]
-                batch = json.dumps({"events": events}).encode()
-                json_headers = headers | {"content-type": "application/json"}
-
-                async def send_batch(_: int) -> None:
-                    async with client.post(
-                        "/v1/events/batch", data=batch, headers=json_headers
-                    ) as r:
-                        r.raise_for_status()
-                        await r.read()
-
-                async def send_one(n: int) -> None:
-                    body = json.dumps({"type": "bench.event", "data": {"n": n}}).encode()
-                    async with client.post("/v1/events", data=body, headers=json_headers) as r:
-                        r.raise_for_status()
-                        await r.read()
-
-                batches = args.events // args.batch
-                batch_seconds = await _spread(batches, args.connections, send_batch)
-                single_seconds = await _spread(args.singles, args.connections, send_one)
+            async with (
+                _session(port, args.connections) as hookline_client,
+                _session(reference_port, args.connections) as reference_client,
+            ):
+                json_headers = {"content-type": "application/json"}
+                key = await tenant_headers(hookline_client)
+                hookline = Target(
+                    "hookline", hookline_client, key | json_headers, hookline_process.pid
+                )
+                reference = Target(
+                    "reference", reference_client, json_headers, reference_process.pid
+                )
+                await _measure(args, hookline, reference)
         finally:
-            await stop(process)
-
-    print(
-        f"batch publish:  {batches * args.batch / batch_seconds:10,.0f} events/s  "
-        f"({batches} requests of {args.batch}, {args.connections} connections)"
-    )
-    print(
-        f"single publish: {args.singles / single_seconds:10,.0f} events/s  "
-        f"({args.singles} requests, {args.connections} connections)"
-    )
+            await stop(reference_process)
+            await stop(hookline_process)
 
 
 def main() -> None:
@@ -80,6 +185,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--singles", type=int, default=3000, help="events sent one by one")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating measurements of each")
+    parser.add_argument("--processes", type=int, default=1, help="API processes of each app")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -131,3 +131,67 @@ async def test_a_non_positive_duration_is_one_clear_line(tmp_path: Path) -> None
         "hookline: invalid configuration: HOOKLINE_METRICS_SAMPLE_SECONDS: "
         "Value error, must be a positive number of seconds"
     ]
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of ``pid``."""
+    children: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children |= {int(child) for child in (task / "children").read_text().split()}
+    return children
+
+
+def _is_api_process(pid: int) -> bool:
+    """uvicorn starts its processes with multiprocessing's spawn (beside them runs its resource
+    tracker, which serves nothing)."""
+    return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def test_api_with_two_processes_publishes_and_stops_cleanly(database_url: str) -> None:
+    """`hookline api --workers 2`: the command resolves the database and the secrets, its
+    processes get them, serve the port, and all stop on SIGTERM."""
+    port = _free_port()
+    env = _environment(
+        HOOKLINE_DATABASE_URL=database_url,
+        HOOKLINE_PORT=str(port),
+        HOOKLINE_ADMIN_TOKEN="cli-admin-token",
+        HOOKLINE_SECRET_KEY="cli-secret-key",
+    )
+    process = await _hookline("api", "--workers", "2", env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        health = await _wait_for_health(f"{base}/healthz", process)
+        async with httpx.AsyncClient(base_url=base) as client:
+            admin = {"Authorization": "Bearer cli-admin-token"}
+            tenant = (await client.post("/v1/tenants", json={"name": "t"}, headers=admin)).json()
+            key = (
+                await client.post("/v1/api-keys", json={"tenant_id": tenant["id"]}, headers=admin)
+            ).json()["key"]
+            published = await client.post(
+                "/v1/events",
+                json={"type": "order.created", "data": {}},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+        children = _children(process.pid)
+        api_processes = [child for child in children if _is_api_process(child)]
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(60):
+            _, stderr = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    assert health.status_code == 200
+    assert published.status_code == 201
+    assert len(api_processes) == 2
+    assert process.returncode == 0, stderr.decode()
+    assert not any(_is_running(child) for child in api_processes)  # joined before the exit

@@ -10,12 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.endpoints.filters import is_event_type, is_reserved
 from app.errors import InvalidInput
 from app.events.models import Event
+from app.ids import uuid7
 from app.queue.queue import Queue
+from app.queue.ring import bucket_for
 
 #: The events table as a queue; the fan-out worker drains it.
 EVENTS = Queue(Event.__table__)  # type: ignore[arg-type]
@@ -41,24 +44,30 @@ def _scoped_key(tenant_id: uuid.UUID, key: str | None) -> str | None:
 
 
 async def publish_many(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     tenant_id: uuid.UUID,
     events: Sequence[NewEvent],
     *,
     returning: tuple[str, ...] | None = None,
 ) -> list[Published]:
-    """Write events (one multi-row statement) in the session's transaction; never commits.
+    """Write events (one multi-row statement) in the session's or connection's transaction;
+    never commits.
 
     Each result's row has every column, or only ``id`` and the ``returning`` columns.
     """
     for event in events:
-        if not is_event_type(event.type) or is_reserved(event.type):
-            message = "reserved for Hookline" if is_reserved(event.type) else "not an event type"
-            raise InvalidInput(
-                f"type: {event.type!r} is {message}",
-                errors=[{"field": "type", "message": message}],
-            )
-    return await publish_on(await session.connection(), tenant_id, events, returning=returning)
+        _refuse_unpublishable(event.type)
+    conn = await session.connection() if isinstance(session, AsyncSession) else session
+    return await publish_on(conn, tenant_id, events, returning=returning)
+
+
+def _refuse_unpublishable(event_type: str) -> None:
+    if not is_event_type(event_type) or is_reserved(event_type):
+        message = "reserved for Hookline" if is_reserved(event_type) else "not an event type"
+        raise InvalidInput(
+            f"type: {event_type!r} is {message}",
+            errors=[{"field": "type", "message": message}],
+        )
 
 
 async def publish_on(
@@ -86,18 +95,77 @@ async def publish_on(
 
 
 async def publish(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
+    tenant_id: uuid.UUID,
+    type: str,
+    data: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+    returning: tuple[str, ...] | None = None,
+) -> Published:
+    """Publish one event inside the caller's transaction (the transactional outbox)."""
+    [published] = await publish_many(
+        session,
+        tenant_id,
+        [NewEvent(type=type, data=data, idempotency_key=idempotency_key)],
+        returning=returning,
+    )
+    return published
+
+
+#: The columns :func:`publish_alone` returns (with ``id`` and ``idempotency_key``).
+ALONE_RETURNS = ("type", "data", "created_at")
+#: What publish_alone binds, in the order its compiled statement takes them.
+_ALONE_BINDS = ("id", "tenant_id", "type", "data", "idempotency_key", "partition_bucket")
+_alone_sql: tuple[str, tuple[str, ...]] | None = None
+
+
+def _alone_statement(conn: AsyncConnection) -> tuple[str, tuple[str, ...]]:
+    """The events queue's own enqueue statement, compiled once for the driver."""
+    global _alone_sql
+    if _alone_sql is None:
+        compiled = EVENTS._insert(ALONE_RETURNS).compile(
+            dialect=conn.dialect, column_keys=list(_ALONE_BINDS)
+        )
+        _alone_sql = (str(compiled), tuple(compiled.positiontup or ()))
+    return _alone_sql
+
+
+async def publish_alone(
+    conn: AsyncConnection,
     tenant_id: uuid.UUID,
     type: str,
     data: dict[str, Any],
     *,
     idempotency_key: str | None = None,
 ) -> Published:
-    """Publish one event inside the caller's transaction (the transactional outbox)."""
-    [published] = await publish_many(
-        session, tenant_id, [NewEvent(type=type, data=data, idempotency_key=idempotency_key)]
-    )
-    return published
+    """Publish one event as a statement of its own: it has committed when this returns.
+
+    ``conn`` must be in autocommit (:data:`app.deps.OneStatement`). The statement is the events
+    queue's enqueue statement (same id, bucket, idempotency and NOTIFY), sent on the driver
+    connection: SQLAlchemy's execution of one statement cost about as much CPU as the rest of
+    a single publish's database work (bench/README.md). The row has ``id``,
+    ``idempotency_key`` and :data:`ALONE_RETURNS`.
+    """
+    if conn.sync_connection is None or (
+        conn.sync_connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+    ):
+        raise ValueError("publish_alone needs an autocommit connection")
+    _refuse_unpublishable(type)
+    sql, order = _alone_statement(conn)
+    values = {
+        "id": uuid7(),
+        "tenant_id": tenant_id,
+        "type": type,
+        "data": orjson.dumps(data).decode(),  # the driver's jsonb codec takes JSON text
+        "idempotency_key": _scoped_key(tenant_id, idempotency_key),
+        "partition_bucket": bucket_for(None),
+    }
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    row = dict(await driver.fetchrow(sql, *(values[name] for name in order)))
+    created = bool(row.pop("_created"))
+    return Published(row=row, created=created)
 
 
 async def announce(

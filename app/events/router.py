@@ -1,16 +1,17 @@
 """`/v1/events`: publish one or many, and read the history."""
 
+import uuid
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import TypeAdapter, ValidationError
 
-from app.deps import AppSettings, DbSession, TenantId
+from app.deps import AppSettings, DbSession, OneStatement, OneStatementTenantId, TenantId
 from app.errors import FieldError, field_path, problem_responses
 from app.events import service
 from app.events.models import Event
-from app.events.outbox import NewEvent, publish, publish_many
+from app.events.outbox import NewEvent, publish_alone, publish_many
 from app.events.schemas import (
     BatchIn,
     BatchItemIn,
@@ -30,10 +31,27 @@ _batch_item = TypeAdapter(BatchItemIn)
 _batch_items = TypeAdapter(list[BatchItemIn])
 
 
-def _render(row: Event | dict[str, Any]) -> EventOut:
-    if isinstance(row, Event):
-        return EventOut(id=row.id, type=row.type, data=row.data, created_at=row.created_at)
-    return EventOut(id=row["id"], type=row["type"], data=row["data"], created_at=row["created_at"])
+def _render(row: Event) -> EventOut:
+    return EventOut(id=row.id, type=row.type, data=row.data, created_at=row.created_at)
+
+
+def _published(row: dict[str, Any], status_code: int) -> Response:
+    """An :class:`EventOut` body, serialised directly: the row is what the database returned,
+    so validating it again through the response model (the whole payload, every time) would
+    check nothing. ``OPT_UTC_Z`` writes times as pydantic does."""
+    body = {key: row[key] for key in ("id", "type", "data", "created_at")}
+    return Response(
+        orjson.dumps(body, default=_uuid_text, option=orjson.OPT_UTC_Z),
+        status_code=status_code,
+        media_type="application/json",
+    )
+
+
+def _uuid_text(value: object) -> str:
+    """asyncpg's UUID subclass, which orjson serialises only as the exact ``uuid.UUID``."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 @router.post(
@@ -48,22 +66,21 @@ def _render(row: Event | dict[str, Any]) -> EventOut:
 )
 async def publish_event(
     body: EventIn,
-    session: DbSession,
-    tenant: TenantId,
-    response: Response,
+    conn: OneStatement,
+    tenant: OneStatementTenantId,
     idempotency_key: Annotated[
         IdempotencyKey | None,
         Header(description="Same key → the same event, published once (per tenant)."),
     ] = None,
-) -> EventOut:
-    published = await publish(
-        session, tenant, body.type, body.data, idempotency_key=idempotency_key
+) -> Response:
+    # One INSERT, committed by itself before the response (see app.deps.OneStatement).
+    published = await publish_alone(
+        conn, tenant, body.type, body.data, idempotency_key=idempotency_key
     )
-    if published.created:
-        EVENTS_PUBLISHED.inc()
-    else:
-        response.status_code = status.HTTP_200_OK
-    return _render(published.row)
+    if not published.created:
+        return _published(published.row, status.HTTP_200_OK)
+    EVENTS_PUBLISHED.inc()
+    return _published(published.row, status.HTTP_201_CREATED)
 
 
 def _item_errors(item: Any, max_bytes: int) -> tuple[BatchItemIn | None, list[FieldError]]:

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.errors import NotFound
 from app.pagination import PageParams, fetch_page
@@ -50,7 +50,7 @@ async def issue_key(session: AsyncSession, *, tenant_id: uuid.UUID, name: str) -
 
 
 async def tenant_for_key(
-    session: AsyncSession, key: str, cache: KeyCache | None = None
+    session: AsyncSession | AsyncConnection, key: str, cache: KeyCache | None = None
 ) -> uuid.UUID | None:
     """The tenant a presented key acts for, or None. Looked up by hash: no secret is compared.
 
@@ -76,7 +76,7 @@ async def tenant_for_key(
     return verified.tenant_id
 
 
-async def _verify(session: AsyncSession, digest: str) -> VerifiedKey | None:
+async def _verify(session: AsyncSession | AsyncConnection, digest: str) -> VerifiedKey | None:
     row = (
         await session.execute(
             select(ApiKey.id, ApiKey.tenant_id).where(
@@ -87,7 +87,7 @@ async def _verify(session: AsyncSession, digest: str) -> VerifiedKey | None:
     return VerifiedKey(id=row.id, tenant_id=row.tenant_id) if row else None
 
 
-async def _revocation_generation(session: AsyncSession) -> int:
+async def _revocation_generation(session: AsyncSession | AsyncConnection) -> int:
     generation = await session.scalar(select(ApiKeyRevocations.generation))
     return generation or 0
 
@@ -113,7 +113,7 @@ _RECORD_USE = (
 )
 
 
-async def _record_use(session: AsyncSession, key_id: uuid.UUID) -> None:
+async def _record_use(session: AsyncSession | AsyncConnection, key_id: uuid.UUID) -> None:
     await session.execute(_RECORD_USE, {"key_id": key_id})
 
 

@@ -1,6 +1,7 @@
 """Publishing events: one, many, idempotently, within limits."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.events.models import Event
-from app.events.outbox import publish
+from app.events.outbox import publish, publish_alone
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import serve_in_process
@@ -36,6 +37,23 @@ async def test_publish_then_read(client: httpx.AsyncClient) -> None:
     assert read.json()["id"] == created.json()["id"]
     assert read.json()["fanout"] == "pending"
     assert read.json()["deliveries"] == []
+
+
+async def test_the_publish_answer_is_the_event_as_the_history_renders_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """The publish route writes its body itself; it must read exactly like the history's."""
+    tenant = await make_tenant(client)
+    data = {"n": 2**63 - 1, "x": 0.5, "s": "é\u2028", "nested": [{"t": True, "n": None}]}
+
+    created = await client.post(
+        "/v1/events", json={"type": "order.created", "data": data}, headers=tenant
+    )
+    listed = await client.get("/v1/events", headers=tenant)
+
+    assert created.headers["content-type"] == "application/json"
+    assert listed.json()["data"] == [created.json()]
+    assert created.json()["data"] == data
 
 
 async def test_a_repeated_idempotency_key_answers_200_with_the_original(
@@ -224,3 +242,14 @@ async def test_publish_in_a_rolled_back_transaction_leaves_no_event(
         published = await publish(session, tenant_id, "order.created", {"id": 2})
     assert published.created
     assert await _event_count(engine) == 1
+
+
+async def test_publishing_alone_refuses_a_connection_inside_a_transaction(
+    engine: AsyncEngine,
+) -> None:
+    """publish_alone's statement bypasses SQLAlchemy's transaction; on a transactional
+    connection it would commit apart from the caller's other writes, so it must refuse."""
+    async with engine.connect() as conn:
+        with pytest.raises(ValueError, match="autocommit"):
+            await publish_alone(conn, uuid.uuid4(), "order.created", {})
+    assert await _event_count(engine) == 0

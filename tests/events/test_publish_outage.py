@@ -52,3 +52,44 @@ async def test_a_publish_whose_connection_is_terminated_answers_503_and_stores_n
 
 async def _has_blocked_backend(engine: AsyncEngine) -> bool:
     return await _blocked_backend(engine) is not None
+
+
+async def test_a_publish_after_the_server_killed_every_idle_pooled_connection_succeeds(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """A server restart or an idle timeout closes the pool's connections while nobody uses them;
+    the next request must get a live connection, not a 503 (the API engine sends no pre-ping)."""
+    tenant = await make_tenant(client)
+    warm = [
+        client.post("/v1/events", json={"type": "order.created", "data": {"n": n}}, headers=tenant)
+        for n in range(4)
+    ]
+    assert {r.status_code for r in await asyncio.gather(*warm)} == {201}  # several pooled
+    async with engine.connect() as conn:
+        killed = list(
+            await conn.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        )
+        for pid in killed:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    assert killed
+    await wait_until(lambda: _all_gone(engine, killed))
+
+    after = [
+        client.post("/v1/events", json={"type": "order.created", "data": {"n": n}}, headers=tenant)
+        for n in range(4)
+    ]
+
+    assert [r.status_code for r in await asyncio.gather(*after)] == [201] * 4
+
+
+async def _all_gone(engine: AsyncEngine, pids: list[int]) -> bool:
+    async with engine.connect() as conn:
+        left = await conn.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": pids}
+        )
+    return left == 0
