@@ -16,9 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.endpoints.filters import is_event_type, is_reserved
 from app.errors import InvalidInput
 from app.events.models import Event
-from app.ids import uuid7
 from app.queue.queue import Queue
-from app.queue.ring import bucket_for
 
 #: The events table as a queue; the fan-out worker drains it.
 EVENTS = Queue(Event.__table__)  # type: ignore[arg-type]
@@ -115,20 +113,6 @@ async def publish(
 
 #: The columns :func:`publish_alone` returns (with ``id`` and ``idempotency_key``).
 ALONE_RETURNS = ("type", "data", "created_at")
-#: What publish_alone binds, in the order its compiled statement takes them.
-_ALONE_BINDS = ("id", "tenant_id", "type", "data", "idempotency_key", "partition_bucket")
-_alone_sql: tuple[str, tuple[str, ...]] | None = None
-
-
-def _alone_statement(conn: AsyncConnection) -> tuple[str, tuple[str, ...]]:
-    """The events queue's own enqueue statement, compiled once for the driver."""
-    global _alone_sql
-    if _alone_sql is None:
-        compiled = EVENTS._insert(ALONE_RETURNS).compile(
-            dialect=conn.dialect, column_keys=list(_ALONE_BINDS)
-        )
-        _alone_sql = (str(compiled), tuple(compiled.positiontup or ()))
-    return _alone_sql
 
 
 async def publish_alone(
@@ -141,31 +125,22 @@ async def publish_alone(
 ) -> Published:
     """Publish one event as a statement of its own: it has committed when this returns.
 
-    ``conn`` must be in autocommit (:data:`app.deps.OneStatement`). The statement is the events
-    queue's enqueue statement (same id, bucket, idempotency and NOTIFY), sent on the driver
-    connection: SQLAlchemy's execution of one statement cost about as much CPU as the rest of
-    a single publish's database work (bench/README.md). The row has ``id``,
-    ``idempotency_key`` and :data:`ALONE_RETURNS`.
+    ``conn`` must be in autocommit (:data:`app.deps.OneStatement`); see
+    :meth:`app.queue.queue.Queue.enqueue_alone` for why it bypasses SQLAlchemy's execution. The
+    row has ``id``, ``idempotency_key`` and :data:`ALONE_RETURNS`.
     """
-    if conn.sync_connection is None or (
-        conn.sync_connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
-    ):
-        raise ValueError("publish_alone needs an autocommit connection")
     _refuse_unpublishable(type)
-    sql, order = _alone_statement(conn)
-    values = {
-        "id": uuid7(),
-        "tenant_id": tenant_id,
-        "type": type,
-        "data": orjson.dumps(data).decode(),  # the driver's jsonb codec takes JSON text
-        "idempotency_key": _scoped_key(tenant_id, idempotency_key),
-        "partition_bucket": bucket_for(None),
-    }
-    driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None
-    row = dict(await driver.fetchrow(sql, *(values[name] for name in order)))
-    created = bool(row.pop("_created"))
-    return Published(row=row, created=created)
+    enqueued = await EVENTS.enqueue_alone(
+        conn,
+        {
+            "tenant_id": tenant_id,
+            "type": type,
+            "data": orjson.dumps(data).decode(),  # the driver's jsonb codec takes JSON text
+            "idempotency_key": _scoped_key(tenant_id, idempotency_key),
+        },
+        returning=ALONE_RETURNS,
+    )
+    return Published(row=dict(enqueued.row), created=enqueued.created)
 
 
 async def announce(
