@@ -69,5 +69,6 @@ class Listener:
                         await connection.fetchval("SELECT 1", timeout=_PROBE_INTERVAL)
             raise ListenerConnectionLost("the LISTEN connection was closed")
         finally:
-            if not connection.is_closed():
-                await asyncio.shield(connection.close(timeout=2))
+            # Closed at once, without a goodbye to the server: this also runs when the loop is
+            # cancelled, and a close still in flight then would fail unobserved.
+            connection.terminate()
