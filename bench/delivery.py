@@ -194,8 +194,7 @@ async def throughput(args: argparse.Namespace) -> None:
         arrivals = (await _receiver_stats(hookline.receiver, arrivals=True))["arrivals"]
 
     times = [at for message, at in arrivals.items() if not message.startswith("ceiling-")]
-    # webhook-id is the event id: each arrival time stands for the first endpoint to get it
-    rate = _steady_rate(times) * args.endpoints
+    rate = _steady_rate(times)  # one arrival a delivery: "<event id> <endpoint path>"
     print(f"ceiling (bare aiohttp, {args.concurrency} in flight): {top:10,.0f} requests/s")
     print(f"publish (batch API):                {publish_rate:10,.0f} events/s")
     print(
@@ -212,7 +211,7 @@ async def throughput(args: argparse.Namespace) -> None:
 async def latency(args: argparse.Namespace) -> None:
     """Publish ``rate`` events/s in requests of ``batch`` events, spaced evenly."""
     async with Hookline(args) as hookline:
-        await _endpoints(hookline.api, hookline.headers, hookline.receiver, 1)
+        await _endpoints(hookline.api, hookline.headers, hookline.receiver, args.endpoints)
         sent: dict[str, float] = {}
         requests = int(args.rate * args.seconds / args.batch)
         interval = args.batch / args.rate
@@ -242,10 +241,15 @@ async def latency(args: argparse.Namespace) -> None:
             tasks.append(asyncio.create_task(publish(n)))
         await asyncio.gather(*tasks)
         achieved = len(sent) / (time.perf_counter() - started)
-        await _wait_for_count(hookline.receiver, len(sent))
+        await _wait_for_count(hookline.receiver, len(sent) * args.endpoints)
         arrivals = (await _receiver_stats(hookline.receiver, arrivals=True))["arrivals"]
 
-    latencies = [(arrivals[m] - at) * 1000 for m, at in sent.items() if m in arrivals]
+    # every delivery's latency: from its event's publish to its endpoint's receipt
+    latencies = [
+        (at - sent[delivery.split(" ")[0]]) * 1000
+        for delivery, at in arrivals.items()
+        if delivery.split(" ")[0] in sent
+    ]
     print(
         f"published {len(sent):,} events at {achieved:,.0f}/s (asked {args.rate}/s, "
         f"{args.batch} per request)"
@@ -291,6 +295,7 @@ def main() -> None:
     run.add_argument("--rate", type=int, default=500)
     run.add_argument("--seconds", type=int, default=30)
     run.add_argument("--batch", type=int, default=10, help="events per publish request")
+    run.add_argument("--endpoints", type=int, default=1, help="each event goes to every one")
     run.set_defaults(func=latency)
     run = modes.add_parser("soak")
     run.add_argument("--deliveries", type=int, default=1_000_000)

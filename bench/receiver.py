@@ -2,8 +2,9 @@
 
     python -m bench.receiver PORT
 
-`POST /anything` answers 200 at once and notes the first arrival of each `webhook-id`;
-`GET /stats` returns the count and those arrival times (unix seconds).
+`POST /anything` answers 200 at once and notes the first arrival of each `webhook-id` at each
+path, as `"<webhook-id> <path>"` (one endpoint a path); `GET /stats` returns the count and those
+arrival times (unix seconds).
 """
 
 import sys
@@ -20,8 +21,9 @@ async def receive(request: web.Request) -> web.Response:
     count += 1
     await request.read()
     message = request.headers.get("webhook-id")
-    if message is not None and message not in arrivals:
-        arrivals[message] = time.time()
+    delivery = f"{message} {request.path}"
+    if message is not None and delivery not in arrivals:
+        arrivals[delivery] = time.time()
     return web.Response(text="ok")
 
 
