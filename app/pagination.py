@@ -51,7 +51,7 @@ def decode_cursor(cursor: str) -> uuid.UUID:
         ) from exc
 
 
-def _page_params(
+async def _page_params(
     limit: Annotated[int, Query(ge=1, le=250, description="Items per page.")] = 50,
     cursor: Annotated[
         str | None, Query(max_length=64, description="`next_cursor` of the previous page.")

@@ -26,12 +26,12 @@ router = APIRouter(
 )
 
 
-def _guard(request: Request) -> TargetGuard:
+async def _guard(request: Request) -> TargetGuard:
     guard: TargetGuard = request.app.state.target_guard
     return guard
 
 
-def _box(request: Request) -> SecretBox:
+async def _box(request: Request) -> SecretBox:
     box: SecretBox = request.app.state.secret_box
     return box
 

@@ -17,12 +17,12 @@ router = APIRouter(prefix="/v1", tags=["inbound"], responses=problem_responses(4
 receiver = APIRouter(tags=["inbound"])
 
 
-def _box(request: Request) -> SecretBox:
+async def _box(request: Request) -> SecretBox:
     box: SecretBox = request.app.state.secret_box
     return box
 
 
-def _known_handlers(request: Request) -> set[str]:
+async def _known_handlers(request: Request) -> set[str]:
     known: set[str] = request.app.state.inbound_handler_names
     return known
 
