@@ -1,11 +1,7 @@
 """Async engine and connections. The URL is resolved once at start-up, embedded or configured."""
 
-from typing import Any
-
 import orjson
-from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.embedded import start_embedded
@@ -47,10 +43,10 @@ def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> As
     """The engine every process uses. ``pre_ping=False`` (the API alone) saves SQLAlchemy's
     ping, three round trips per checkout (``BEGIN``, ``;``, ``ROLLBACK``), about 10% of a
     single publish's CPU. Without it, a connection the server closed while it sat idle is still
-    refused at checkout, for free (:func:`_discard_if_closed`); one the server is closing at
-    that very moment fails the request's statement, is discarded (``watch_for_disconnects``) and
-    answered 503 + Retry-After with nothing written. Workers keep the ping: their loops would
-    pay that failure as a backoff."""
+    refused at checkout, for free, and one the server is closing at that very moment fails the
+    request's statement and is discarded (both :func:`~app.queue.errors.watch_for_disconnects`),
+    and the request is answered 503 + Retry-After with nothing written. Workers keep the ping:
+    their loops would pay that failure as a backoff."""
     engine = create_async_engine(
         sqlalchemy_url(url),
         json_serializer=_json_dumps,  # orjson: JSONB payloads are on the publish hot path
@@ -63,15 +59,5 @@ def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> As
         # so a log line) names the statement but never the values.
         hide_parameters=True,
     )
-    watch_for_disconnects(engine)  # every form of connection loss discards the connection
-    event.listen(engine.sync_engine, "checkout", _discard_if_closed)
+    watch_for_disconnects(engine)  # connection loss discards the connection, at use or checkout
     return engine
-
-
-def _discard_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Refuse a pooled connection the server closed while it was idle (a restart, a failover,
-    ``pg_terminate_backend``, an idle timeout): asyncpg read the server's goodbye and the end of
-    the stream as they arrived, so this costs no round trip. The pool then checks out another
-    connection, a new one if need be, and the request never sees the dead one."""
-    if dbapi_connection._connection.is_closed():
-        raise DisconnectionError("the server closed this pooled connection while it was idle")

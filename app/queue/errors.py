@@ -13,6 +13,7 @@ broken connection (and the pool's older ones) is discarded instead of being hand
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 from asyncpg.exceptions import (
@@ -23,7 +24,7 @@ from asyncpg.exceptions import (
 )
 from sqlalchemy import event
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -80,9 +81,20 @@ def _mark_disconnect(context: ExceptionContext) -> None:
         context.is_disconnect = True
 
 
+def _discard_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection the server closed while it was idle (a restart, a failover,
+    ``pg_terminate_backend``, an idle timeout): asyncpg read the server's goodbye and the end of
+    the stream as they arrived, so this costs no round trip. The pool then checks out another
+    connection, a new one if need be, and the caller never sees the dead one."""
+    if dbapi_connection._connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection while it was idle")
+
+
 def watch_for_disconnects(engine: AsyncEngine) -> None:
-    """Invalidate the connection (and the pool's older ones) on every form of connection loss."""
+    """Invalidate the connection (and the pool's older ones) on every form of connection loss,
+    and never hand out a pooled connection the server has already closed."""
     event.listen(engine.sync_engine, "handle_error", _mark_disconnect)
+    event.listen(engine.sync_engine, "checkout", _discard_if_closed)
 
 
 __all__ = ["describe", "is_connection_loss", "watch_for_disconnects"]
