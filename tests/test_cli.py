@@ -5,6 +5,8 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -38,6 +40,25 @@ async def _hookline(*args: str, env: dict[str, str]) -> asyncio.subprocess.Proce
     )
 
 
+@asynccontextmanager
+async def _killed_at_exit(process: asyncio.subprocess.Process) -> AsyncIterator[None]:
+    """Whatever happens in the block, the process does not outlive the test."""
+    try:
+        yield
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _terminate(process: asyncio.subprocess.Process) -> bytes:
+    """SIGTERM, then the process's stderr once it has exited (within a minute)."""
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(60):
+        _, stderr = await process.communicate()
+    return stderr
+
+
 async def _wait_for_health(url: str, process: asyncio.subprocess.Process) -> httpx.Response:
     async with httpx.AsyncClient() as client, asyncio.timeout(90):
         while True:
@@ -54,17 +75,11 @@ async def test_serve_starts_on_an_empty_data_folder_and_stops_cleanly(tmp_path: 
     process = await _hookline(
         "serve", env=_environment(HOOKLINE_DATA_DIR=str(data_dir), HOOKLINE_PORT=str(port))
     )
-    try:
+    async with _killed_at_exit(process):
         health = await _wait_for_health(f"http://127.0.0.1:{port}/healthz", process)
         async with httpx.AsyncClient() as client:
             ready = await client.get(f"http://127.0.0.1:{port}/readyz")
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(60):
-            _, stderr = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        stderr = await _terminate(process)
 
     assert health.status_code == 200
     assert ready.status_code == 200
@@ -166,7 +181,7 @@ async def test_api_with_two_processes_publishes_and_stops_cleanly(database_url: 
         HOOKLINE_SECRET_KEY="cli-secret-key",
     )
     process = await _hookline("api", "--workers", "2", env=env)
-    try:
+    async with _killed_at_exit(process):
         base = f"http://127.0.0.1:{port}"
         health = await _wait_for_health(f"{base}/healthz", process)
         async with httpx.AsyncClient(base_url=base) as client:
@@ -182,13 +197,7 @@ async def test_api_with_two_processes_publishes_and_stops_cleanly(database_url: 
             )
         children = _children(process.pid)
         api_processes = [child for child in children if _is_api_process(child)]
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(60):
-            _, stderr = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        stderr = await _terminate(process)
 
     assert health.status_code == 200
     assert published.status_code == 201
