@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import asyncpg_dsn
 from app.queue.errors import describe, is_connection_loss
+from tests.waiting import wait_until
 
 
 async def _terminate_others(engine: AsyncEngine) -> None:
@@ -28,19 +29,32 @@ async def _error_of(engine: AsyncEngine, sql: str, **params: object) -> BaseExce
     return caught.value
 
 
-async def test_a_terminated_backend_mid_query_is_connection_loss_and_is_discarded(
-    engine: AsyncEngine,
-) -> None:
-    query = asyncio.create_task(_error_of(engine, "SELECT pg_sleep(30)"))
-    async with engine.connect() as conn:  # wait until the sleep is running, then cut it off
-        while not await conn.scalar(
-            text("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'")
-        ):
-            await asyncio.sleep(0.02)
-    await _terminate_others(engine)
+async def _sleep_and_get_cut_off(engine: AsyncEngine, admin: asyncpg.Connection) -> None:
+    """Sleep on a pooled connection; ``admin`` terminates its backend once the sleep runs."""
 
-    error = await query
-    assert is_connection_loss(error), describe(error)
+    async def sleeping(pid: int) -> bool:
+        state = await admin.fetchval("SELECT state FROM pg_stat_activity WHERE pid = $1", pid)
+        return state == "active"
+
+    async with engine.connect() as conn:
+        pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        query = asyncio.create_task(conn.execute(text("SELECT pg_sleep(30)")))
+        await wait_until(lambda: sleeping(pid))
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        await query
+
+
+async def test_a_terminated_backend_mid_query_is_connection_loss_and_is_discarded(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    admin = await asyncpg.connect(asyncpg_dsn(database_url))  # outside the pool under test
+    try:
+        with pytest.raises(Exception) as caught:  # noqa: PT011 - the class is under test
+            await _sleep_and_get_cut_off(engine, admin)
+    finally:
+        await admin.close()
+
+    assert is_connection_loss(caught.value), describe(caught.value)
     async with engine.connect() as conn:  # the pool hands out a working connection again
         assert await conn.scalar(text("SELECT 1")) == 1
 
