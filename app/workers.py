@@ -22,6 +22,7 @@ from app.inbound.worker import InboxHandler
 from app.ops.retention import retention_tasks
 from app.queue.config import WorkerConfig
 from app.queue.consumer import ConsumerOptions
+from app.queue.handoff import Handoff
 from app.queue.retry import RetryPolicy
 from app.queue.runtime import Binding, WorkerRuntime
 from app.queue.supervision import LoopWatch
@@ -77,6 +78,8 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         bodies=bodies,
     )
     share = max(1, settings.worker_concurrency // 4)
+    # Fan-out inserts the fresh deliveries this process owns already claimed for its consumer.
+    handoff = Handoff(DELIVERIES)
 
     def deliveries(lane: str | None, *, ordered: bool, concurrency: int) -> Binding:
         return Binding(
@@ -90,13 +93,14 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
                 concurrency=concurrency,
                 retry=retry,
             ),
+            handoff=handoff if lane == "first" else None,
         )
 
     return [
         # Fan-out is database work only: big batches, one transaction each.
         Binding(
             EVENTS,
-            FanOut(directory, bodies, max_attempts=retry.max_attempts),
+            FanOut(directory, bodies, max_attempts=retry.max_attempts, handoff=handoff),
             ConsumerOptions(concurrency=500, retry=retry),
         ),
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),

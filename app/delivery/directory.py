@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.crypto import SecretBox
 from app.delivery.subscriptions import SubscriptionIndex
 from app.endpoints.custom_headers import open_headers
+from app.queue.ring import bucket_for
 
 #: How often a directory reloads everything (and the longest an incremental refresh may rely on
 #: tombstones, which retention keeps for a day).
@@ -138,10 +139,15 @@ class EndpointConfig:
     #: Every secret that signed when this version was read, the current one first.
     sealed_secrets: tuple[SealedSecret, ...] = field(repr=False, compare=False)
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The endpoint's partition key in the deliveries queue."""
         return str(self.id)
+
+    @cached_property
+    def bucket(self) -> int:
+        """The partition bucket of :attr:`key` (hashed once per version, not per delivery)."""
+        return bucket_for(self.key)
 
     @cached_property
     def headers(self) -> dict[str, str]:

@@ -1,9 +1,9 @@
 """The fan-out worker: turns each event into one delivery per subscribed endpoint.
 
 The deliveries are written in the same transaction that marks the event done, so an event is
-either fanned out completely or not at all. Each delivery's idempotency key is
-``{event_id}:{endpoint_id}`` (and the pair is unique), so a fan-out repeated after a lost lease
-or a crash never creates a second delivery for the same endpoint.
+either fanned out completely or not at all. The pair (event, endpoint) is unique, and the insert
+skips pairs that exist, so a fan-out repeated after a lost lease or a crash never creates a
+second delivery for the same endpoint.
 
 Subscribers come from the worker's endpoint directory (its subscription index), refreshed inside
 the fan-out transaction first. That refresh's snapshot is taken after these events were claimed,
@@ -26,19 +26,27 @@ from app.delivery.models import DeliveryState
 from app.delivery.queue import DELIVERIES
 from app.endpoints.models import EndpointStatus
 from app.queue.consumer import JobHandler, SettledJob
+from app.queue.handoff import Handoff
 from app.queue.jobs import Done, Job, Outcome
 from app.queue.schema import JobStatus
 
 
 class FanOut(JobHandler):
     def __init__(
-        self, directory: EndpointDirectory, bodies: EventBodies, *, max_attempts: int
+        self,
+        directory: EndpointDirectory,
+        bodies: EventBodies,
+        *,
+        max_attempts: int,
+        handoff: Handoff | None = None,
     ) -> None:
         self.directory = directory
         #: The delivery bodies this process keeps: fresh deliveries then need no query.
         self.bodies = bodies
         #: Attempts each delivery gets: the first and one per retry delay.
         self.max_attempts = max_attempts
+        #: This process's fresh-delivery consumer, which runs the deliveries it owns at once.
+        self.handoff = handoff
 
     async def handle(self, job: Job) -> Outcome:
         del job
@@ -47,8 +55,14 @@ class FanOut(JobHandler):
     async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
         events = [s.job.row for s in settled if s.status == JobStatus.DONE]
         if events:
-            await fan_out(conn, self.directory, events, max_attempts=self.max_attempts)
             self.bodies.remember(events)
+            await fan_out(
+                conn, self.directory, events, max_attempts=self.max_attempts, handoff=self.handoff
+            )
+
+    def after_settle(self, *, committed: bool) -> None:
+        if self.handoff is not None:
+            self.handoff.finish(committed=committed)
 
 
 async def fan_out(
@@ -57,11 +71,19 @@ async def fan_out(
     events: Sequence[Any],
     *,
     max_attempts: int,
+    handoff: Handoff | None = None,
 ) -> None:
-    """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction."""
+    """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction.
+
+    With a ``handoff``, the deliveries this process would claim next (an active, unordered
+    endpoint in a bucket it owns) go in already claimed by its consumer, which sends them as
+    soon as the transaction commits; without one, every delivery goes in pending.
+    """
     await directory.refresh(conn)
     now = datetime.now(UTC)
+    owned = handoff.owned_buckets() if handoff is not None else frozenset()
     deliveries: list[dict[str, Any]] = []
+    wanted: list[bool] = []
     for event in events:
         for endpoint in directory.subscribers(event["tenant_id"], event["type"]):
             skipped = endpoint.status == EndpointStatus.DISABLED
@@ -72,10 +94,18 @@ async def fan_out(
                     "endpoint_id": endpoint.id,
                     "event_type": event["type"],
                     "partition_key": endpoint.key,
-                    "idempotency_key": f"{event['id']}:{endpoint.id}",
+                    "partition_bucket": endpoint.bucket,
                     "max_attempts": max_attempts,
                     "status": (DeliveryState.SKIPPED if skipped else JobStatus.PENDING).value,
                     "completed_at": now if skipped else None,
                 }
             )
-    await DELIVERIES.enqueue_batch(conn, deliveries)
+            wanted.append(
+                endpoint.bucket in owned
+                and endpoint.status == EndpointStatus.ACTIVE
+                and not endpoint.ordered
+            )
+    if handoff is None:
+        await DELIVERIES.enqueue_batch(conn, deliveries)
+    else:
+        await handoff.insert(conn, deliveries, wanted)

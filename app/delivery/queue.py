@@ -3,4 +3,10 @@
 from app.delivery.models import Delivery
 from app.queue.queue import Queue
 
-DELIVERIES = Queue(Delivery.__table__)  # type: ignore[arg-type]
+DELIVERIES = Queue(
+    Delivery.__table__,  # type: ignore[arg-type]
+    # One delivery per (event, endpoint): a repeated fan-out adds nothing.
+    unique=("event_id", "endpoint_id"),
+    # Written with each outcome: the attempt's status code, and the next attempt's trigger.
+    outcome_columns=("last_status_code", "next_trigger"),
+)

@@ -35,19 +35,13 @@ ATTEMPT_COLUMNS = (
     ("outcome", "text"),
 )
 _NAMES = ", ".join(name for name, _ in ATTEMPT_COLUMNS)
-#: Attempt rows and their deliveries' last status in one statement of one shape, whatever the
-#: batch size (an executemany would prepare a statement per distinct batch size).
-attempt_record_many = text(
+#: Attempt rows in one statement of one shape, whatever the batch size (an executemany would
+#: prepare a statement per distinct batch size). The delivery's own record of its latest
+#: attempt is written by the settle itself (the queue's outcome columns).
+attempt_insert_many = text(
     f"""
-    WITH v AS (
-        SELECT * FROM unnest({", ".join(f"CAST(:{n} AS {t}[])" for n, t in ATTEMPT_COLUMNS)})
-            AS v({_NAMES})
-    ), inserted AS (
-        INSERT INTO delivery_attempts ({_NAMES}) SELECT {_NAMES} FROM v
-    )
-    UPDATE deliveries AS d
-    SET last_status_code = v.status_code, next_trigger = '{_SCHEDULED}'
-    FROM v WHERE d.id = v.delivery_id
+    INSERT INTO delivery_attempts ({_NAMES})
+    SELECT * FROM unnest({", ".join(f"CAST(:{n} AS {t}[])" for n, t in ATTEMPT_COLUMNS)})
     """
 )
 

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from app import __version__
 from app.delivery import health, sql
 from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointConfig, EndpointDirectory
-from app.delivery.models import AttemptOutcome
+from app.delivery.models import AttemptOutcome, AttemptTrigger
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import Outbound, Sender, SendResult
@@ -133,6 +133,17 @@ class DeliveryHandler(JobHandler):
         """The verdict and its attempt row, without the receiver's words (the likely culprit)."""
         return without_response(outcome, error) or super().salvage(job, outcome, error)
 
+    def outcome_columns(self, job: Job, outcome: Outcome) -> Mapping[str, Any] | None:
+        """After an attempt: its status code, and that the next attempt is a scheduled one."""
+        del job
+        record = getattr(outcome, "detail", None)
+        if not isinstance(record, AttemptRecord):
+            return None
+        return {
+            "last_status_code": record.result.status_code,
+            "next_trigger": AttemptTrigger.SCHEDULED.value,
+        }
+
     async def _endpoint(self, endpoint_id: uuid.UUID) -> EndpointConfig | None:
         directory = self.context.directory
         if directory.get(endpoint_id) is None:
@@ -147,7 +158,7 @@ class DeliveryHandler(JobHandler):
             return
         rows = [_attempt_row(s, r) for s, r in attempted]
         await conn.execute(
-            sql.attempt_record_many,
+            sql.attempt_insert_many,
             {name: [row[name] for row in rows] for name, _ in sql.ATTEMPT_COLUMNS},
         )
         succeeded = {s.job.row["endpoint_id"] for s, _ in attempted if s.status == JobStatus.DONE}

@@ -19,8 +19,9 @@ import dataclasses
 import logging
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -86,6 +87,17 @@ class JobHandler(ABC):
         """Extra writes for applied outcomes, in the transaction that applied them."""
         del conn, settled  # nothing by default
 
+    def after_settle(self, *, committed: bool) -> None:
+        """Runs once the settling transaction has ended, committed or not (a handler that
+        inserted rows for another consumer hands them over, or takes its word back)."""
+        del committed  # nothing by default
+
+    def outcome_columns(self, job: Job, outcome: Outcome) -> Mapping[str, Any] | None:
+        """Values of the queue's ``outcome_columns`` to write with ``outcome`` (None: keep
+        the row's own)."""
+        del job, outcome
+        return None
+
 
 @dataclass(frozen=True)
 class KeyFilter:
@@ -146,9 +158,13 @@ class Consumer:
         lane = options.lane or "any"
         #: Names this consumer's loops in logs, metrics and readiness.
         self.label = f"{queue.name}:{lane}{':ordered' if options.ordered else ''}"
-        self._owned_buckets = owned_buckets
+        #: The buckets this process owns on the ring now.
+        self.owned_buckets = owned_buckets
         #: Jobs whose handler is running: every lease renewal covers these, and only these.
         self._running: dict[uuid.UUID, tuple[Job, asyncio.Task[None]]] = {}
+        #: Slots promised to rows another handler of this process is inserting claimed
+        #: (:meth:`reserve`); they are running jobs in all but name.
+        self._reserved = 0
         self._outcomes: list[tuple[Job, Outcome]] = []
         self._outcomes_ready = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -193,7 +209,7 @@ class Consumer:
 
     async def _claim_until_stopped(self) -> None:
         while not self._stopping.is_set():
-            free = self.concurrency - len(self._running)
+            free = self.concurrency - len(self._running) - self._reserved
             if self._running and free < self._claim_batch:
                 # Busy: claim in batches, not one row per freed slot (a claim is a round trip).
                 await self._wait_for_work(full=True)
@@ -210,7 +226,7 @@ class Consumer:
             await self._wait_for_work(full=free <= 0)
 
     async def _claim(self, limit: int) -> list[Job]:
-        buckets = self._owned_buckets() if self.options.partitioned else None
+        buckets = self.owned_buckets() if self.options.partitioned else None
         keys = await self.handler.key_filter() if self.options.filter_keys else KeyFilter()
         async with self.claims.connect() as conn:  # autocommit: the claim is one round trip
             jobs = await self.queue.claim(
@@ -261,6 +277,34 @@ class Consumer:
             self._slot_freed.clear()
             self._wakeup.clear()
             self._settled.clear()
+
+    def reserve(self, wanted: int) -> int:
+        r"""Promise up to ``wanted`` free slots to rows about to be inserted claimed for this
+        consumer; returns how many. Each is then either :meth:`adopt`\ ed or :meth:`unreserve`\ d.
+        """
+        if self._stopping.is_set():
+            return 0
+        granted = max(0, min(wanted, self.concurrency - len(self._running) - self._reserved))
+        self._reserved += granted
+        return granted
+
+    def unreserve(self, count: int) -> None:
+        """Take back promised slots whose rows were not committed."""
+        self._reserved -= count
+        self._slot_freed.set()
+
+    def adopt(self, jobs: Sequence[Job], reserved: int) -> None:
+        """Run jobs committed as claimed by this worker, in slots promised by :meth:`reserve`.
+
+        A consumer that began to stop in between hands them back untried.
+        """
+        self.unreserve(reserved)
+        for job in jobs:
+            if self._stopping.is_set():
+                self._outcomes.append((job, Release()))
+                self._outcomes_ready.set()
+            else:
+                self._start(job)
 
     def _start(self, job: Job) -> None:
         task = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
@@ -389,17 +433,27 @@ class Consumer:
         return None
 
     async def _settle(self, batch: list[tuple[Job, Outcome]]) -> None:
-        async with self.engine.begin() as conn:
-            if self.options.fast_settle:
-                await conn.execute(text("SET LOCAL synchronous_commit = off"))
-            result = await self.queue.settle(conn, batch)
-            settled = [
-                SettledJob(job, outcome, result.applied[job.id])
-                for job, outcome in batch
-                if job.id in result.applied
-            ]
-            if settled:
-                await self.handler.on_settled(conn, settled)
+        columns = (
+            [self.handler.outcome_columns(job, outcome) for job, outcome in batch]
+            if self.queue.outcome_columns
+            else None
+        )
+        try:
+            async with self.engine.begin() as conn:
+                if self.options.fast_settle:
+                    await conn.execute(text("SET LOCAL synchronous_commit = off"))
+                result = await self.queue.settle(conn, batch, columns)
+                settled = [
+                    SettledJob(job, outcome, result.applied[job.id])
+                    for job, outcome in batch
+                    if job.id in result.applied
+                ]
+                if settled:
+                    await self.handler.on_settled(conn, settled)
+        except BaseException:
+            self.handler.after_settle(committed=False)
+            raise
+        self.handler.after_settle(committed=True)
         if result.stale:
             self.stale_count += len(result.stale)
             STALE_OUTCOMES.labels(self.queue.name).inc(len(result.stale))

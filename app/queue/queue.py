@@ -14,12 +14,11 @@ from sqlalchemy import (
     ColumnElement,
     RowMapping,
     Table,
-    TextClause,
     func,
     literal_column,
-    text,
     update,
 )
+from sqlalchemy.dialects.postgresql import dialect as postgresql_dialect
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,6 +30,9 @@ from app.queue.ring import bucket_for
 from app.queue.schema import JobStatus, channel_for
 from app.queue.sql import ClaimVariant, JobStatements
 from app.queue.text import ERROR_BYTES, safe_text
+
+#: Renders column types for array casts (SQLAlchemy ships it without annotations).
+_DIALECT: Dialect = postgresql_dialect()  # type: ignore[no-untyped-call]
 
 #: The longest retry delay a row can be given; beyond it a timestamp could overflow.
 MAX_RETRY_DELAY = timedelta(days=366)
@@ -75,14 +77,32 @@ class Enqueued:
 class Queue:
     """A queue over ``table``, which must carry :class:`~app.queue.schema.QueueColumns`."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(
+        self,
+        table: Table,
+        *,
+        unique: tuple[str, ...] | None = None,
+        outcome_columns: Sequence[str] = (),
+    ) -> None:
+        """``unique`` names the columns whose values make a row a duplicate in
+        :meth:`enqueue_batch` (by default its idempotency key); ``outcome_columns`` are the
+        table's own columns a handler writes with each outcome (see :meth:`settle`)."""
         self.table = table
         self.name = table.name
         #: The channel its insert trigger notifies (see :func:`notify_on_insert_ddl`).
         self.channel = channel_for(table.name)
-        self.statements = JobStatements(table.name)
+        self.outcome_columns = tuple(outcome_columns)
+        conflict = (
+            f"({', '.join(unique)})"
+            if unique
+            else "(idempotency_key) WHERE idempotency_key IS NOT NULL"
+        )
+        self.statements = JobStatements(
+            table.name,
+            outcome_columns=[(name, self._array_type(name)) for name in self.outcome_columns],
+            conflict=conflict,
+        )
         self._inserts: dict[tuple[str, ...] | None, ReturningInsert[Any]] = {}
-        self._batch_inserts: dict[tuple[str, ...], TextClause] = {}
         self._alone_statements: dict[
             tuple[tuple[str, ...], tuple[str, ...]], tuple[str, tuple[str, ...]]
         ] = {}
@@ -196,36 +216,47 @@ class Queue:
             self._alone_statements[key] = (str(compiled), tuple(compiled.positiontup or ()))
         return self._alone_statements[key]
 
-    async def enqueue_batch(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> int:
+    async def enqueue_batch(
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        claimed: Sequence[bool] | None = None,
+        worker: uuid.UUID | None = None,
+        lease: timedelta = timedelta(0),
+    ) -> list[Job]:
         """Insert rows in the caller's transaction in one statement whose shape does not depend
         on the batch size (one array per column, ``unnest``ed), so it is prepared once.
 
-        Every row carries the same columns. A row whose ``idempotency_key`` exists already, or
-        repeats one earlier in the batch, is left out (a concurrent transaction holding the key
-        is waited for, as in :meth:`enqueue`); nothing is read back. Returns how many rows were
-        inserted. The table's trigger wakes workers at commit.
+        Every row carries the same columns. A row that duplicates an existing one (by the
+        queue's ``unique`` columns), or one earlier in the batch, is left out; a concurrent
+        transaction holding the same values is waited for, as in :meth:`enqueue`. Rows flagged
+        in ``claimed`` go in already claimed by ``worker`` for ``lease``, and come back as
+        jobs: the caller runs them without a claim (see :class:`~app.queue.handoff.Handoff`).
+        The table's trigger wakes workers at commit.
         """
         if not rows:
-            return 0
+            return []
         names = tuple(rows[0])
-        columns = {name: [row[name] for row in rows] for name in names}
+        columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in names}
         columns["id"] = [uuid7() for _ in rows]
-        columns["partition_bucket"] = [bucket_for(row.get("partition_key")) for row in rows]
-        statement = self._batch_insert((*names, "id", "partition_bucket"), conn.dialect)
-        return int((await conn.execute(statement, columns)).rowcount)
+        if "partition_bucket" not in columns:
+            columns["partition_bucket"] = [bucket_for(row.get("partition_key")) for row in rows]
+        statement = self.statements.job_insert_many(
+            [(name, self._array_type(name)) for name in columns]
+        )
+        params: dict[str, Any] = {
+            **columns,
+            "claimed": list(claimed) if claimed is not None else [False] * len(rows),
+            "worker": worker,
+            "lease_seconds": lease.total_seconds(),
+        }
+        result = await conn.execute(statement, params)
+        return [Job.from_row(row) for row in result.mappings().all()]
 
-    def _batch_insert(self, names: tuple[str, ...], dialect: Dialect) -> TextClause:
-        """The ``enqueue_batch`` statement for these columns (cached)."""
-        if names not in self._batch_inserts:
-            arrays = ", ".join(
-                f"CAST(:{name} AS {self.table.c[name].type.compile(dialect)}[])" for name in names
-            )
-            listed = ", ".join(names)
-            self._batch_inserts[names] = text(
-                f"INSERT INTO {self.name} ({listed}) SELECT * FROM unnest({arrays}) "
-                "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
-            )
-        return self._batch_inserts[names]
+    def _array_type(self, name: str) -> str:
+        """The SQL type of one value of column ``name``, as an array cast spells it."""
+        return str(self.table.c[name].type.compile(_DIALECT))
 
     async def requeue(
         self,
@@ -316,18 +347,30 @@ class Queue:
         return jobs
 
     async def settle(
-        self, conn: AsyncConnection, outcomes: Sequence[tuple[Job, Outcome]]
+        self,
+        conn: AsyncConnection,
+        outcomes: Sequence[tuple[Job, Outcome]],
+        columns: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> Settled:
-        """Apply every outcome in one fenced statement; stale claims change nothing."""
+        """Apply every outcome in one fenced statement; stale claims change nothing.
+
+        ``columns`` gives, per outcome, the values of the queue's ``outcome_columns`` to write
+        with it (None: keep the row's own), so the handler's record of an attempt costs no
+        second row version.
+        """
         if not outcomes:
             return Settled(applied={}, stale=[])
+        given = list(columns) if columns is not None else [None] * len(outcomes)
         params = {
             "ids": [job.id for job, _ in outcomes],
             "generations": [job.lease_generation for job, _ in outcomes],
             "kinds": [outcome.kind for _, outcome in outcomes],
             "delays": [_delay_seconds(outcome) for _, outcome in outcomes],
             "errors": [_error_text(outcome) for _, outcome in outcomes],
+            "has_columns": [values is not None for values in given],
         }
+        for name in self.outcome_columns:
+            params[name] = [None if values is None else values[name] for values in given]
         result = await conn.execute(self.statements.job_settle_many, params)
         applied = {row.id: row.status for row in result}
         stale = [job.id for job, _ in outcomes if job.id not in applied]

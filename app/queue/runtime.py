@@ -27,6 +27,7 @@ from app.queue.backoff import jittered
 from app.queue.config import WorkerConfig
 from app.queue.consumer import Consumer, ConsumerOptions, JobHandler
 from app.queue.errors import describe, is_connection_loss, watch_for_disconnects
+from app.queue.handoff import Handoff
 from app.queue.listener import Listener
 from app.queue.maintenance import (
     Housekeeper,
@@ -49,6 +50,8 @@ class Binding:
     queue: Queue
     handler: JobHandler
     options: ConsumerOptions = field(default_factory=ConsumerOptions)
+    #: Where another handler of this process inserts rows already claimed for this consumer.
+    handoff: Handoff | None = None
 
 
 class WorkerRuntime:
@@ -87,6 +90,9 @@ class WorkerRuntime:
             )
             for binding in bindings
         ]
+        for binding, consumer in zip(bindings, self.consumers, strict=True):
+            if binding.handoff is not None:
+                binding.handoff.attach(consumer)
         queues = list({binding.queue.name: binding.queue for binding in bindings}.values())
         self.housekeeper = Housekeeper(
             engine,

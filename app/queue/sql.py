@@ -7,6 +7,7 @@ so a write from a stale claim changes nothing. Batched statements take parallel 
 them with ``unnest``: one round trip for any number of rows.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import TextClause, text
@@ -53,12 +54,24 @@ class ClaimVariant:
     skip_keys: bool = False  #: no rows whose ``partition_key`` is in ``:skip_keys``
 
 
-class JobStatements:
-    """The statements for one queue table."""
+#: A column given per row, as ``(name, SQL type of one value)``.
+Column = tuple[str, str]
 
-    def __init__(self, table: str) -> None:
+
+class JobStatements:
+    """The statements for one queue table.
+
+    ``outcome_columns`` are columns of the table's own that a settle writes beside the queue's
+    (see :meth:`~app.queue.queue.Queue.settle`); ``conflict`` is the ``ON CONFLICT`` target
+    that makes a batch insert skip rows that exist already.
+    """
+
+    def __init__(
+        self, table: str, *, outcome_columns: Sequence[Column] = (), conflict: str
+    ) -> None:
         self.table = table
-        self.job_settle_many = text(_settle_sql(table))
+        self.conflict = conflict
+        self.job_settle_many = text(_settle_sql(table, outcome_columns))
         self.job_renew_many = text(
             f"""
             UPDATE {table} AS t
@@ -114,12 +127,59 @@ class JobStatements:
             + ", ".join(f"set_config('{name}', '{value}', true)" for name, value in CLAIM_SESSION)
         )
         self._claims: dict[ClaimVariant, TextClause] = {}
+        self._inserts: dict[tuple[Column, ...], TextClause] = {}
 
     def job_claim(self, variant: ClaimVariant) -> TextClause:
         """Claim up to ``:limit`` ready rows: pending, due, not locked by another claimer."""
         if variant not in self._claims:
             self._claims[variant] = text(_claim_sql(self.table, variant))
         return self._claims[variant]
+
+    def job_insert_many(self, columns: Sequence[Column]) -> TextClause:
+        """Insert rows given as one array per column; skip those that exist already.
+
+        Rows flagged in ``:claimed`` are inserted already claimed by ``:worker`` (processing,
+        leased, generation 1, first attempt), exactly as a claim would leave them: a process
+        that creates rows for its own consumer saves the claim. Those rows come back, with
+        every column; the others stay pending (or whatever ``status`` says) for any claimer.
+        One statement of one shape serves any batch size, so it is prepared once.
+        """
+        key = tuple(columns)
+        if key not in self._inserts:
+            self._inserts[key] = text(_insert_many_sql(self.table, key, self.conflict))
+        return self._inserts[key]
+
+
+def _insert_many_sql(table: str, columns: tuple[Column, ...], conflict: str) -> str:
+    names = [name for name, _ in columns]
+    values = [
+        f"CASE WHEN v.claimed THEN '{_PROCESSING}' ELSE v.status END"
+        if name == "status"
+        else f"v.{name}"
+        for name in names
+    ]
+    if "status" not in names:
+        names.append("status")
+        values.append(f"CASE WHEN v.claimed THEN '{_PROCESSING}' ELSE '{_PENDING}' END")
+    names += ["claimed_by", "lease_expires_at", "lease_generation", "attempts"]
+    values += [
+        "CASE WHEN v.claimed THEN CAST(:worker AS uuid) END",
+        "CASE WHEN v.claimed THEN now() + make_interval(secs => :lease_seconds) END",
+        "CASE WHEN v.claimed THEN 1 ELSE 0 END",
+        "CASE WHEN v.claimed THEN 1 ELSE 0 END",
+    ]
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
+    given = ", ".join(name for name, _ in columns)
+    return f"""
+        WITH inserted AS (
+            INSERT INTO {table} ({", ".join(names)})
+            SELECT {", ".join(values)}
+            FROM unnest({arrays}, CAST(:claimed AS boolean[])) AS v({given}, claimed)
+            ON CONFLICT {conflict} DO NOTHING
+            RETURNING *
+        )
+        SELECT * FROM inserted WHERE claimed_by IS NOT NULL
+    """
 
 
 def _claim_sql(table: str, variant: ClaimVariant) -> str:
@@ -168,9 +228,19 @@ def _claim_sql(table: str, variant: ClaimVariant) -> str:
     """
 
 
-def _settle_sql(table: str) -> str:
-    """One statement for every outcome of a batch: done, dead, retry (dead if spent), release."""
+def _settle_sql(table: str, outcome_columns: Sequence[Column]) -> str:
+    """One statement for every outcome of a batch: done, dead, retry (dead if spent), release.
+
+    Each of ``outcome_columns`` takes the row's given value where ``v.has_columns`` is true and
+    keeps its own otherwise (a release, an outcome without the handler's record).
+    """
     retry_dead = "(v.kind = 'retry' AND t.attempts >= t.max_attempts)"
+    own_sets = "".join(
+        f"\n            {name} = CASE WHEN v.has_columns THEN v.{name} ELSE t.{name} END,"
+        for name, _ in outcome_columns
+    )
+    own_arrays = "".join(f", CAST(:{name} AS {kind}[])" for name, kind in outcome_columns)
+    own_names = "".join(f", {name}" for name, _ in outcome_columns)
     return f"""
         UPDATE {table} AS t
         SET status = CASE
@@ -185,14 +255,15 @@ def _settle_sql(table: str) -> str:
                 WHEN v.kind = 'release' THEN now()
                 ELSE t.available_at
             END,
-            last_error = COALESCE(v.error, t.last_error),
+            last_error = COALESCE(v.error, t.last_error),{own_sets}
             claimed_by = NULL,
             lease_expires_at = NULL,
             updated_at = now()
         FROM unnest(
             CAST(:ids AS uuid[]), CAST(:generations AS bigint[]), CAST(:kinds AS text[]),
-            CAST(:delays AS float8[]), CAST(:errors AS text[])
-        ) AS v(id, gen, kind, delay, error)
+            CAST(:delays AS float8[]), CAST(:errors AS text[]),
+            CAST(:has_columns AS boolean[]){own_arrays}
+        ) AS v(id, gen, kind, delay, error, has_columns{own_names})
         WHERE t.id = v.id AND t.lease_generation = v.gen AND t.status = '{_PROCESSING}'
         RETURNING t.id, t.status
     """

@@ -20,6 +20,7 @@ from app.queue.consumer import SettledJob
 from app.queue.jobs import Done
 from app.settings import Settings
 from tests.conftest import serve_in_process
+from tests.delivery.receiver import Receiver
 from tests.factories import make_endpoint, make_tenant, publish
 from tests.waiting import wait_until
 
@@ -110,3 +111,47 @@ async def test_a_crash_before_commit_and_a_repeated_fan_out_never_duplicate(
     assert len(deliveries) == 3
     assert len({d["endpoint_id"] for d in deliveries}) == 3
     assert {d["status"] for d in deliveries} == {"pending"}
+
+
+async def test_deliveries_this_process_sends_next_go_in_claimed_and_the_rest_pending(
+    api: httpx.AsyncClient, engine: AsyncEngine, receiver: Receiver
+) -> None:
+    async with engine.begin() as conn:  # how each delivery row looked when it was inserted
+        await conn.execute(text("CREATE TABLE inserted_as (endpoint_id uuid, status text)"))
+        await conn.execute(
+            text(
+                """
+                CREATE FUNCTION record_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    INSERT INTO inserted_as VALUES (NEW.endpoint_id, NEW.status);
+                    RETURN NULL;
+                END $$
+                """
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER record_insert AFTER INSERT ON deliveries"
+                " FOR EACH ROW EXECUTE FUNCTION record_insert()"
+            )
+        )
+    tenant = await make_tenant(api)
+    plain = await make_endpoint(api, tenant, url=receiver.script("/plain"))
+    ordered = await make_endpoint(api, tenant, url=receiver.script("/ordered"), ordered=True)
+    paused = await make_endpoint(api, tenant, url=receiver.script("/paused"), status="paused")
+
+    event = await publish(api, tenant)
+    await receiver.wait_for(1, "/plain")
+    await receiver.wait_for(1, "/ordered")
+
+    async with engine.connect() as conn:
+        inserted = dict((await conn.execute(text("SELECT * FROM inserted_as"))).all())
+    # the one worker owns every bucket: an active unordered endpoint's delivery skips the claim
+    assert {str(k): v for k, v in inserted.items()} == {
+        plain["id"]: "processing",
+        ordered["id"]: "pending",  # the ordering guard decides when it may go
+        paused["id"]: "pending",  # waits for a resume
+    }
+    [request] = receiver.at("/plain")
+    assert request.headers["webhook-id"] == event["id"]
+    assert receiver.at("/paused") == []

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import asyncpg_dsn
 from app.queue.consumer import ConsumerOptions, JobHandler
+from app.queue.handoff import Handoff
 from app.queue.queue import Queue
 from app.queue.runtime import Binding, WorkerRuntime
 from app.queue.schema import notify_on_insert_ddl
@@ -36,9 +37,14 @@ class Workers:
         self.expected_failures = 0
 
     async def __call__(
-        self, handler: JobHandler, options: ConsumerOptions | None = None, **config: Any
+        self,
+        handler: JobHandler,
+        options: ConsumerOptions | None = None,
+        *,
+        handoff: Handoff | None = None,
+        **config: Any,
     ) -> WorkerRuntime:
-        binding = Binding(self.queue, handler, options or ConsumerOptions())
+        binding = Binding(self.queue, handler, options or ConsumerOptions(), handoff=handoff)
         runtime = WorkerRuntime(self.engine, self.dsn, fast_config(**config), [binding])
         self.running[runtime] = asyncio.create_task(runtime.run())
         async with asyncio.timeout(20):
