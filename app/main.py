@@ -54,8 +54,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The API alone needs no pre-ping (see create_engine); workers sharing it keep it.
-        engine = create_engine(database_url, pre_ping=run_workers)
+        engine = create_engine(database_url)
         watch = LoopWatch(settings.stuck_after)
         app.state.engine = engine
         app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
