@@ -83,10 +83,18 @@ class Queue:
         *,
         unique: tuple[str, ...] | None = None,
         outcome_columns: Sequence[str] = (),
+        order: tuple[str, ...] = ("id",),
+        ordered_ready: str | None = None,
     ) -> None:
         """``unique`` names the columns whose values make a row a duplicate in
         :meth:`enqueue_batch` (by default its idempotency key); ``outcome_columns`` are the
-        table's own columns a handler writes with each outcome (see :meth:`settle`)."""
+        table's own columns a handler writes with each outcome (see :meth:`settle`).
+
+        ``order`` is the order of a key's rows that ordered claims follow (the table's keyed
+        index must be built on it: ``queue_indexes(table, order)``); ``ordered_ready`` is a SQL
+        condition on the candidate row ``j`` that must also hold before an ordered claim takes
+        a key's head (e.g. that nothing which may still come before it is on its way).
+        """
         self.table = table
         self.name = table.name
         #: The channel its insert trigger notifies (see :func:`notify_on_insert_ddl`).
@@ -101,6 +109,8 @@ class Queue:
             table.name,
             outcome_columns=[(name, self._array_type(name)) for name in self.outcome_columns],
             conflict=conflict,
+            order=order,
+            ordered_ready=ordered_ready,
         )
         self._inserts: dict[tuple[str, ...] | None, ReturningInsert[Any]] = {}
         self._alone_statements: dict[

@@ -71,13 +71,15 @@ class QueueColumns:
         return queue_indexes(cls.__tablename__)  # type: ignore[attr-defined]
 
 
-def queue_indexes(table: str) -> tuple[Index, ...]:
+def queue_indexes(table: str, order: tuple[str, ...] = ("id",)) -> tuple[Index, ...]:
     """Partial indexes that keep finished rows out of the hot paths.
 
     * ready: the claim scans pending rows by ``available_at``;
     * ready retry: the retry lane's claim, which must not wade through a backlog of fresh rows;
-    * in-flight: the reaper scans processing rows by lease expiry;
-    * keyed: the ordering guard looks up unfinished rows of one key;
+    * in-flight: the ordering guard asks whether a key has a row in flight; the reaper reads
+      lease expiries (processing rows are few: at most every worker's concurrency);
+    * keyed: the ordered claim finds each key, and each key's head in ``order`` (the queue's
+      order of rows within a key, see :class:`~app.queue.queue.Queue`), one index probe each;
     * dead: dead letters are counted and listed without scanning finished rows;
     * idempotency: unique where set, the target of enqueue's ``ON CONFLICT``.
     """
@@ -96,13 +98,14 @@ def queue_indexes(table: str) -> tuple[Index, ...]:
         ),
         Index(
             f"ix_{table}_in_flight",
+            "partition_key",
             "lease_expires_at",
             postgresql_where=text("status = 'processing'"),
         ),
         Index(
             f"ix_{table}_keyed",
             "partition_key",
-            "id",
+            *order,
             postgresql_where=text("status IN ('pending', 'processing')"),
         ),
         Index(f"ix_{table}_dead", "id", postgresql_where=text("status = 'dead'")),

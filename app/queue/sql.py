@@ -48,7 +48,7 @@ class ClaimVariant:
     """Which optional filters a claim applies."""
 
     by_bucket: bool = False  #: only rows whose ``partition_bucket`` is in ``:buckets``
-    ordered: bool = False  #: only the oldest unfinished row of a key, and none while one runs
+    ordered: bool = False  #: only the first unfinished row of a key, and none while one runs
     lane: str | None = None  #: ``"first"`` (never tried) or ``"retry"`` (tried before) or both
     only_keys: bool = False  #: only rows whose ``partition_key`` is in ``:only_keys``
     skip_keys: bool = False  #: no rows whose ``partition_key`` is in ``:skip_keys``
@@ -67,10 +67,18 @@ class JobStatements:
     """
 
     def __init__(
-        self, table: str, *, outcome_columns: Sequence[Column] = (), conflict: str
+        self,
+        table: str,
+        *,
+        outcome_columns: Sequence[Column] = (),
+        conflict: str,
+        order: Sequence[str] = ("id",),
+        ordered_ready: str | None = None,
     ) -> None:
         self.table = table
         self.conflict = conflict
+        self.order = tuple(order)
+        self.ordered_ready = ordered_ready
         self.job_settle_many = text(_settle_sql(table, outcome_columns))
         self.job_renew_many = text(
             f"""
@@ -132,7 +140,12 @@ class JobStatements:
     def job_claim(self, variant: ClaimVariant) -> TextClause:
         """Claim up to ``:limit`` ready rows: pending, due, not locked by another claimer."""
         if variant not in self._claims:
-            self._claims[variant] = text(_claim_sql(self.table, variant))
+            sql = (
+                _ordered_claim_sql(self.table, variant, self.order, self.ordered_ready)
+                if variant.ordered
+                else _claim_sql(self.table, variant)
+            )
+            self._claims[variant] = text(sql)
         return self._claims[variant]
 
     def job_insert_many(self, columns: Sequence[Column]) -> TextClause:
@@ -182,7 +195,8 @@ def _insert_many_sql(table: str, columns: tuple[Column, ...], conflict: str) -> 
     """
 
 
-def _claim_sql(table: str, variant: ClaimVariant) -> str:
+def _claim_filters(variant: ClaimVariant) -> list[str]:
+    """What makes row ``j`` claimable, but for the ordering guard."""
     filters = [f"j.status = '{_PENDING}'", "j.available_at <= now()"]
     if variant.by_bucket:
         filters.append("j.partition_bucket = ANY(CAST(:buckets AS int[]))")
@@ -196,26 +210,13 @@ def _claim_sql(table: str, variant: ClaimVariant) -> str:
         filters.append("j.attempts = 0")
     elif variant.lane == "retry":
         filters.append("j.attempts > 0")
-    if variant.ordered:
-        # The head of each key only: no older unfinished row and nothing of the key in flight.
-        # Rows waiting on a retry stay unfinished, so they block the rows behind them.
-        filters.append(
-            f"""NOT EXISTS (
-                SELECT 1 FROM {table} AS o
-                WHERE o.partition_key = j.partition_key
-                  AND o.status IN ('{_PENDING}', '{_PROCESSING}')
-                  AND (o.status = '{_PROCESSING}' OR o.id < j.id)
-            )"""
-        )
-    where = "\n              AND ".join(filters)
+    return filters
+
+
+def _claim_update(table: str, picked: str) -> str:
+    """Claim the rows of the CTEs ``picked`` selects (``picked.id``)."""
     return f"""
-        WITH picked AS (
-            SELECT j.id FROM {table} AS j
-            WHERE {where}
-            ORDER BY j.available_at, j.id
-            LIMIT :limit
-            FOR UPDATE SKIP LOCKED
-        )
+        {picked}
         UPDATE {table} AS t
         SET status = '{_PROCESSING}',
             claimed_by = :worker,
@@ -226,6 +227,77 @@ def _claim_sql(table: str, variant: ClaimVariant) -> str:
         FROM picked WHERE t.id = picked.id
         RETURNING t.*
     """
+
+
+def _claim_sql(table: str, variant: ClaimVariant) -> str:
+    where = "\n              AND ".join(_claim_filters(variant))
+    return _claim_update(
+        table,
+        f"""WITH picked AS (
+            SELECT j.id FROM {table} AS j
+            WHERE {where}
+            ORDER BY j.available_at, j.id
+            LIMIT :limit
+            FOR UPDATE SKIP LOCKED
+        )""",
+    )
+
+
+def _ordered_claim_sql(
+    table: str, variant: ClaimVariant, order: tuple[str, ...], ready: str | None
+) -> str:
+    """The head of each key, when nothing of its key is in flight (and ``ready`` holds).
+
+    The head is a key's first unfinished row in ``order``; a row waiting on a retry is
+    unfinished, so it blocks the rows behind it. Keys come from ``:only_keys`` or, without
+    them, from a skip scan of the keyed index; each key's head is one probe of that index and
+    its in-flight check one probe of the in-flight index, so a claim costs O(keys), however
+    long their backlogs.
+    """
+    unfinished = f"status IN ('{_PENDING}', '{_PROCESSING}')"
+    if variant.only_keys:
+        keys = "keys(key) AS (SELECT DISTINCT key FROM unnest(CAST(:only_keys AS text[])) AS key)"
+    else:
+        keys = f"""keys(key) AS (
+            (SELECT partition_key FROM {table}
+             WHERE {unfinished} AND partition_key IS NOT NULL
+             ORDER BY partition_key LIMIT 1)
+            UNION ALL
+            SELECT (SELECT o.partition_key FROM {table} AS o
+                    WHERE o.{unfinished} AND o.partition_key > keys.key
+                    ORDER BY o.partition_key LIMIT 1)
+            FROM keys WHERE keys.key IS NOT NULL
+        )"""
+    filters = [
+        *_claim_filters(variant),
+        f"""NOT EXISTS (
+                SELECT 1 FROM {table} AS p
+                WHERE p.partition_key = j.partition_key AND p.status = '{_PROCESSING}'
+            )""",
+    ]
+    if ready is not None:
+        filters.append(f"({ready})")
+    where = "\n              AND ".join(filters)
+    head_order = ", ".join(f"o.{column}" for column in order)
+    return _claim_update(
+        table,
+        f"""WITH RECURSIVE {keys},
+        heads AS (
+            SELECT head.id FROM keys CROSS JOIN LATERAL (
+                SELECT o.id FROM {table} AS o
+                WHERE o.partition_key = keys.key AND o.{unfinished}
+                ORDER BY {head_order}
+                LIMIT 1
+            ) AS head
+        ),
+        picked AS (
+            SELECT j.id FROM {table} AS j JOIN heads ON heads.id = j.id
+            WHERE {where}
+            ORDER BY j.available_at, j.id
+            LIMIT :limit
+            FOR UPDATE OF j SKIP LOCKED
+        )""",
+    )
 
 
 def _settle_sql(table: str, outcome_columns: Sequence[Column]) -> str:
