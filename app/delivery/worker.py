@@ -25,7 +25,7 @@ from app import __version__
 from app.delivery import health, sql
 from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointConfig, EndpointDirectory
-from app.delivery.models import AttemptOutcome
+from app.delivery.models import AttemptOutcome, AttemptTrigger
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import Outbound, Sender, SendResult
@@ -53,7 +53,7 @@ class AttemptRecord:
     """What one attempt did; carried in the outcome to the settling transaction."""
 
     result: SendResult
-    trigger: str
+    trigger: AttemptTrigger
 
 
 @dataclass
@@ -114,7 +114,7 @@ class DeliveryHandler(JobHandler):
         body = self.context.bodies[event_id]
         await self.context.limiter.wait_turn(endpoint_id, endpoint.rate_limit_per_second)
         result = await self.context.sender.send(_request(endpoint, str(event_id), body))
-        record = AttemptRecord(result=result, trigger=job.row["next_trigger"])
+        record = AttemptRecord(result=result, trigger=AttemptTrigger(job.row["next_trigger"]))
         _log_attempt(job, result)
         if result.succeeded:
             return Done(detail=record)

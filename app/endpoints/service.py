@@ -181,4 +181,4 @@ async def rotate_secret(
 async def count_by_status(conn: AsyncConnection) -> dict[EndpointStatus, int]:
     """Endpoints of every tenant by status, every status present (for operators)."""
     rows = await conn.execute(select(Endpoint.status, func.count()).group_by(Endpoint.status))
-    return dict.fromkeys(EndpointStatus, 0) | {EndpointStatus(s): n for s, n in rows}
+    return dict.fromkeys(EndpointStatus, 0) | {status: n for status, n in rows}

@@ -8,10 +8,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base
-from app.queue.schema import QueueColumns, queue_indexes
+from app.queue.schema import JobStatus, QueueColumns, queue_indexes
 
 
-class Event(QueueColumns, Base):
+class Event(QueueColumns[JobStatus], Base):
     """An event a tenant published. Its queue status tracks the fan-out, not the deliveries."""
 
     __tablename__ = "events"
