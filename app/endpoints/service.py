@@ -61,7 +61,11 @@ async def get_endpoint(
 
 
 async def list_endpoints(
-    session: AsyncSession, tenant_id: uuid.UUID, page: PageParams, *, status: str | None
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    page: PageParams,
+    *,
+    status: EndpointStatus | None,
 ) -> list[Endpoint]:
     query = select(Endpoint).where(Endpoint.tenant_id == tenant_id)
     if status is not None:
