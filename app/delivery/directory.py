@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.crypto import SecretBox
 from app.delivery.subscriptions import SubscriptionIndex
 from app.endpoints.custom_headers import open_headers
+from app.endpoints.models import EndpointStatus
 from app.queue.ring import bucket_for
 
 #: How often a directory reloads everything (and the longest an incremental refresh may rely on
@@ -127,7 +128,7 @@ class EndpointConfig:
     id: uuid.UUID
     tenant_id: uuid.UUID
     url: str
-    status: str
+    status: EndpointStatus
     rate_limit_per_second: int | None
     ordered: bool
     event_types: tuple[str, ...]
@@ -334,7 +335,7 @@ class EndpointDirectory:
             id=row.id,
             tenant_id=row.tenant_id,
             url=row.url,
-            status=row.status,
+            status=EndpointStatus(row.status),
             rate_limit_per_second=row.rate_limit_per_second,
             ordered=row.ordered,
             event_types=tuple(row.event_types),

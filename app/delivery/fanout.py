@@ -93,6 +93,8 @@ async def fan_out(
                     "event_id": event["id"],
                     "endpoint_id": endpoint.id,
                     "event_type": event["type"],
+                    "event_xact": event["xact"],
+                    "event_seq": event["seq"],
                     "partition_key": endpoint.key,
                     "partition_bucket": endpoint.bucket,
                     "max_attempts": max_attempts,

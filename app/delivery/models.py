@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     Computed,
     DateTime,
     ForeignKey,
@@ -17,9 +18,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.base import Base
+from app.base import Base, EnumText
 from app.ids import uuid7
-from app.queue.schema import QueueColumns, queue_indexes
+from app.queue.schema import JobStatus, QueueColumns, queue_indexes
 
 
 class DeliveryState(StrEnum):
@@ -28,20 +29,29 @@ class DeliveryState(StrEnum):
     SKIPPED = "skipped"  #: recorded for a disabled endpoint, not sent; recoverable later
 
 
+#: What a delivery's ``status`` holds: the queue core's states and the delivery's own.
+DeliveryStatus = JobStatus | DeliveryState
+
+
 class AttemptTrigger(StrEnum):
+    """How an attempt came about."""
+
     SCHEDULED = "scheduled"  #: the first attempt or a retry from the schedule
     MANUAL = "manual"  #: asked for through the API (retry, recover)
 
 
 class AttemptOutcome(StrEnum):
+    """Whether an attempt delivered the event."""
+
     SUCCEEDED = "succeeded"  #: a 2xx answer
     FAILED = "failed"  #: anything else: another status, a timeout, a refused connection, ...
 
 
-class Delivery(QueueColumns, Base):
+class Delivery(QueueColumns[DeliveryStatus], Base):
     __tablename__ = "deliveries"
     __table_args__ = (
-        *queue_indexes("deliveries"),
+        # An ordered endpoint receives its deliveries in their events' publish order.
+        *queue_indexes("deliveries", order=("event_xact", "event_seq")),
         # Exactly one delivery per (event, endpoint), however often a fan-out is retried.
         UniqueConstraint("event_id", "endpoint_id"),
         Index("ix_deliveries_tenant_id_id", "tenant_id", "id"),
@@ -55,10 +65,17 @@ class Delivery(QueueColumns, Base):
     endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
     #: Copied from the event so history filters need no join.
     event_type: Mapped[str] = mapped_column(Text)
+    #: The event's publish order, ``(xact, seq)`` (see app/events/models.py), copied so the
+    #: ordered claim finds an endpoint's next delivery in one index probe. NULL on rows
+    #: finished before it existed.
+    event_xact: Mapped[int | None] = mapped_column(BigInteger)
+    event_seq: Mapped[int | None] = mapped_column(BigInteger)
     #: HTTP status of the latest attempt (NULL: none yet, or no response).
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     #: How the next attempt comes about: ``scheduled``, or ``manual`` after a retry or recover.
-    next_trigger: Mapped[str] = mapped_column(Text, server_default=AttemptTrigger.SCHEDULED.value)
+    next_trigger: Mapped[AttemptTrigger] = mapped_column(
+        EnumText(AttemptTrigger), server_default=AttemptTrigger.SCHEDULED.value
+    )
 
 
 class DeliveryAttempt(Base):
@@ -81,8 +98,7 @@ class DeliveryAttempt(Base):
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     #: 1 for the first attempt of the delivery, and so on.
     attempt: Mapped[int] = mapped_column(Integer)
-    #: One of :class:`AttemptTrigger`.
-    trigger: Mapped[str] = mapped_column(Text)
+    trigger: Mapped[AttemptTrigger] = mapped_column(EnumText(AttemptTrigger))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     duration_ms: Mapped[int] = mapped_column(Integer)
     #: NULL when no response arrived (timeout, refused, reset).
@@ -97,5 +113,4 @@ class DeliveryAttempt(Base):
     #: Machine-readable failure kind: ``timeout``, ``connection_refused``, ``http_status``, ...
     error_class: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
-    #: One of :class:`AttemptOutcome`.
-    outcome: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[AttemptOutcome] = mapped_column(EnumText(AttemptOutcome))

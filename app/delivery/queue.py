@@ -1,5 +1,6 @@
 """The deliveries table as a queue, partitioned by endpoint."""
 
+from app.delivery import sql
 from app.delivery.models import Delivery
 from app.queue.queue import Queue
 
@@ -9,4 +10,7 @@ DELIVERIES = Queue(
     unique=("event_id", "endpoint_id"),
     # Written with each outcome: the attempt's status code, and the next attempt's trigger.
     outcome_columns=("last_status_code", "next_trigger"),
+    # Ordered endpoints: their events' publish order, once nothing can still come before.
+    order=("event_xact", "event_seq"),
+    ordered_ready=sql.delivery_ordered_ready,
 )

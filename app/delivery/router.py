@@ -183,7 +183,7 @@ async def get_event(event_id: uuid.UUID, session: DbSession, tenant: TenantId) -
         type=event.type,
         data=event.data,
         created_at=event.created_at,
-        fanout="done" if event.status == JobStatus.DONE else "pending",
+        fanout=JobStatus.DONE if event.status == JobStatus.DONE else JobStatus.PENDING,
         deliveries=[
             DeliverySummary(
                 delivery_id=d.id,

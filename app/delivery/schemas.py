@@ -6,9 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.delivery.models import AttemptOutcome, AttemptTrigger
 from app.delivery.status import PublicStatus
 from app.events.schemas import EventOut
 from app.pagination import IsoDatetime
+from app.queue.schema import JobStatus
 
 StatusClass = Literal["2xx", "3xx", "4xx", "5xx", "none"]
 
@@ -33,7 +35,7 @@ class AttemptOut(BaseModel):
     endpoint_id: uuid.UUID
     event_id: uuid.UUID
     attempt: int = Field(description="1 for the delivery's first attempt, and so on.")
-    trigger: Literal["scheduled", "manual"]
+    trigger: AttemptTrigger
     started_at: datetime
     duration_ms: int
     status_code: int | None = Field(description="Null when no response arrived.")
@@ -47,7 +49,7 @@ class AttemptOut(BaseModel):
         "HTTP) or `network`; null on success."
     )
     error: str | None = Field(description="What went wrong, in at most 1 KiB.")
-    outcome: Literal["succeeded", "failed"]
+    outcome: AttemptOutcome
 
 
 class RecoverIn(BaseModel):
@@ -71,7 +73,7 @@ class DeliverySummary(BaseModel):
 class EventDetail(EventOut):
     """An event with the deliveries it fanned out to."""
 
-    fanout: Literal["pending", "done"] = Field(
+    fanout: Literal[JobStatus.PENDING, JobStatus.DONE] = Field(
         description="`done` once the event's deliveries exist."
     )
     deliveries: list[DeliverySummary]

@@ -14,6 +14,7 @@ from app.queue.schema import JobStatus
 _ACTIVE = EndpointStatus.ACTIVE.value
 _DISABLED = EndpointStatus.DISABLED.value
 _PENDING = JobStatus.PENDING.value
+_PROCESSING = JobStatus.PROCESSING.value
 _SKIPPED = DeliveryState.SKIPPED.value
 _SCHEDULED = AttemptTrigger.SCHEDULED.value
 
@@ -80,3 +81,17 @@ delivery_skip_pending_of_endpoints = text(
     WHERE endpoint_id = ANY(CAST(:ids AS uuid[])) AND status = '{_PENDING}'
     """
 )
+
+#: What an ordered endpoint's next delivery ``j`` also waits for (the ordered claim's
+#: ``ordered_ready``): every transaction that could still publish an event before its event has
+#: ended, and every event of its tenant before its event is fanned out. Until then a delivery
+#: that belongs before it may not exist yet, and sending ``j`` could reverse their order. The
+#: snapshot is the statement's own, so an event it calls ended is one it sees.
+delivery_ordered_ready = f"""
+    j.event_xact < CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint)
+    AND NOT EXISTS (
+        SELECT 1 FROM events AS e
+        WHERE e.tenant_id = j.tenant_id
+          AND e.status IN ('{_PENDING}', '{_PROCESSING}')
+          AND (e.xact, e.seq) < (j.event_xact, j.event_seq)
+    )"""

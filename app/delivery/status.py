@@ -2,12 +2,13 @@
 
 from typing import Literal
 
-from app.delivery.models import DeliveryState
+from app.delivery.models import DeliveryState, DeliveryStatus
 from app.queue.schema import JobStatus
 
+#: The words the API uses for a delivery's state, one for each stored status.
 PublicStatus = Literal["pending", "sending", "succeeded", "failed", "skipped"]
 
-_PUBLIC: dict[str, PublicStatus] = {
+_PUBLIC: dict[DeliveryStatus, PublicStatus] = {
     JobStatus.PENDING: "pending",
     JobStatus.PROCESSING: "sending",
     JobStatus.DONE: "succeeded",
@@ -16,10 +17,10 @@ _PUBLIC: dict[str, PublicStatus] = {
 }
 
 
-def public_status(queue_status: str) -> PublicStatus:
+def public_status(queue_status: DeliveryStatus) -> PublicStatus:
     return _PUBLIC[queue_status]
 
 
-def queue_status(public: PublicStatus) -> str:
+def queue_status(public: PublicStatus) -> DeliveryStatus:
     """The stored status a public one stands for."""
     return next(stored for stored, shown in _PUBLIC.items() if shown == public)

@@ -53,7 +53,7 @@ class AttemptRecord:
     """What one attempt did; carried in the outcome to the settling transaction."""
 
     result: SendResult
-    trigger: str
+    trigger: AttemptTrigger
 
 
 @dataclass
@@ -114,7 +114,7 @@ class DeliveryHandler(JobHandler):
         body = self.context.bodies[event_id]
         await self.context.limiter.wait_turn(endpoint_id, endpoint.rate_limit_per_second)
         result = await self.context.sender.send(_request(endpoint, str(event_id), body))
-        record = AttemptRecord(result=result, trigger=job.row["next_trigger"])
+        record = AttemptRecord(result=result, trigger=AttemptTrigger(job.row["next_trigger"]))
         _log_attempt(job, result)
         if result.succeeded:
             return Done(detail=record)

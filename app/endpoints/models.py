@@ -21,11 +21,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.base import Base
+from app.base import Base, EnumText
 from app.ids import uuid7
 
 
 class EndpointStatus(StrEnum):
+    """Whether an endpoint's deliveries are sent."""
+
     ACTIVE = "active"  #: deliveries are sent
     PAUSED = "paused"  #: deliveries accumulate and are sent, in order, once resumed
     DISABLED = (
@@ -33,10 +35,14 @@ class EndpointStatus(StrEnum):
     )
 
 
+#: The check constraint's list of allowed statuses, as SQL literals.
+_STATUS_LIST = ", ".join(f"'{status.value}'" for status in EndpointStatus)
+
+
 class Endpoint(Base):
     __tablename__ = "endpoints"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'paused', 'disabled')", name="status"),
+        CheckConstraint(f"status IN ({_STATUS_LIST})", name="status"),
         Index("ix_endpoints_tenant_id_id", "tenant_id", "id"),
         Index("ix_endpoints_config_xid", "config_xid"),
     )
@@ -52,7 +58,9 @@ class Endpoint(Base):
     sealed_headers: Mapped[dict[str, str]] = mapped_column(
         JSONB, server_default=text("'{}'::jsonb")
     )
-    status: Mapped[str] = mapped_column(Text, server_default=EndpointStatus.ACTIVE.value)
+    status: Mapped[EndpointStatus] = mapped_column(
+        EnumText(EndpointStatus), server_default=EndpointStatus.ACTIVE.value
+    )
     #: Why and when Hookline disabled it.
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

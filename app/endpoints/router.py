@@ -1,14 +1,14 @@
 """`/v1/endpoints`: the registry and its signing secrets."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.crypto import SecretBox
 from app.deps import AppSettings, DbSession, TenantId
 from app.endpoints import service
-from app.endpoints.models import Endpoint
+from app.endpoints.models import Endpoint, EndpointStatus
 from app.endpoints.schemas import (
     EndpointIn,
     EndpointOut,
@@ -47,7 +47,7 @@ def render(endpoint: Endpoint) -> EndpointOut:
         description=endpoint.description,
         event_types=endpoint.event_types,
         header_names=sorted(endpoint.sealed_headers),
-        status=endpoint.status,  # type: ignore[arg-type]
+        status=endpoint.status,
         disabled_reason=endpoint.disabled_reason,
         disabled_at=endpoint.disabled_at,
         rate_limit_per_second=endpoint.rate_limit_per_second,
@@ -75,9 +75,7 @@ async def list_endpoints(
     session: DbSession,
     tenant: TenantId,
     page: Pagination,
-    status: Annotated[
-        Literal["active", "paused", "disabled"] | None, Query(description="Only this status.")
-    ] = None,
+    status: Annotated[EndpointStatus | None, Query(description="Only this status.")] = None,
 ) -> Page[EndpointOut]:
     rows = await service.list_endpoints(session, tenant, page, status=status)
     return make_page(rows, page, id_of=lambda e: e.id, render=render)

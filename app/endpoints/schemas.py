@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.endpoints.filters import is_filter
+from app.endpoints.models import EndpointStatus
 from app.endpoints.signing_secret import validate_signing_secret
 from app.jsonsafety import JsonObject, StoredStr
 
@@ -67,7 +68,8 @@ Url = Annotated[
 Description = Annotated[StoredStr, Field(max_length=1000)]
 RateLimit = Annotated[int, Field(ge=1, le=100_000, description="Deliveries per second at most.")]
 Metadata = Annotated[JsonObject, Field(max_length=50)]
-UserStatus = Literal["active", "paused"]
+#: The statuses a user may set; only Hookline disables an endpoint.
+UserStatus = Literal[EndpointStatus.ACTIVE, EndpointStatus.PAUSED]
 SigningSecret = Annotated[str, AfterValidator(validate_signing_secret)]
 
 
@@ -78,7 +80,7 @@ class EndpointIn(BaseModel):
     description: Description = ""
     event_types: EventTypes = Field(default_factory=lambda: ["*"])
     headers: Headers = Field(default_factory=dict)
-    status: UserStatus = "active"
+    status: UserStatus = EndpointStatus.ACTIVE
     rate_limit_per_second: RateLimit | None = None
     ordered: bool = False
     metadata: Metadata = Field(default_factory=dict)
@@ -118,7 +120,7 @@ class EndpointOut(BaseModel):
         "values are write-only: set them with `headers`, they are never returned.",
         examples=[["Authorization"]],
     )
-    status: Literal["active", "paused", "disabled"]
+    status: EndpointStatus
     disabled_reason: str | None
     disabled_at: datetime | None
     rate_limit_per_second: int | None

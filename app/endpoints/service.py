@@ -61,7 +61,11 @@ async def get_endpoint(
 
 
 async def list_endpoints(
-    session: AsyncSession, tenant_id: uuid.UUID, page: PageParams, *, status: str | None
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    page: PageParams,
+    *,
+    status: EndpointStatus | None,
 ) -> list[Endpoint]:
     query = select(Endpoint).where(Endpoint.tenant_id == tenant_id)
     if status is not None:
@@ -181,4 +185,4 @@ async def rotate_secret(
 async def count_by_status(conn: AsyncConnection) -> dict[EndpointStatus, int]:
     """Endpoints of every tenant by status, every status present (for operators)."""
     rows = await conn.execute(select(Endpoint.status, func.count()).group_by(Endpoint.status))
-    return dict.fromkeys(EndpointStatus, 0) | {EndpointStatus(s): n for s, n in rows}
+    return dict.fromkeys(EndpointStatus, 0) | {status: n for status, n in rows}

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base
 from app.ids import uuid7
-from app.queue.schema import QueueColumns, queue_indexes
+from app.queue.schema import JobStatus, QueueColumns, queue_indexes
 
 
 class Provider(StrEnum):
@@ -60,7 +60,7 @@ class InboundSource(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class InboxMessage(QueueColumns, Base):
+class InboxMessage(QueueColumns[JobStatus], Base):
     """A verified inbound webhook, stored before we answer; its handlers run from this queue."""
 
     __tablename__ = "inbox_messages"

@@ -1,7 +1,7 @@
 """Inbound routes: sources and history for tenants, `POST /inbound/{source_id}` for partners."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
@@ -10,7 +10,15 @@ from app.deps import AppSettings, DbSession, TenantId
 from app.errors import problem_responses
 from app.inbound import service
 from app.inbound.models import InboundSource, InboxMessage
-from app.inbound.schemas import InboxDetail, InboxOut, Received, SourceIn, SourceOut, SourcePatch
+from app.inbound.schemas import (
+    InboxDetail,
+    InboxOut,
+    InboxStatus,
+    Received,
+    SourceIn,
+    SourceOut,
+    SourcePatch,
+)
 from app.pagination import IsoDatetime, Page, Pagination, make_page
 
 router = APIRouter(prefix="/v1", tags=["inbound"], responses=problem_responses(401, 403, 422))
@@ -119,10 +127,7 @@ async def list_inbox(
     tenant: TenantId,
     page: Pagination,
     source_id: Annotated[uuid.UUID | None, Query(description="Only from this source.")] = None,
-    status: Annotated[
-        Literal["pending", "processing", "done", "dead"] | None,
-        Query(description="Only in this state."),
-    ] = None,
+    status: Annotated[InboxStatus | None, Query(description="Only in this state.")] = None,
     since: Annotated[IsoDatetime | None, Query(description="Received at or after.")] = None,
     until: Annotated[IsoDatetime | None, Query(description="Received before.")] = None,
 ) -> Page[InboxOut]:

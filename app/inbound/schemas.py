@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.endpoints.signing_secret import validate_signing_secret
 from app.jsonsafety import JsonObject, StoredStr
+from app.queue.schema import JobStatus
 
 ProviderName = Literal["standard", "github", "stripe", "hmac-sha256"]
 SourceName = Annotated[
@@ -24,6 +25,9 @@ Secrets = Annotated[
     Field(min_length=1, max_length=5),
 ]
 Handlers = list[StoredStr]
+#: An inbound message's state: the inbox queue's states as stored. Spelled out rather than
+#: ``JobStatus`` itself: the API promises these four, whatever states the queue core may add.
+InboxStatus = Literal[JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.DONE, JobStatus.DEAD]
 
 
 class GenericConfig(BaseModel):
@@ -97,7 +101,7 @@ class InboxOut(BaseModel):
     source_id: uuid.UUID
     message_id: str
     event_type: str
-    status: Literal["pending", "processing", "done", "dead"]
+    status: InboxStatus
     attempts: int
     last_error: str | None
     created_at: datetime

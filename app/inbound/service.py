@@ -169,7 +169,7 @@ async def list_inbox(
     page: PageParams,
     *,
     source_id: uuid.UUID | None,
-    status: str | None,
+    status: JobStatus | None,
     since: datetime | None,
     until: datetime | None,
 ) -> list[InboxMessage]:

@@ -19,6 +19,7 @@ from app.events.outbox import EVENTS
 from app.inbound.queue import INBOX
 from app.queue import registry
 from app.queue.queue import QueueStats
+from app.queue.schema import WorkerStatus
 
 #: Every queue Hookline runs, in the order `hookline status` shows them.
 QUEUES = (EVENTS, DELIVERIES, INBOX)
@@ -28,7 +29,7 @@ QUEUES = (EVENTS, DELIVERIES, INBOX)
 class WorkerStats:
     id: uuid.UUID
     name: str
-    status: str
+    status: WorkerStatus
     last_seen_at: datetime
     owned_buckets: int
     queues: list[str] = field(default_factory=list)

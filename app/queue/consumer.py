@@ -33,6 +33,7 @@ from app.queue.jobs import Dead, Job, Outcome, Release, Retry
 from app.queue.metrics import STALE_OUTCOMES, UNSTORABLE_OUTCOMES
 from app.queue.queue import Queue
 from app.queue.retry import RetryPolicy
+from app.queue.schema import JobStatus
 from app.queue.supervision import LoopWatch, spawn, supervise
 
 log = logging.getLogger("hookline.queue.consumer")
@@ -44,7 +45,7 @@ class SettledJob:
 
     job: Job
     outcome: Outcome
-    status: str
+    status: JobStatus
 
 
 class JobHandler(ABC):

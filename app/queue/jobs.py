@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from sqlalchemy import RowMapping
 
+from app.queue.schema import JobStatus
+
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -77,6 +79,6 @@ class Settled:
     """Result of a fenced batch write: which rows it changed, which it refused as stale."""
 
     #: Row id → the status the row now has.
-    applied: dict[uuid.UUID, str]
+    applied: dict[uuid.UUID, JobStatus]
     #: Rows whose lease was lost (reaped, re-claimed): the write was not applied.
     stale: list[uuid.UUID]

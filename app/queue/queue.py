@@ -382,7 +382,7 @@ class Queue:
         for name in self.outcome_columns:
             params[name] = [None if values is None else values[name] for values in given]
         result = await conn.execute(self.statements.job_settle_many, params)
-        applied = {row.id: row.status for row in result}
+        applied = {row.id: JobStatus(row.status) for row in result}
         stale = [job.id for job, _ in outcomes if job.id not in applied]
         return Settled(applied=applied, stale=stale)
 
@@ -413,18 +413,18 @@ class Queue:
             oldest_processing_seconds=_seconds(row.oldest_processing),
         )
 
-    async def reap(self, conn: AsyncConnection, *, limit: int = 1000) -> dict[uuid.UUID, str]:
+    async def reap(self, conn: AsyncConnection, *, limit: int = 1000) -> dict[uuid.UUID, JobStatus]:
         """Take back rows whose lease expired: to pending, or dead when attempts are spent."""
         result = await conn.execute(self.statements.job_reap_expired, {"limit": limit})
-        return {row.id: row.status for row in result}
+        return {row.id: JobStatus(row.status) for row in result}
 
     async def recover_from_workers(
         self, conn: AsyncConnection, workers: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, str]:
+    ) -> dict[uuid.UUID, JobStatus]:
         """Take back every row held by workers known to be dead, without waiting for leases."""
         if not workers:
             return {}
         result = await conn.execute(
             self.statements.job_recover_from_workers, {"workers": list(workers)}
         )
-        return {row.id: row.status for row in result}
+        return {row.id: JobStatus(row.status) for row in result}

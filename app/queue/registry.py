@@ -41,7 +41,7 @@ async def alive_workers(conn: AsyncConnection, *, timeout: timedelta) -> set[uui
 class WorkerRow:
     id: uuid.UUID
     name: str
-    status: str
+    status: WorkerStatus
     last_seen_at: datetime
     #: What the worker reports about itself: its queues, how many buckets it owns.
     info: dict[str, Any]
@@ -52,7 +52,7 @@ async def recent_workers(conn: AsyncConnection, *, timeout: timedelta) -> list[W
     result = await conn.execute(
         sql.worker_list_recent, {"timeout_seconds": timeout.total_seconds()}
     )
-    return [WorkerRow(r.id, r.name, r.status, r.last_seen_at, r.info) for r in result]
+    return [WorkerRow(r.id, r.name, WorkerStatus(r.status), r.last_seen_at, r.info) for r in result]
 
 
 async def mark_silent_dead(conn: AsyncConnection, *, timeout: timedelta) -> list[uuid.UUID]:

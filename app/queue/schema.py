@@ -7,13 +7,14 @@ A table becomes a queue by mixing in :class:`QueueColumns` on the declarative ba
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from types import UnionType
+from typing import Any, Generic, TypeVar, get_args, get_origin
 
 from sqlalchemy import BigInteger, DateTime, Index, Integer, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from app.base import Base
+from app.base import Base, EnumText
 from app.ids import uuid7
 
 
@@ -30,13 +31,28 @@ class JobStatus(StrEnum):
 BUCKET_COUNT = 1024
 
 
-class QueueColumns:
-    """Mixin adding the durable-queue columns and their indexes to a declarative model."""
+#: The Python type of a queue table's ``status``: :class:`JobStatus`, or a union of it with the
+#: queue's own StrEnum of extra states.
+StatusT = TypeVar("StatusT", bound=StrEnum)
+
+
+class QueueColumns(Generic[StatusT]):
+    """Mixin adding the durable-queue columns and their indexes to a declarative model.
+
+    The type argument says what ``status`` holds: ``QueueColumns[JobStatus]``, or, for a queue
+    with states of its own, ``QueueColumns[JobStatus | DeliveryState]``. It is read at mapping
+    time too, so the column loads every stored state as a member of the right enum; a bare
+    ``QueueColumns`` means ``JobStatus``.
+    """
 
     #: Row id, a UUIDv7 so ids sort by creation time.
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
-    #: One of :class:`JobStatus` (or a queue's own terminal state).
-    status: Mapped[str] = mapped_column(Text, server_default=JobStatus.PENDING.value)
+
+    @declared_attr
+    def status(cls) -> Mapped[StatusT]:
+        """Where the row is: a :class:`JobStatus`, or one of the queue's own states."""
+        return mapped_column(EnumText(_status_type(cls)), server_default=JobStatus.PENDING.value)
+
     #: Not claimable before this time (retry backoff, delayed jobs).
     available_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -71,6 +87,18 @@ class QueueColumns:
         return queue_indexes(cls.__tablename__)  # type: ignore[attr-defined]
 
 
+def _status_type(cls: object) -> type[StrEnum] | UnionType:
+    """The type argument ``cls`` gives :class:`QueueColumns`; it must include :class:`JobStatus`,
+    whose states the core writes into every queue table."""
+    for base in getattr(cls, "__orig_bases__", ()):
+        if get_origin(base) is QueueColumns:
+            values: type[StrEnum] | UnionType = get_args(base)[0]
+            if JobStatus not in (get_args(values) or (values,)):
+                raise TypeError(f"{cls!r}: the status type of a queue must include JobStatus")
+            return values
+    return JobStatus
+
+
 def queue_indexes(table: str, order: tuple[str, ...] = ("id",)) -> tuple[Index, ...]:
     """Partial indexes that keep finished rows out of the hot paths.
 
@@ -83,32 +111,35 @@ def queue_indexes(table: str, order: tuple[str, ...] = ("id",)) -> tuple[Index, 
     * dead: dead letters are counted and listed without scanning finished rows;
     * idempotency: unique where set, the target of enqueue's ``ON CONFLICT``.
     """
+    pending = JobStatus.PENDING.value
+    processing = JobStatus.PROCESSING.value
+    dead = JobStatus.DEAD.value
     return (
         Index(
             f"ix_{table}_ready",
             "available_at",
             "id",
-            postgresql_where=text("status = 'pending'"),
+            postgresql_where=text(f"status = '{pending}'"),
         ),
         Index(
             f"ix_{table}_ready_retry",
             "available_at",
             "id",
-            postgresql_where=text("status = 'pending' AND attempts > 0"),
+            postgresql_where=text(f"status = '{pending}' AND attempts > 0"),
         ),
         Index(
             f"ix_{table}_in_flight",
             "partition_key",
             "lease_expires_at",
-            postgresql_where=text("status = 'processing'"),
+            postgresql_where=text(f"status = '{processing}'"),
         ),
         Index(
             f"ix_{table}_keyed",
             "partition_key",
             *order,
-            postgresql_where=text("status IN ('pending', 'processing')"),
+            postgresql_where=text(f"status IN ('{pending}', '{processing}')"),
         ),
-        Index(f"ix_{table}_dead", "id", postgresql_where=text("status = 'dead'")),
+        Index(f"ix_{table}_dead", "id", postgresql_where=text(f"status = '{dead}'")),
         Index(
             f"uq_{table}_idempotency_key",
             "idempotency_key",
@@ -163,8 +194,9 @@ class Worker(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     #: Human-readable identity: host and pid.
     name: Mapped[str] = mapped_column(Text)
-    #: One of :class:`WorkerStatus`.
-    status: Mapped[str] = mapped_column(Text, server_default=WorkerStatus.ALIVE.value)
+    status: Mapped[WorkerStatus] = mapped_column(
+        EnumText(WorkerStatus), server_default=WorkerStatus.ALIVE.value
+    )
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     #: Refreshed by every heartbeat; silence past the timeout means dead.
     last_seen_at: Mapped[datetime] = mapped_column(

@@ -48,3 +48,25 @@ async def test_method_not_allowed_lists_every_method_of_the_path(
 
     assert response.status_code == 405
     assert response.headers["allow"] == allowed
+
+
+async def test_status_fields_list_their_values(client: httpx.AsyncClient) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+
+    assert schemas["EndpointStatus"]["enum"] == ["active", "paused", "disabled"]
+    assert schemas["EndpointIn"]["properties"]["status"]["enum"] == ["active", "paused"]
+    assert schemas["AttemptTrigger"]["enum"] == ["scheduled", "manual"]
+    assert schemas["AttemptOutcome"]["enum"] == ["succeeded", "failed"]
+    assert schemas["DeliveryOut"]["properties"]["status"]["enum"] == [
+        "pending",
+        "sending",
+        "succeeded",
+        "failed",
+        "skipped",
+    ]
+    assert schemas["InboxOut"]["properties"]["status"]["enum"] == [
+        "pending",
+        "processing",
+        "done",
+        "dead",
+    ]

@@ -3,11 +3,14 @@
 import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.queue.jobs import Done, Retry
 from app.queue.queue import Queue
+from app.queue.sql import ClaimVariant
 from tests.queue.sample import claim, enqueue
 
 
@@ -77,3 +80,36 @@ async def test_concurrent_ordered_claimers_never_run_two_rows_of_a_key(
     assert violations == []
     for key in keys:
         assert order[key] == [f"{n:03d}" for n in range(per_key)]
+
+
+CLAIMS: dict[str, list[str] | None] = {"keys found": None, "keys given": ["a", "b", "c"]}
+
+
+async def test_an_ordered_claim_reads_each_key_once_however_long_its_backlog(
+    engine: AsyncEngine, queue: Queue
+) -> None:
+    async def buffers_per_claim(only_keys: list[str] | None) -> int:
+        variant = ClaimVariant(ordered=True, only_keys=only_keys is not None)
+        params: dict[str, Any] = {"limit": 10, "worker": uuid.uuid4(), "lease_seconds": 60}
+        if only_keys is not None:
+            params["only_keys"] = only_keys
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            await conn.execute(queue.statements.job_claim_plan)
+            sql = (
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "
+                + queue.statements.job_claim(variant).text
+            )
+            [[plan]] = (await conn.execute(text(sql), params)).all()
+            await transaction.rollback()
+        top = plan[0]["Plan"]
+        return int(top["Shared Hit Blocks"] + top["Shared Read Blocks"])
+
+    await enqueue(engine, queue, [{"partition_key": k, "payload": "x"} for k in ("a", "b", "c")])
+    small = {k: await buffers_per_claim(v) for k, v in CLAIMS.items()}
+    await enqueue(engine, queue, [{"partition_key": "a", "payload": "x"} for _ in range(5000)])
+    large = {k: await buffers_per_claim(v) for k, v in CLAIMS.items()}
+
+    # 5,000 more rows behind one head: an index level more, not 5,000 rows read (10,000 buffers)
+    for name in CLAIMS:
+        assert large[name] < small[name] + 50, (name, small[name], large[name])
