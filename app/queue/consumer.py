@@ -181,6 +181,10 @@ class Consumer:
         """Stop claiming; :meth:`run` then drains and returns."""
         self._stopping.set()
 
+    def wake(self) -> None:
+        """Claim now, as after a NOTIFY (e.g. this process has just taken over buckets)."""
+        self._wakeup.set()
+
     async def run(self) -> None:
         flusher = spawn(f"{self.label}.settle", self._flush_forever, self.watch)
         renewer = spawn(f"{self.label}.renew", self._renew_forever, self.watch)

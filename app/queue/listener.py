@@ -4,6 +4,10 @@ A notification only says "look now"; correctness never depends on one arriving, 
 consumer also polls. After a reconnect every subscriber is woken, since notifications sent while
 the connection was down are lost. :meth:`Listener.run` holds one connection until it is lost and
 then raises; the runtime's supervisor backs off and runs it again.
+
+The same connection holds the worker's liveness lock (a session advisory lock, ``lock``): it
+lives exactly as long as this session, so other workers see at once, in ``pg_locks``, that the
+process died (see ``app/queue/sql.py``), instead of waiting out the heartbeat timeout.
 """
 
 import asyncio
@@ -12,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from app.queue import sql
 from app.queue.supervision import LoopWatch
 
 log = logging.getLogger("hookline.queue.listener")
@@ -23,10 +28,19 @@ class ListenerConnectionLost(ConnectionError):
     """The LISTEN connection was closed by the server or the network."""
 
 
+class LivenessLockTaken(RuntimeError):
+    """Another session still holds this worker's liveness lock (its previous connection, not
+    yet gone): the listener tries again after a backoff."""
+
+
 class Listener:
-    def __init__(self, dsn: str, watch: LoopWatch) -> None:
+    def __init__(self, dsn: str, watch: LoopWatch, *, lock: int | None = None) -> None:
         self._dsn = dsn
         self._watch = watch
+        #: The advisory lock key this connection holds while it lives (None: none).
+        self.lock = lock
+        #: True while the lock is held: only then may the worker say so in its heartbeat.
+        self.holds_lock = False
         self._subscribers: dict[str, list[asyncio.Event]] = {}
         self._lost = asyncio.Event()
 
@@ -55,6 +69,10 @@ class Listener:
             with self._watch.step("listener"):
                 self._lost.clear()
                 connection.add_termination_listener(self._on_terminate)
+                if self.lock is not None:
+                    if not await connection.fetchval(sql.worker_try_lock, self.lock):
+                        raise LivenessLockTaken(f"advisory lock {self.lock} is held elsewhere")
+                    self.holds_lock = True
                 for channel in self._subscribers:
                     await connection.add_listener(channel, self._on_notify)
             for channel in self._subscribers:
@@ -69,6 +87,7 @@ class Listener:
                         await connection.fetchval("SELECT 1", timeout=_PROBE_INTERVAL)
             raise ListenerConnectionLost("the LISTEN connection was closed")
         finally:
+            self.holds_lock = False
             # Closed at once, without a goodbye to the server: this also runs when the loop is
             # cancelled, and a close still in flight then would fail unobserved.
             connection.terminate()

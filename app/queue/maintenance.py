@@ -44,7 +44,8 @@ class ReapExpiredLeases(MaintenanceTask):
 
 
 class RecoverDeadWorkers(MaintenanceTask):
-    """Workers silent past the timeout are marked dead and their rows taken back at once."""
+    """Workers silent past the timeout, or whose liveness lock is gone, are marked dead and
+    their rows taken back at once; the queues' consumers are woken to claim them."""
 
     name = "recover-dead-workers"
 
@@ -56,7 +57,10 @@ class RecoverDeadWorkers(MaintenanceTask):
         dead = await registry.mark_silent_dead(conn, timeout=self.timeout)
         recovered = 0
         for queue in self.queues:
-            recovered += len(await queue.recover_from_workers(conn, dead))
+            taken_back = await queue.recover_from_workers(conn, dead)
+            if taken_back:
+                await queue.notify(conn)
+            recovered += len(taken_back)
         return len(dead) + recovered
 
 

@@ -31,8 +31,14 @@ async def set_status(conn: AsyncConnection, worker: uuid.UUID, status: WorkerSta
     await conn.execute(sql.worker_set_status, {"id": worker, "status": status.value})
 
 
+async def set_owned_buckets(conn: AsyncConnection, worker: uuid.UUID, count: int) -> None:
+    """Record how many buckets the worker owns on the ring it has just built."""
+    await conn.execute(sql.worker_set_owned_buckets, {"id": worker, "count": count})
+
+
 async def alive_workers(conn: AsyncConnection, *, timeout: timedelta) -> set[uuid.UUID]:
-    """Workers that heartbeat within ``timeout`` and are not draining: the ring's members."""
+    """Workers that heartbeat within ``timeout``, are not draining, and still hold their
+    liveness lock if they said they took one: the ring's members."""
     result = await conn.execute(sql.worker_list_alive, {"timeout_seconds": timeout.total_seconds()})
     return {row.id for row in result}
 
@@ -56,7 +62,8 @@ async def recent_workers(conn: AsyncConnection, *, timeout: timedelta) -> list[W
 
 
 async def mark_silent_dead(conn: AsyncConnection, *, timeout: timedelta) -> list[uuid.UUID]:
-    """Declare dead every worker silent for longer than ``timeout``; returns their ids."""
+    """Declare dead every worker silent for longer than ``timeout``, or whose liveness lock is
+    no longer held; returns their ids."""
     result = await conn.execute(
         sql.worker_mark_silent_dead, {"timeout_seconds": timeout.total_seconds()}
     )

@@ -71,7 +71,7 @@ class WorkerRuntime:
         self.watch = watch or LoopWatch(config.stuck_after)
         self.id: uuid.UUID = uuid7()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self.listener = Listener(dsn, self.watch)
+        self.listener = Listener(dsn, self.watch, lock=liveness_lock(self.id))
         self.claims = claim_engine(engine, size=len(bindings))
         self.ring = HashRing([])
         self.owned_buckets: list[int] = []
@@ -174,29 +174,36 @@ class WorkerRuntime:
             await self._beat(WorkerStatus.ALIVE)
 
     async def _beat(self, status: WorkerStatus) -> None:
-        """Heartbeat, then rebuild the ring from the workers that are alive now."""
+        """Heartbeat, then rebuild the ring from the workers that are alive now.
+
+        A changed ring is recorded (the buckets this worker now owns, for ``hookline status``)
+        in the same transaction, and wakes every consumer: buckets taken over from a worker
+        that died may hold rows ready now.
+        """
+        info: dict[str, object] = {
+            "queues": sorted({c.queue.name for c in self.consumers}),
+            "owned_buckets": len(self.owned_buckets),
+        }
+        if self.listener.holds_lock:
+            info["lock"] = self.listener.lock
         async with self.engine.begin() as conn:
-            await registry.heartbeat(
-                conn,
-                self.id,
-                name=self.name,
-                status=status,
-                info={
-                    "queues": sorted({c.queue.name for c in self.consumers}),
-                    "owned_buckets": len(self.owned_buckets),
-                },
-            )
+            await registry.heartbeat(conn, self.id, name=self.name, status=status, info=info)
             alive = await registry.alive_workers(conn, timeout=self.config.worker_timeout)
-        if status is WorkerStatus.ALIVE:
-            alive.add(self.id)
-        ring = HashRing(str(worker) for worker in alive)
-        if ring.workers != self.ring.workers:
-            self.ring = ring
-            self.owned_buckets = ring.buckets_of(str(self.id))
+            if status is WorkerStatus.ALIVE:
+                alive.add(self.id)
+            ring = HashRing(str(worker) for worker in alive)
+            changed = ring.workers != self.ring.workers
+            owned = ring.buckets_of(str(self.id)) if changed else self.owned_buckets
+            if changed:
+                await registry.set_owned_buckets(conn, self.id, len(owned))
+        if changed:
+            self.ring, self.owned_buckets = ring, owned
             log.info(
                 "worker.ring_changed",
                 extra={"workers": len(alive), "owned_buckets": len(self.owned_buckets)},
             )
+            for consumer in self.consumers:
+                consumer.wake()
 
     async def _heartbeat_forever(self) -> None:
         while True:
@@ -219,6 +226,11 @@ class WorkerRuntime:
             if not is_connection_loss(exc):
                 raise
             log.warning("worker.announce_failed", extra={"status": status, "error": describe(exc)})
+
+
+def liveness_lock(worker: uuid.UUID) -> int:
+    """The advisory lock key a worker holds while it lives: 63 of its id's random bits."""
+    return int.from_bytes(worker.bytes[8:]) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def claim_engine(engine: AsyncEngine, *, size: int) -> AsyncEngine:

@@ -361,11 +361,25 @@ worker_heartbeat = text(
     """
 )
 
+#: True for a worker row ``w`` that says it holds its liveness lock (``info.lock``, a session
+#: advisory lock on its LISTEN connection) while no session holds it: its process has died, or
+#: lost that connection. PostgreSQL releases the lock the moment the backend ends, so survivors
+#: need not wait out the heartbeat timeout.
+_LOCK_LOST = """(
+    w.info ? 'lock' AND NOT EXISTS (
+        SELECT 1 FROM pg_locks AS l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.classid::bigint * 4294967296 + l.objid::bigint = CAST(w.info ->> 'lock' AS bigint)
+    )
+)"""
+
 worker_list_alive = text(
     f"""
-    SELECT id FROM workers
+    SELECT id FROM workers AS w
     WHERE status = '{WorkerStatus.ALIVE.value}'
       AND last_seen_at > now() - make_interval(secs => :timeout_seconds)
+      AND NOT {_LOCK_LOST}
     """
 )
 
@@ -380,10 +394,20 @@ worker_list_recent = text(
 
 worker_mark_silent_dead = text(
     f"""
-    UPDATE workers SET status = '{WorkerStatus.DEAD.value}'
+    UPDATE workers AS w SET status = '{WorkerStatus.DEAD.value}'
     WHERE status <> '{WorkerStatus.DEAD.value}'
-      AND last_seen_at < now() - make_interval(secs => :timeout_seconds)
+      AND (last_seen_at < now() - make_interval(secs => :timeout_seconds) OR {_LOCK_LOST})
     RETURNING id
+    """
+)
+
+#: Taken once per LISTEN connection; held as long as that session lives.
+worker_try_lock = "SELECT pg_try_advisory_lock($1)"
+
+worker_set_owned_buckets = text(
+    """
+    UPDATE workers SET info = jsonb_set(info, '{owned_buckets}', to_jsonb(CAST(:count AS int)))
+    WHERE id = :id
     """
 )
 
