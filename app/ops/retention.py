@@ -22,6 +22,8 @@ _DONE, _DEAD = JobStatus.DONE.value, JobStatus.DEAD.value
 class PurgeOlderThan(MaintenanceTask):
     """Delete up to ``batch_size`` rows that ``select_sql`` picks below the age cutoff."""
 
+    batch_size: int
+
     def __init__(
         self, name: str, select_sql: str, table: str, *, window: timedelta, batch_size: int
     ) -> None:

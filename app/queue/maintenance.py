@@ -6,6 +6,7 @@ that crashes mid-task releases it with its connection; there is no lease to expi
 """
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,9 +23,18 @@ log = logging.getLogger("hookline.queue.maintenance")
 HOUSEKEEPING_LOCK = fnv1a_32(b"hookline.housekeeping")
 
 
+#: How long one round may keep running a task whose batches come back full. Without it, a
+#: purge of 500 events per round (every 5 s) could not keep up with more than 100 events/s,
+#: and history would grow without bound; each batch is still its own short transaction.
+ROUND_BUDGET = timedelta(seconds=2)
+
+
 class MaintenanceTask(ABC):
     #: Stable name, used in logs and results.
     name: str
+    #: Rows per batch, for a task that works in bounded batches: one that comes back full has
+    #: more to do, and runs again within the round's budget. None: once per round.
+    batch_size: int | None = None
 
     @abstractmethod
     async def run_once(self, conn: AsyncConnection) -> int:
@@ -33,6 +43,8 @@ class MaintenanceTask(ABC):
 
 class ReapExpiredLeases(MaintenanceTask):
     """Rows whose worker stopped renewing go back to pending, or to dead when attempts are spent."""
+
+    batch_size: int
 
     def __init__(self, queue: Queue, *, batch_size: int = 1000) -> None:
         self.queue = queue
@@ -70,13 +82,22 @@ class Housekeeper:
         self.tasks = list(tasks)
 
     async def run_once(self) -> dict[str, int] | None:
-        """Run every task once under the lock; None when another worker holds it."""
+        """Run every task under the lock (a batched task until it comes back short or the
+        round's budget is spent); None when another worker holds the lock."""
         counts: dict[str, int] = {}
         for task in self.tasks:
-            async with self.engine.begin() as conn:
-                if not await conn.scalar(sql.housekeeping_try_lock, {"key": HOUSEKEEPING_LOCK}):
-                    return None
-                counts[task.name] = await task.run_once(conn)
+            deadline = time.monotonic() + ROUND_BUDGET.total_seconds()
+            counts[task.name] = 0
+            while True:
+                async with self.engine.begin() as conn:
+                    if not await conn.scalar(sql.housekeeping_try_lock, {"key": HOUSEKEEPING_LOCK}):
+                        return None
+                    changed = await task.run_once(conn)
+                counts[task.name] += changed
+                if task.batch_size is None or changed < task.batch_size:
+                    break
+                if time.monotonic() >= deadline:
+                    break
             if counts[task.name]:
                 log.info(
                     "housekeeping.changed", extra={"task": task.name, "rows": counts[task.name]}

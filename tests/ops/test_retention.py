@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.ids import uuid7_floor
 from app.ops.retention import PurgeOlderThan, retention_tasks
+from app.queue.maintenance import Housekeeper
 
 NOW = datetime.now(UTC)
 
@@ -109,3 +110,20 @@ async def test_purges_work_in_bounded_batches(engine: AsyncEngine) -> None:
     counts = [await _run(engine, task) for _ in range(4)]
 
     assert counts == [3, 3, 1, 0]
+
+
+async def test_a_housekeeping_round_purges_batch_after_batch_until_done(
+    engine: AsyncEngine,
+) -> None:
+    await _seed(engine, [50] * 7)
+    task = PurgeOlderThan(
+        "purge-attempts",
+        "SELECT id FROM delivery_attempts WHERE id < :floor",
+        "delivery_attempts",
+        window=timedelta(days=30),
+        batch_size=3,
+    )
+
+    # one round: 3 + 3 + 1, each its own transaction, so a backlog is not 3 rows per round
+    assert await Housekeeper(engine, [task]).run_once() == {"purge-attempts": 7}
+    assert await _ids(engine, "delivery_attempts") == set()
