@@ -73,6 +73,18 @@ UserStatus = Literal[EndpointStatus.ACTIVE, EndpointStatus.PAUSED]
 SigningSecret = Annotated[str, AfterValidator(validate_signing_secret)]
 
 
+#: Strict per-endpoint order, documented once for every shape that carries it.
+Ordered = Annotated[
+    bool,
+    Field(
+        description="Send this endpoint's deliveries one at a time, in their events' publish "
+        "order: the order in which one publisher's requests committed, a batch in its own "
+        "order. A delivery that fails holds back the ones after it until it succeeds or is "
+        "given up."
+    ),
+]
+
+
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,7 +94,7 @@ class EndpointIn(BaseModel):
     headers: Headers = Field(default_factory=dict)
     status: UserStatus = EndpointStatus.ACTIVE
     rate_limit_per_second: RateLimit | None = None
-    ordered: bool = False
+    ordered: Ordered = False
     metadata: Metadata = Field(default_factory=dict)
     secret: SigningSecret | None = Field(
         default=None, description="A `whsec_...` secret to use; by default one is generated."
@@ -106,7 +118,7 @@ class EndpointPatch(BaseModel):
         default=None, description="`active` also re-enables an endpoint Hookline disabled."
     )
     rate_limit_per_second: RateLimit | None = None
-    ordered: bool | None = None
+    ordered: Ordered | None = None
     metadata: Metadata | None = None
 
 
@@ -124,7 +136,7 @@ class EndpointOut(BaseModel):
     disabled_reason: str | None
     disabled_at: datetime | None
     rate_limit_per_second: int | None
-    ordered: bool
+    ordered: Ordered
     metadata: dict[str, Any]
     created_at: datetime
     updated_at: datetime
