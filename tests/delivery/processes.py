@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import IO
@@ -43,3 +44,13 @@ def show_log(path: Path) -> None:
     """Print a worker's log: pytest shows it when the test fails (and only then)."""
     if path.exists():
         print(f"--- {path.name}\n{path.read_text(errors='replace')[-20_000:]}")  # noqa: T201
+
+
+async def stop_workers(workers: list[asyncio.subprocess.Process], logs: list[Path]) -> None:
+    """SIGTERM every worker still running, wait for all, and show their logs."""
+    for worker in workers:
+        if worker.returncode is None:
+            worker.send_signal(signal.SIGTERM)
+    await asyncio.gather(*(worker.wait() for worker in workers))
+    for path in logs:
+        show_log(path)

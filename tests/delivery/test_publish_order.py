@@ -18,7 +18,7 @@ from app.delivery.fanout import fan_out
 from app.delivery.queue import DELIVERIES
 from app.events.outbox import EVENTS
 from app.queue.jobs import Done, Job
-from tests.delivery.processes import show_log, start_worker_process, worker_env
+from tests.delivery.processes import start_worker_process, stop_workers, worker_env
 from tests.delivery.receiver import Receiver
 from tests.factories import make_endpoint, make_tenant, publish
 from tests.waiting import wait_until
@@ -140,12 +140,7 @@ async def test_ordered_endpoints_see_no_reversal_with_three_workers_joining_leav
         await publishing
         await wait_until(lambda: _at_least(arrived, total * ENDPOINTS), timeout=120)
     finally:
-        for worker in workers:
-            if worker.returncode is None:
-                worker.send_signal(signal.SIGTERM)
-        await asyncio.gather(*(worker.wait() for worker in workers))
-        for log in logs:
-            show_log(log)
+        await stop_workers(workers, logs)
 
     async with engine.connect() as conn:
         rows = await conn.execute(text("SELECT id, xact, seq, data FROM events"))

@@ -1,7 +1,5 @@
 """A worker killed with -9: the survivors take its endpoints and its claims over at once."""
 
-import asyncio
-import signal
 import time
 from pathlib import Path
 
@@ -9,7 +7,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.delivery.processes import show_log, start_worker_process, worker_env
+from tests.delivery.processes import start_worker_process, stop_workers, worker_env
 from tests.delivery.receiver import Hang, Receiver
 from tests.factories import make_endpoint, make_tenant, publish
 from tests.waiting import wait_until
@@ -66,12 +64,7 @@ async def test_a_killed_workers_claims_and_endpoints_are_taken_over_without_the_
         print(f"takeover after kill -9: {took:.1f} s")  # noqa: T201 (shown with -s; not asserted)
         await wait_until(lambda: _alive_and_owning(engine, 1), timeout=30)
     finally:
-        for worker in workers:
-            if worker.returncode is None:
-                worker.send_signal(signal.SIGTERM)
-        await asyncio.gather(*(worker.wait() for worker in workers))
-        for path in logs:
-            show_log(path)
+        await stop_workers(workers, logs)
 
 
 async def _alive_and_owning(engine: AsyncEngine, count: int) -> bool:

@@ -99,13 +99,7 @@ async def test_old_finished_events_go_with_their_deliveries(engine: AsyncEngine)
 
 async def test_purges_work_in_bounded_batches(engine: AsyncEngine) -> None:
     await _seed(engine, [50] * 7)
-    task = PurgeOlderThan(
-        "purge-attempts",
-        "SELECT id FROM delivery_attempts WHERE id < :floor",
-        "delivery_attempts",
-        window=timedelta(days=30),
-        batch_size=3,
-    )
+    task = _purge_attempts_older_than_30_days(batch_size=3)
 
     counts = [await _run(engine, task) for _ in range(4)]
 
@@ -116,14 +110,18 @@ async def test_a_housekeeping_round_purges_batch_after_batch_until_done(
     engine: AsyncEngine,
 ) -> None:
     await _seed(engine, [50] * 7)
-    task = PurgeOlderThan(
-        "purge-attempts",
-        "SELECT id FROM delivery_attempts WHERE id < :floor",
-        "delivery_attempts",
-        window=timedelta(days=30),
-        batch_size=3,
-    )
+    task = _purge_attempts_older_than_30_days(batch_size=3)
 
     # one round: 3 + 3 + 1, each its own transaction, so a backlog is not 3 rows per round
     assert await Housekeeper(engine, [task]).run_once() == {"purge-attempts": 7}
     assert await _ids(engine, "delivery_attempts") == set()
+
+
+def _purge_attempts_older_than_30_days(*, batch_size: int) -> PurgeOlderThan:
+    return PurgeOlderThan(
+        "purge-attempts",
+        "SELECT id FROM delivery_attempts WHERE id < :floor",
+        "delivery_attempts",
+        window=timedelta(days=30),
+        batch_size=batch_size,
+    )

@@ -8,7 +8,6 @@ UUIDv4s; ``python -m bench.ring`` measures the same things over more sets.
 import hashlib
 import random
 import statistics
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 
 from app.queue.ring import HEADROOM_PERCENT, HashRing, bucket_for, fnv1a_32
 from app.queue.schema import BUCKET_COUNT
+from bench.ring import worker_ids
 
 SIZES = range(2, 17)
 SETS_PER_SIZE = 30
@@ -100,18 +100,6 @@ def test_any_member_set_gives_every_bucket_one_member_within_the_cap(
     owned = sorted(b for worker in members for b in ring.buckets_of(worker))
     assert owned == list(range(bucket_count))  # each bucket in exactly one worker's list
     assert max(Counter(owners).values()) <= cap
-
-
-def worker_ids(rng: random.Random, count: int, kind: str) -> list[str]:
-    if kind == "v4":
-        return [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(count)]
-    started = 1_700_000_000_000 + rng.randrange(10**10)
-    ids = []
-    for _ in range(count):
-        ms = started + rng.randrange(5_000)
-        value = (ms << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0b10 << 62)
-        ids.append(str(uuid.UUID(int=value | rng.getrandbits(62))))
-    return ids
 
 
 @dataclass(frozen=True)
