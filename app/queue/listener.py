@@ -12,6 +12,7 @@ process died (see ``app/queue/sql.py``), instead of waiting out the heartbeat ti
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -34,13 +35,22 @@ class LivenessLockTaken(RuntimeError):
 
 
 class Listener:
-    def __init__(self, dsn: str, watch: LoopWatch, *, lock: int | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        watch: LoopWatch,
+        *,
+        lock: int | None = None,
+        on_lock: Callable[[], None] = lambda: None,
+    ) -> None:
         self._dsn = dsn
         self._watch = watch
         #: The advisory lock key this connection holds while it lives (None: none).
         self.lock = lock
         #: True while the lock is held: only then may the worker say so in its heartbeat.
         self.holds_lock = False
+        #: Called each time the lock has been taken, so the worker can say so at once.
+        self._on_lock = on_lock
         self._subscribers: dict[str, list[asyncio.Event]] = {}
         self._lost = asyncio.Event()
 
@@ -73,6 +83,7 @@ class Listener:
                     if not await connection.fetchval(sql.worker_try_lock, self.lock):
                         raise LivenessLockTaken(f"advisory lock {self.lock} is held elsewhere")
                     self.holds_lock = True
+                    self._on_lock()
                 for channel in self._subscribers:
                     await connection.add_listener(channel, self._on_notify)
             for channel in self._subscribers:

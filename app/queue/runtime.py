@@ -11,6 +11,7 @@ and says so when it cannot.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -71,7 +72,11 @@ class WorkerRuntime:
         self.watch = watch or LoopWatch(config.stuck_after)
         self.id: uuid.UUID = uuid7()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
-        self.listener = Listener(dsn, self.watch, lock=liveness_lock(self.id))
+        #: Set to heartbeat at once: the liveness lock was just taken and should be announced.
+        self._beat_now = asyncio.Event()
+        self.listener = Listener(
+            dsn, self.watch, lock=liveness_lock(self.id), on_lock=self._beat_now.set
+        )
         self.claims = claim_engine(engine, size=len(bindings))
         self.ring = HashRing([])
         self.owned_buckets: list[int] = []
@@ -206,8 +211,15 @@ class WorkerRuntime:
                 consumer.wake()
 
     async def _heartbeat_forever(self) -> None:
+        """Every interval, and at once when the liveness lock was (re)taken: a worker killed
+        before it said it holds the lock could only be found dead by the timeout."""
         while True:
-            await asyncio.sleep(jittered(self.config.heartbeat_interval.total_seconds(), 0.1))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._beat_now.wait(),
+                    jittered(self.config.heartbeat_interval.total_seconds(), 0.1),
+                )
+            self._beat_now.clear()
             with self.watch.step("heartbeat"):
                 await self._beat(WorkerStatus.ALIVE)
 

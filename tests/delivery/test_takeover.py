@@ -68,11 +68,15 @@ async def test_a_killed_workers_claims_and_endpoints_are_taken_over_without_the_
 
 
 async def _alive_and_owning(engine: AsyncEngine, count: int) -> bool:
-    """``count`` workers alive, whose recorded buckets add up to all of them."""
+    """``count`` workers alive and saying they hold their liveness lock, whose recorded buckets
+    add up to all of them."""
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
-                text("SELECT (info ->> 'owned_buckets')::int FROM workers WHERE status = 'alive'")
+                text(
+                    "SELECT (info ->> 'owned_buckets')::int FROM workers"
+                    " WHERE status = 'alive' AND info ? 'lock'"
+                )
             )
         ).all()
     return len(rows) == count and sum(owned for (owned,) in rows) == 1024
