@@ -108,6 +108,10 @@ class Queue:
         self.name = table.name
         #: The channel its insert trigger notifies (see :func:`notify_on_insert_ddl`).
         self.channel = channel_for(table.name)
+        #: Only :meth:`notify` wakes it: an insert makes no row a retry lane claims, so a
+        #: retry lane listens here and not to every insert (each wake-up of each worker
+        #: process is a claim statement, almost always empty).
+        self.retry_channel = f"{self.channel}_retry"
         self.outcome_columns = tuple(outcome_columns)
         conflict = (
             f"({', '.join(unique)})"
@@ -310,8 +314,15 @@ class Queue:
         return requeued
 
     async def notify(self, conn: AsyncConnection) -> None:
-        """Wake workers at commit after rows became ready by an UPDATE (a replay, a recovery)."""
-        await conn.execute(self.statements.job_notify, {"channel": self.channel})
+        """Wake workers at commit after rows became ready by an UPDATE (a replay, a recovery):
+        rows tried before are the retry lane's, so its channel too."""
+        await conn.execute(
+            self.statements.job_notify, {"channel": self.channel, "retry": self.retry_channel}
+        )
+
+    def wakeup_channel(self, lane: str | None) -> str:
+        """The channel a consumer of ``lane`` listens on (see :attr:`retry_channel`)."""
+        return self.retry_channel if lane == "retry" else self.channel
 
     async def claim(
         self,

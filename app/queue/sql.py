@@ -117,7 +117,7 @@ class JobStatements:
             RETURNING t.id, t.status
             """
         )
-        self.job_notify = text("SELECT pg_notify(:channel, '')")
+        self.job_notify = text("SELECT pg_notify(:channel, ''), pg_notify(:retry, '')")
         # Each count reads one partial index (pending, in flight, dead), so it is cheap at any
         # table size.
         self.job_count_by_status = text(
