@@ -1,5 +1,7 @@
 """The worker side of Hookline: which queues a worker process serves, and with what handlers."""
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.crypto import SecretBox
@@ -27,6 +29,10 @@ from app.queue.retry import RetryPolicy
 from app.queue.runtime import Binding, WorkerRuntime
 from app.queue.supervision import LoopWatch
 from app.settings import Settings
+
+#: How long a delivery's outcome may wait for others before its batch is written
+#: (``ConsumerOptions.settle_linger``; measured in bench/README.md, "Scale-out").
+SETTLE_LINGER = timedelta(milliseconds=50)
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -82,6 +88,8 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     handoff = Handoff(DELIVERIES)
 
     def deliveries(lane: str | None, *, ordered: bool, concurrency: int) -> Binding:
+        # Unordered lanes let outcomes gather before a settle; the ordered consumer's next
+        # claim of a key waits on the settle of the one before.
         return Binding(
             DELIVERIES,
             DeliveryHandler(context, ordered=ordered),
@@ -92,6 +100,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
                 filter_keys=True,
                 concurrency=concurrency,
                 retry=retry,
+                settle_linger=timedelta(0) if ordered else SETTLE_LINGER,
             ),
             handoff=handoff if lane == "first" else None,
         )

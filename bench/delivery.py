@@ -27,6 +27,7 @@ import psutil
 from sqlalchemy.engine import make_url
 
 from app.db import asyncpg_dsn
+from app.queue.ring import HashRing, bucket_for
 from bench.common import add_database_argument, scratch_database
 from bench.processes import (
     free_port,
@@ -109,8 +110,10 @@ def _percentile(values: Sequence[float], fraction: float) -> float:
 class Hookline:
     """Hookline started as `hookline serve` on a throwaway database, with a receiver beside it."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, *, workers: int | None = None) -> None:
         self.args = args
+        #: Worker processes beside `hookline api` (None: `serve`, or one worker with --split).
+        self.worker_count = workers if workers is not None else (1 if args.split else 0)
         self.api_port, receiver_port = free_port(), free_port()
         self.receiver = f"http://127.0.0.1:{receiver_port}"
         self._receiver_port = receiver_port
@@ -125,12 +128,12 @@ class Hookline:
             "HOOKLINE_RESPONSE_BODY_BYTES": "256",
             "HOOKLINE_SENDER": self.args.sender,
         }
-        # --split: the API and the workers as two processes (both cores), as deployed at scale
+        # --split: the API and the workers as separate processes, as deployed at scale
         self.process = await start_hookline(
-            "api" if self.args.split else "serve", url, self.api_port, **settings
+            "api" if self.worker_count else "serve", url, self.api_port, **settings
         )
-        self.worker = await start_worker(url, **settings) if self.args.split else None
-        self.ps = psutil.Process((self.worker or self.process).pid)
+        self.workers = [await start_worker(url, **settings) for _ in range(self.worker_count)]
+        self.ps = psutil.Process((self.workers[0] if self.workers else self.process).pid)
         self.api = aiohttp.ClientSession(f"http://127.0.0.1:{self.api_port}")
         self.headers = await tenant_headers(self.api)
         return self
@@ -138,8 +141,8 @@ class Hookline:
     async def __aexit__(self, *exc: object) -> None:
         await self.api.close()
         await stop(self.process)
-        if self.worker is not None:
-            await stop(self.worker)
+        for worker in self.workers:
+            await stop(worker)
         await stop(self.receiver_process)
         await self._database.__aexit__(*exc)
 
@@ -273,6 +276,249 @@ async def soak(args: argparse.Namespace) -> None:
             print(f"{done:>12,}  {hookline.rss_mib():>8.0f}  {rate:>12,.0f}", flush=True)
 
 
+#: Sampled every ``_SAMPLE_SECONDS`` during a scale-out run, for the run's database only.
+_WAITS = """
+    SELECT count(*) FILTER (WHERE wait_event_type = 'Lock') AS lock,
+           count(*) FILTER (WHERE wait_event_type = 'LWLock') AS lwlock,
+           (SELECT count(*) FROM pg_locks AS l WHERE NOT l.granted AND l.database = d.oid)
+               AS not_granted,
+           array_agg(wait_event_type || ':' || wait_event)
+               FILTER (WHERE wait_event_type IN ('Lock', 'LWLock')) AS events
+    FROM pg_database AS d LEFT JOIN pg_stat_activity AS a ON a.datid = d.oid
+    WHERE d.datname = $1
+    GROUP BY d.oid
+"""
+_SAMPLE_SECONDS = 0.05
+_DATABASE_COUNTERS = """
+    SELECT xact_commit, xact_rollback, deadlocks, conflicts, tup_inserted, tup_updated
+    FROM pg_stat_database WHERE datname = $1
+"""
+#: Claims per queue: every claim (empty or not) scans its lane's ready index once.
+_CLAIM_SCANS = """
+    SELECT indexrelname, idx_scan FROM pg_stat_user_indexes
+    WHERE indexrelname IN ('ix_deliveries_ready', 'ix_deliveries_ready_retry',
+                           'ix_deliveries_keyed', 'ix_events_ready')
+"""
+
+
+class LockWaits:
+    """Backends of one database waiting on a heavyweight lock (and on LWLocks), sampled on a
+    connection to another database so the sampler is not one of the backends measured."""
+
+    def __init__(self, server_url: str, database: str) -> None:
+        self.server_url, self.database = server_url, database
+        self.samples = 0
+        self.lock = self.lwlock = self.not_granted = 0
+        self.samples_waiting = 0
+        self.events: dict[str, int] = {}
+        self._stop = asyncio.Event()
+
+    async def run(self) -> None:
+        connection = await asyncpg.connect(asyncpg_dsn(self.server_url))
+        try:
+            while not self._stop.is_set():
+                row = await connection.fetchrow(_WAITS, self.database)
+                if row is not None:
+                    self.samples += 1
+                    self.lock += row["lock"]
+                    self.lwlock += row["lwlock"]
+                    self.not_granted += row["not_granted"]
+                    self.samples_waiting += row["lock"] > 0 or row["not_granted"] > 0
+                    for event in row["events"] or ():
+                        self.events[event] = self.events.get(event, 0) + 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), _SAMPLE_SECONDS)
+        finally:
+            await connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+async def _database_counters(server_url: str, database: str) -> dict[str, int]:
+    connection = await asyncpg.connect(asyncpg_dsn(server_url))
+    try:
+        row = await connection.fetchrow(_DATABASE_COUNTERS, database)
+        return {name: int(value) for name, value in dict(row or {}).items()}
+    finally:
+        await connection.close()
+
+
+async def _claim_scans(database_url: str) -> dict[str, int]:
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        return {r["indexrelname"]: int(r["idx_scan"]) for r in await connection.fetch(_CLAIM_SCANS)}
+    finally:
+        await connection.close()
+
+
+async def _ring_settled(database_url: str, count: int) -> list[str]:
+    """Wait until ``count`` workers are alive and each reports the share of the buckets the
+    ring of exactly those workers gives it; returns their ids."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        async with asyncio.timeout(120):
+            while True:
+                rows = await connection.fetch(
+                    "SELECT id::text AS id, (info->>'owned_buckets')::int AS owned FROM workers"
+                    " WHERE status = 'alive' AND last_seen_at > now() - interval '30 seconds'"
+                )
+                if len(rows) == count:
+                    ring = HashRing(r["id"] for r in rows)
+                    if all(len(ring.buckets_of(r["id"])) == r["owned"] for r in rows):
+                        return sorted(r["id"] for r in rows)
+                await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+
+
+async def _endpoint_ids(
+    api: aiohttp.ClientSession, headers: dict[str, str], receiver: str, n: int
+) -> list[str]:
+    ids = []
+    for i in range(n):
+        body = {"url": f"{receiver}/e{i}", "event_types": ["bench.*"]}
+        async with api.post("/v1/endpoints", json=body, headers=headers) as response:
+            response.raise_for_status()
+            ids.append((await response.json())["id"])
+    return ids
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def scaleout_run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
+    """One run: `hookline api` + ``workers`` `hookline worker` processes, fresh database."""
+    deliveries = args.endpoints * args.events
+    async with Hookline(args, workers=workers) as hookline:
+        ids = await _ring_settled(hookline.database_url, workers)
+        endpoints = await _endpoint_ids(
+            hookline.api, hookline.headers, hookline.receiver, args.endpoints
+        )
+        ring = HashRing(ids)
+        owned = [sum(ring.owner(bucket_for(e)) == w for e in endpoints) for w in ids]
+        await asyncio.sleep(args.settle)  # every directory has loaded the endpoints
+        if args.warmup:  # new connections and caches warm up outside the measured window
+            await _publish_batches(hookline.api, hookline.headers, args.warmup)
+            await _wait_for_count(hookline.receiver, args.endpoints * args.warmup)
+            await asyncio.sleep(args.settle)
+        database = make_url(hookline.database_url).database or ""
+        # the sampler's own backend stays out of the measured database
+        server = make_url(hookline.database_url).set(database="postgres").render_as_string(False)
+        processes = [psutil.Process(hookline.process.pid)] + [
+            psutil.Process(w.pid) for w in hookline.workers
+        ]
+        cpu_before = [_cpu(p) for p in processes]
+        backends_before = hookline.backend_cpu_seconds()
+        wal_before = await hookline.wal_bytes()
+        counters_before = await _database_counters(server, database)
+        scans_before = await _claim_scans(hookline.database_url)
+        waits = LockWaits(server, database)
+        sampler = asyncio.create_task(waits.run())
+        started, started_at = time.perf_counter(), time.time()
+        await _publish_batches(hookline.api, hookline.headers, args.events)
+        await _wait_for_count(hookline.receiver, deliveries + args.endpoints * args.warmup)
+        elapsed = time.perf_counter() - started
+        cpu = [_cpu(p) - before for p, before in zip(processes, cpu_before, strict=True)]
+        backend_cpu = hookline.backend_cpu_seconds() - backends_before
+        wal = await hookline.wal_bytes() - wal_before
+        waits.stop()
+        await sampler
+        await asyncio.sleep(1.5)  # backends report their statistics at most once a second
+        counters_after = await _database_counters(server, database)
+        scans_after = await _claim_scans(hookline.database_url)
+        arrivals = (await _receiver_stats(hookline.receiver, arrivals=True))["arrivals"]
+    per_1000 = 1000 / deliveries
+    return {
+        "workers": workers,
+        "owned": owned,
+        "rate": _steady_rate([at for at in arrivals.values() if at >= started_at]),
+        "overall": deliveries / elapsed,
+        "api": cpu[0] * per_1000,
+        "each": [c * per_1000 for c in cpu[1:]],
+        "hookline": sum(cpu) * per_1000,
+        "postgres": backend_cpu * per_1000,
+        "total": (sum(cpu) + backend_cpu) * per_1000,
+        "wal": wal / deliveries,
+        "waits": waits,
+        "counters": {k: counters_after[k] - counters_before[k] for k in counters_after},
+        "scans": {k: scans_after.get(k, 0) - scans_before.get(k, 0) for k in scans_after},
+        "deliveries": deliveries,
+    }
+
+
+def _print_scaleout_run(round_: int, run: dict[str, Any]) -> None:
+    waits: LockWaits = run["waits"]
+    n, per = run["deliveries"], 1000 / run["deliveries"]
+    counters, scans = run["counters"], run["scans"]
+    claims = scans.get("ix_deliveries_ready", 0) + scans.get("ix_deliveries_ready_retry", 0)
+    top = sorted(waits.events.items(), key=lambda item: -item[1])[:3]
+    print(
+        f"round {round_} N={run['workers']}: {run['rate']:,.0f} deliveries/s steady "
+        f"({run['overall']:,.0f} overall); CPU-s per 1,000: API {run['api']:.3f}, workers "
+        f"{' + '.join(f'{c:.3f}' for c in run['each'])} = "
+        f"{sum(run['each']):.3f}, Hookline {run['hookline']:.3f}, PostgreSQL "
+        f"{run['postgres']:.3f}, all {run['total']:.3f}; WAL {run['wal']:,.0f} B/delivery; "
+        f"endpoints owned {run['owned']}",
+        flush=True,
+    )
+    print(
+        f"    lock waits: {waits.lock / max(waits.samples, 1):.3f} backends on average, "
+        f"{waits.samples_waiting}/{waits.samples} samples with one, not granted "
+        f"{waits.not_granted}; LWLock {waits.lwlock / max(waits.samples, 1):.3f} "
+        f"(top: {', '.join(f'{e} {c}' for e, c in top) or '-'}); deadlocks "
+        f"{counters['deadlocks']}, conflicts {counters['conflicts']}; per 1,000 deliveries: "
+        f"{counters['xact_commit'] * per:.0f} commits, {counters['xact_rollback'] * per:.1f} "
+        f"rollbacks, {claims * per:.0f} delivery claims, "
+        f"{scans.get('ix_events_ready', 0) * per:.1f} event claims (of {n:,})",
+        flush=True,
+    )
+
+
+async def scaleout(args: argparse.Namespace) -> None:
+    """N = each of ``--workers`` in turn, ``--rounds`` times, the order reversed every round."""
+    args.split = True
+    runs: dict[int, list[dict[str, Any]]] = {n: [] for n in args.workers}
+    for round_ in range(1, args.rounds + 1):
+        order = args.workers if round_ % 2 else list(reversed(args.workers))
+        for n in order:
+            run = await scaleout_run(args, n)
+            runs[n].append(run)
+            _print_scaleout_run(round_, run)
+    med = statistics.median
+    print(
+        f"\nmedians of {args.rounds} ({args.endpoints} endpoints x {args.events:,} events):\n"
+        f"{'N':>3} {'deliv/s':>8} {'API':>6} {'per worker':>22} {'workers':>8} "
+        f"{'Hookline':>8} {'PG':>6} {'all':>6} {'WAL B':>6} {'lock avg':>8} {'commits':>8} "
+        f"{'claims':>7}"
+    )
+    base = None
+    for n in args.workers:
+        rs = runs[n]
+        hookline = med(r["hookline"] for r in rs)
+        total = med(r["total"] for r in rs)
+        base = base or (hookline, total)
+        each = [med(r["each"][i] for r in rs) for i in range(n)]
+        print(
+            f"{n:>3} {med(r['rate'] for r in rs):>8,.0f} {med(r['api'] for r in rs):>6.3f} "
+            f"{'/'.join(f'{c:.3f}' for c in each):>22} "
+            f"{med(sum(r['each']) for r in rs):>8.3f} {hookline:>8.3f} "
+            f"{med(r['postgres'] for r in rs):>6.3f} {total:>6.3f} "
+            f"{med(r['wal'] for r in rs):>6,.0f} "
+            f"{med(r['waits'].lock / max(r['waits'].samples, 1) for r in rs):>8.3f} "
+            f"{med(r['counters']['xact_commit'] * 1000 / r['deliveries'] for r in rs):>8.0f} "
+            f"{med(_claims(r) * 1000 / r['deliveries'] for r in rs):>7.0f}"
+            f"   Hookline {hookline / base[0] - 1:+.0%}, with PostgreSQL {total / base[1] - 1:+.0%}"
+        )
+
+
+def _claims(run: dict[str, Any]) -> int:
+    scans = run["scans"]
+    return int(scans.get("ix_deliveries_ready", 0) + scans.get("ix_deliveries_ready_retry", 0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_database_argument(parser)
@@ -297,6 +543,18 @@ def main() -> None:
     run.add_argument("--batch", type=int, default=10, help="events per publish request")
     run.add_argument("--endpoints", type=int, default=1, help="each event goes to every one")
     run.set_defaults(func=latency)
+    run = modes.add_parser("scaleout")
+    run.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    run.add_argument("--rounds", type=int, default=3)
+    run.add_argument("--endpoints", type=int, default=32)
+    run.add_argument("--events", type=int, default=2000)
+    run.add_argument(
+        "--settle", type=float, default=3.0, help="seconds between the endpoints and the publish"
+    )
+    run.add_argument(
+        "--warmup", type=int, default=0, help="events published and delivered before measuring"
+    )
+    run.set_defaults(func=scaleout)
     run = modes.add_parser("soak")
     run.add_argument("--deliveries", type=int, default=1_000_000)
     run.add_argument("--endpoints", type=int, default=10)

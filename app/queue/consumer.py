@@ -21,6 +21,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -120,6 +121,12 @@ class ConsumerOptions:
     lane: str | None = None
     #: Settle with ``synchronous_commit = off``: a lost ack only means a redelivery.
     fast_settle: bool = False
+    #: How long the first outcome of a batch may wait for others while jobs still run, so
+    #: that a process with a share of the load writes batches as large as one with all of it
+    #: (each settle is a transaction of several statements and a commit). Outcomes are written
+    #: at once when half the slots' worth are buffered, when nothing else runs, or on stop.
+    #: Zero for consumers whose next claim waits on the settle (ordered keys).
+    settle_linger: timedelta = timedelta(0)
     #: Jobs in flight; defaults to the worker's concurrency.
     concurrency: int | None = None
     #: Ask the handler's ``key_filter`` before each claim.
@@ -154,6 +161,8 @@ class Consumer:
         self.concurrency = options.concurrency or config.concurrency
         #: While jobs run, wait until this many slots are free before claiming again.
         self._claim_batch = max(1, self.concurrency // 4)
+        #: With a ``settle_linger``, a buffer this full is written without waiting longer.
+        self._settle_batch = max(1, self.concurrency // 2)
         self._wakeup = wakeup
         self.watch = watch
         lane = options.lane or "any"
@@ -296,7 +305,7 @@ class Consumer:
     def unreserve(self, count: int) -> None:
         """Take back promised slots whose rows were not committed."""
         self._reserved -= count
-        self._slot_freed.set()
+        self._free_slots()
 
     def adopt(self, jobs: Sequence[Job], reserved: int) -> None:
         """Run jobs committed as claimed by this worker, in slots promised by :meth:`reserve`.
@@ -324,6 +333,13 @@ class Consumer:
             self._outcomes_ready.set()
         finally:
             del self._running[job.id]
+            self._free_slots()
+
+    def _free_slots(self) -> None:
+        """Wake a claim loop waiting for slots once it would claim: while jobs run, it waits
+        for a batch's worth (a wake-up per finished job only made it wait again)."""
+        free = self.concurrency - len(self._running) - self._reserved
+        if free >= self._claim_batch or not self._running:
             self._slot_freed.set()
 
     async def _outcome_of(self, job: Job) -> Outcome:
@@ -363,8 +379,33 @@ class Consumer:
                 await self._outcomes_ready.wait()
                 self._outcomes_ready.clear()
                 continue
+            await self._linger()
             with self.watch.step(f"{self.label}.settle"):
                 await self._flush_all()
+
+    async def _linger(self) -> None:
+        """Wait, up to ``settle_linger``, for more outcomes to write with the buffered ones."""
+        linger = self.options.settle_linger.total_seconds()
+        if linger <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + linger
+        while (
+            len(self._outcomes) < self._settle_batch
+            and self._running
+            and not self._stopping.is_set()
+            and (left := deadline - loop.time()) > 0
+        ):
+            self._outcomes_ready.clear()
+            waiting = asyncio.ensure_future(self._outcomes_ready.wait())
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            try:
+                await asyncio.wait(
+                    [waiting, stopping], timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                waiting.cancel()
+                stopping.cancel()
 
     async def _flush_all(self) -> None:
         """Write every buffered outcome. What is not written stays buffered: it is a promise."""

@@ -5,7 +5,7 @@ only if the producer's own writes do (the transactional outbox).
 """
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from app.ids import uuid7
 from app.queue.jobs import Job, Outcome, Retry, Settled
 from app.queue.ring import bucket_for
-from app.queue.schema import JobStatus, channel_for
+from app.queue.schema import BUCKET_COUNT, JobStatus, channel_for
 from app.queue.sql import ClaimVariant, JobStatements
 from app.queue.text import ERROR_BYTES, safe_text
 
@@ -47,6 +47,15 @@ def _delay_seconds(outcome: Outcome) -> float:
 def _error_text(outcome: Outcome) -> str | None:
     error = getattr(outcome, "error", None)
     return None if error is None else safe_text(error, ERROR_BYTES)
+
+
+def bucket_mask(buckets: Iterable[int]) -> bytes:
+    """``buckets`` as a claim takes them: bit ``b % 8`` of byte ``b // 8`` (PostgreSQL's
+    ``get_bit`` order) is set for each bucket ``b``."""
+    mask = bytearray(BUCKET_COUNT // 8)
+    for bucket in buckets:
+        mask[bucket >> 3] |= 1 << (bucket & 7)
+    return bytes(mask)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +108,10 @@ class Queue:
         self.name = table.name
         #: The channel its insert trigger notifies (see :func:`notify_on_insert_ddl`).
         self.channel = channel_for(table.name)
+        #: Only :meth:`notify` wakes it: an insert makes no row a retry lane claims, so a
+        #: retry lane listens here and not to every insert (each wake-up of each worker
+        #: process is a claim statement, almost always empty).
+        self.retry_channel = f"{self.channel}_retry"
         self.outcome_columns = tuple(outcome_columns)
         conflict = (
             f"({', '.join(unique)})"
@@ -301,8 +314,15 @@ class Queue:
         return requeued
 
     async def notify(self, conn: AsyncConnection) -> None:
-        """Wake workers at commit after rows became ready by an UPDATE (a replay, a recovery)."""
-        await conn.execute(self.statements.job_notify, {"channel": self.channel})
+        """Wake workers at commit after rows became ready by an UPDATE (a replay, a recovery):
+        rows tried before are the retry lane's, so its channel too."""
+        await conn.execute(
+            self.statements.job_notify, {"channel": self.channel, "retry": self.retry_channel}
+        )
+
+    def wakeup_channel(self, lane: str | None) -> str:
+        """The channel a consumer of ``lane`` listens on (see :attr:`retry_channel`)."""
+        return self.retry_channel if lane == "retry" else self.channel
 
     async def claim(
         self,
@@ -344,7 +364,7 @@ class Queue:
             "lease_seconds": lease.total_seconds(),
         }
         if buckets is not None:
-            params["buckets"] = list(buckets)
+            params["buckets"] = bucket_mask(buckets)
         if only_keys is not None:
             params["only_keys"] = list(only_keys)
         if skip_keys:

@@ -88,7 +88,7 @@ class WorkerRuntime:
                 worker=self.id,
                 config=config,
                 options=binding.options,
-                wakeup=self.listener.subscribe(binding.queue.channel),
+                wakeup=self.listener.subscribe(binding.queue.wakeup_channel(binding.options.lane)),
                 watch=self.watch,
                 claims=self.claims,
                 owned_buckets=lambda: self.owned_buckets,

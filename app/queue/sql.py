@@ -50,7 +50,7 @@ CLAIM_SESSION = (
 class ClaimVariant:
     """Which optional filters a claim applies."""
 
-    by_bucket: bool = False  #: only rows whose ``partition_bucket`` is in ``:buckets``
+    by_bucket: bool = False  #: only rows whose ``partition_bucket`` is set in ``:buckets``
     ordered: bool = False  #: only the first unfinished row of a key, and none while one runs
     lane: str | None = None  #: ``"first"`` (never tried) or ``"retry"`` (tried before) or both
     only_keys: bool = False  #: only rows whose ``partition_key`` is in ``:only_keys``
@@ -117,7 +117,7 @@ class JobStatements:
             RETURNING t.id, t.status
             """
         )
-        self.job_notify = text("SELECT pg_notify(:channel, '')")
+        self.job_notify = text("SELECT pg_notify(:channel, ''), pg_notify(:retry, '')")
         # Each count reads one partial index (pending, in flight, dead), so it is cheap at any
         # table size.
         self.job_count_by_status = text(
@@ -202,7 +202,10 @@ def _claim_filters(variant: ClaimVariant) -> list[str]:
     """What makes row ``j`` claimable, but for the ordering guard."""
     filters = [f"j.status = '{_PENDING}'", "j.available_at <= now()"]
     if variant.by_bucket:
-        filters.append("j.partition_bucket = ANY(CAST(:buckets AS int[]))")
+        # One bit per bucket (see ``bucket_mask``): a row costs one lookup, where
+        # ``= ANY(int[])`` compared it with every owned bucket, and a claim walks past the
+        # ready rows of other workers' buckets too.
+        filters.append("get_bit(CAST(:buckets AS bytea), j.partition_bucket) = 1")
     if variant.only_keys:
         filters.append("j.partition_key = ANY(CAST(:only_keys AS text[]))")
     if variant.skip_keys:

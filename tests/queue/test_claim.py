@@ -2,11 +2,13 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.queue.jobs import Retry
-from app.queue.queue import Queue
+from app.queue.queue import Queue, bucket_mask
 from app.queue.ring import bucket_for
+from app.queue.schema import BUCKET_COUNT
 from tests.queue.sample import claim, enqueue
 
 
@@ -66,6 +68,36 @@ async def test_claim_by_bucket_takes_only_owned_buckets(engine: AsyncEngine, que
     assert {job.row["partition_bucket"] for job in jobs} <= set(owned)
     assert {job.partition_key for job in jobs} >= set(keys[:10])
     assert await claim(engine, queue, uuid.uuid4(), buckets=[]) == []
+
+
+async def test_bucket_mask_sets_the_bits_postgresql_reads_for_each_bucket(
+    engine: AsyncEngine,
+) -> None:
+    owned = [0, 1, 7, 8, 9, 255, 256, 511, 777, 1016, 1022, 1023]
+
+    async with engine.connect() as conn:
+        found = await conn.scalar(
+            text(
+                "SELECT array_agg(b ORDER BY b) FROM generate_series(0, :last) AS b "
+                "WHERE get_bit(CAST(:mask AS bytea), b) = 1"
+            ),
+            {"mask": bucket_mask(owned), "last": BUCKET_COUNT - 1},
+        )
+
+    assert found == owned
+    assert bucket_mask([]) == bytes(BUCKET_COUNT // 8)
+
+
+async def test_claim_by_bucket_reaches_the_first_and_last_bucket(
+    engine: AsyncEngine, queue: Queue
+) -> None:
+    keys = {bucket_for(f"k{i}"): f"k{i}" for i in range(20_000)}
+    edges = [keys[0], keys[BUCKET_COUNT - 1]]
+    await enqueue(engine, queue, [{"partition_key": key} for key in [*edges, keys[1]]])
+
+    jobs = await claim(engine, queue, uuid.uuid4(), buckets=[0, BUCKET_COUNT - 1])
+
+    assert sorted(job.partition_key for job in jobs) == sorted(edges)
 
 
 async def test_lanes_separate_first_attempts_from_retries(
