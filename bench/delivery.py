@@ -3,13 +3,17 @@
     python -m bench.delivery throughput --endpoints 10 --events 5000
     python -m bench.delivery latency --rate 500 --seconds 30
     python -m bench.delivery soak --deliveries 1000000
+    python -m bench.delivery scaleout --workers 1 2 4 --rounds 3
 
 `throughput` first measures the ceiling, a bare aiohttp client posting the same bodies to the
 same receiver with the same concurrency, then publishes through the batch API and reports the
 publish rate, the steady delivery rate (middle 80% of arrivals) and its ratio to the ceiling,
 CPU seconds of the Hookline process per 1,000 deliveries and its peak RSS. `latency` publishes
 single events at a steady rate and reports publish-to-receiver percentiles. `soak` prints RSS
-every 100,000 deliveries so that a leak shows as a slope.
+every 100,000 deliveries so that a leak shows as a slope. `scaleout` runs `hookline api` and N
+`hookline worker` processes for each N in turn (a fresh database each run, the order reversed
+every round) and reports, per 1,000 deliveries, the CPU of the API, of each worker and of the
+PostgreSQL backends, the WAL, commits and claims, with lock waits sampled during the run.
 """
 
 import argparse
@@ -418,7 +422,7 @@ async def scaleout_run(args: argparse.Namespace, workers: int) -> dict[str, Any]
         waits = LockWaits(server, database)
         sampler = asyncio.create_task(waits.run())
         started, started_at = time.perf_counter(), time.time()
-        await _publish_batches(hookline.api, hookline.headers, args.events)
+        await _publish_batches(hookline.api, hookline.headers, args.events, args.batch)
         await _wait_for_count(hookline.receiver, deliveries + args.endpoints * args.warmup)
         elapsed = time.perf_counter() - started
         cpu = [_cpu(p) - before for p, before in zip(processes, cpu_before, strict=True)]
@@ -553,6 +557,12 @@ def main() -> None:
     )
     run.add_argument(
         "--warmup", type=int, default=0, help="events published and delivered before measuring"
+    )
+    run.add_argument(
+        "--batch",
+        type=int,
+        default=1000,
+        help="events per publish request (each request's commit wakes every worker)",
     )
     run.set_defaults(func=scaleout)
     run = modes.add_parser("soak")
