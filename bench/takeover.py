@@ -82,12 +82,11 @@ async def run(args: argparse.Namespace) -> None:
                 victim = workers[0]
                 victim_id = str(ids[victim.pid])
                 sent = await _publish_and_kill(args, client, headers, victim)
-            count = len(sent) * args.endpoints
-            arrivals = await _arrivals(receiver_url, count)
+            killed_at = sent.pop("killed_at")
+            arrivals = await _arrivals(receiver_url, len(sent) * args.endpoints)
         finally:
             for process in (*workers, api, receiver):
                 await stop(process)
-    killed_at = sent.pop("killed_at")
     groups: dict[str, list[float]] = {}
     timeline: dict[tuple[int, str], float] = {}
     for key, at in arrivals.items():
