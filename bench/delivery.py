@@ -35,6 +35,7 @@ from app.queue.ring import HashRing, bucket_for
 from bench.common import add_database_argument, scratch_database
 from bench.processes import (
     free_port,
+    ring_settled,
     start_hookline,
     start_receiver,
     start_worker,
@@ -356,26 +357,6 @@ async def _claim_scans(database_url: str) -> dict[str, int]:
         await connection.close()
 
 
-async def _ring_settled(database_url: str, count: int) -> list[str]:
-    """Wait until ``count`` workers are alive and each reports the share of the buckets the
-    ring of exactly those workers gives it; returns their ids."""
-    connection = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        async with asyncio.timeout(120):
-            while True:
-                rows = await connection.fetch(
-                    "SELECT id::text AS id, (info->>'owned_buckets')::int AS owned FROM workers"
-                    " WHERE status = 'alive' AND last_seen_at > now() - interval '30 seconds'"
-                )
-                if len(rows) == count:
-                    ring = HashRing(r["id"] for r in rows)
-                    if all(len(ring.buckets_of(r["id"])) == r["owned"] for r in rows):
-                        return sorted(r["id"] for r in rows)
-                await asyncio.sleep(0.5)
-    finally:
-        await connection.close()
-
-
 async def _endpoint_ids(
     api: aiohttp.ClientSession, headers: dict[str, str], receiver: str, n: int
 ) -> list[str]:
@@ -397,7 +378,7 @@ async def scaleout_run(args: argparse.Namespace, workers: int) -> dict[str, Any]
     """One run: `hookline api` + ``workers`` `hookline worker` processes, fresh database."""
     deliveries = args.endpoints * args.events
     async with Hookline(args, workers=workers) as hookline:
-        ids = await _ring_settled(hookline.database_url, workers)
+        ids = sorted(await ring_settled(hookline.database_url, workers))
         endpoints = await _endpoint_ids(
             hookline.api, hookline.headers, hookline.receiver, args.endpoints
         )

@@ -6,6 +6,10 @@ import socket
 import sys
 
 import aiohttp
+import asyncpg
+
+from app.db import asyncpg_dsn
+from app.queue.ring import HashRing
 
 ADMIN_TOKEN = "bench-admin-token"
 
@@ -91,3 +95,24 @@ async def tenant_headers(client: aiohttp.ClientSession) -> dict[str, str]:
     async with client.post("/v1/api-keys", json=body, headers=admin) as response:
         key = (await response.json())["key"]
     return {"Authorization": f"Bearer {key}"}
+
+
+async def ring_settled(database_url: str, count: int) -> dict[str, str]:
+    """Wait until ``count`` workers are alive and each reports the share of the buckets the
+    ring of exactly those workers gives it; returns their names (``host:pid``) by id."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        async with asyncio.timeout(120):
+            while True:
+                rows = await connection.fetch(
+                    "SELECT id::text AS id, name, (info->>'owned_buckets')::int AS owned"
+                    " FROM workers"
+                    " WHERE status = 'alive' AND last_seen_at > now() - interval '30 seconds'"
+                )
+                if len(rows) == count:
+                    ring = HashRing(r["id"] for r in rows)
+                    if all(len(ring.buckets_of(r["id"])) == r["owned"] for r in rows):
+                        return {r["id"]: r["name"] for r in rows}
+                await asyncio.sleep(0.5)
+    finally:
+        await connection.close()

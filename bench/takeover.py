@@ -14,40 +14,21 @@ import argparse
 import asyncio
 import statistics
 import time
-import uuid
 from collections.abc import Sequence
 
 import aiohttp
-import asyncpg
 
-from app.db import asyncpg_dsn
 from app.queue.ring import HashRing, bucket_for
 from bench.common import add_database_argument, scratch_database
 from bench.processes import (
     free_port,
+    ring_settled,
     start_hookline,
     start_receiver,
     start_worker,
     stop,
     tenant_headers,
 )
-
-
-async def _alive_workers(dsn: str, count: int) -> dict[int, uuid.UUID]:
-    """Wait until ``count`` workers are alive; their ids by process id."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        async with asyncio.timeout(60):
-            while True:
-                rows = await connection.fetch(
-                    "SELECT id, name FROM workers WHERE status = 'alive'"
-                    " AND (info ->> 'owned_buckets')::int > 0"
-                )
-                if len(rows) == count:
-                    return {int(r["name"].rsplit(":", 1)[1]): r["id"] for r in rows}
-                await asyncio.sleep(0.2)
-    finally:
-        await connection.close()
 
 
 def _summary(latencies: Sequence[float]) -> str:
@@ -69,8 +50,8 @@ async def run(args: argparse.Namespace) -> None:
         api = await start_hookline("api", url, api_port)
         workers = [await start_worker(url) for _ in range(2)]
         try:
-            ids = await _alive_workers(asyncpg_dsn(url), 2)
-            ring = HashRing(str(worker) for worker in ids.values())
+            names = await ring_settled(url, 2)
+            ring = HashRing(names)
             async with aiohttp.ClientSession(f"http://127.0.0.1:{api_port}") as client:
                 headers = await tenant_headers(client)
                 owner_of: dict[str, str] = {}
@@ -80,7 +61,7 @@ async def run(args: argparse.Namespace) -> None:
                         endpoint = await r.json()
                     owner_of[f"/e{n}"] = ring.owner(bucket_for(endpoint["id"])) or ""
                 victim = workers[0]
-                victim_id = str(ids[victim.pid])
+                victim_id = next(i for i, name in names.items() if name.endswith(f":{victim.pid}"))
                 sent = await _publish_and_kill(args, client, headers, victim)
             killed_at = sent.pop("killed_at")
             arrivals = await _arrivals(receiver_url, len(sent) * args.endpoints)
