@@ -128,6 +128,7 @@ def _serve_http(settings: Settings, url: str, *, run_workers: bool) -> None:
     # exit, so exit hooks run (they stop the embedded PostgreSQL cleanly) — non-zero when the
     # process stops because a component failed, so `restart: on-failure` restarts it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(exit_status(app)))
+    freeze_startup_objects()
     uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(settings))).run()  # type: ignore[arg-type]
     if exit_status(app):
         sys.exit(exit_status(app))
@@ -201,9 +202,10 @@ async def _run_worker(settings: Settings, url: str) -> None:
 
 
 def freeze_startup_objects() -> None:
-    """Leave what start-up built (modules, SQLAlchemy's tables, pydantic's models) out of every
-    later garbage collection: full collections passed over all of it, and were a sixth of a
-    busy worker's CPU (bench/README.md, "Scale-out")."""
+    """Leave what start-up built (modules, SQLAlchemy's tables, pydantic's models, the app's
+    routes) out of every later garbage collection: full collections passed over all of it, and
+    were a sixth of a busy worker's CPU (bench/README.md, "Scale-out"). Only the command line
+    calls it, once per process: tests build many apps in one process."""
     gc.collect()
     gc.freeze()
 
