@@ -40,13 +40,15 @@ class FanOut(JobHandler):
         max_attempts: int,
         handoff: Handoff | None = None,
     ) -> None:
+        """``handoff`` links to this process's fresh-delivery consumer; without one (a process
+        that does not deliver), every delivery goes in pending."""
         self.directory = directory
         #: The delivery bodies this process keeps: fresh deliveries then need no query.
         self.bodies = bodies
         #: Attempts each delivery gets: the first and one per retry delay.
         self.max_attempts = max_attempts
         #: This process's fresh-delivery consumer, which runs the deliveries it owns at once.
-        self.handoff = handoff
+        self.handoff = handoff or Handoff(DELIVERIES)
 
     async def handle(self, job: Job) -> Outcome:
         del job
@@ -61,8 +63,7 @@ class FanOut(JobHandler):
             )
 
     def after_settle(self, *, committed: bool) -> None:
-        if self.handoff is not None:
-            self.handoff.finish(committed=committed)
+        self.handoff.finish(committed=committed)
 
 
 async def fan_out(
@@ -71,17 +72,18 @@ async def fan_out(
     events: Sequence[Any],
     *,
     max_attempts: int,
-    handoff: Handoff | None = None,
+    handoff: Handoff,
 ) -> None:
     """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction.
 
-    With a ``handoff``, the deliveries this process would claim next (an active, unordered
-    endpoint in a bucket it owns) go in already claimed by its consumer, which sends them as
-    soon as the transaction commits; without one, every delivery goes in pending.
+    The deliveries this process would claim next (an active, unordered endpoint in a bucket it
+    owns) go in already claimed by the ``handoff``'s consumer, which sends them as soon as the
+    transaction commits (see :class:`~app.queue.handoff.Handoff`; with no consumer attached,
+    every delivery goes in pending). The caller calls ``handoff.finish`` when it has committed.
     """
     await directory.refresh(conn)
     now = datetime.now(UTC)
-    owned = handoff.owned_buckets() if handoff is not None else frozenset()
+    owned = handoff.owned_buckets()
     deliveries: list[dict[str, Any]] = []
     wanted: list[bool] = []
     for event in events:
@@ -107,7 +109,4 @@ async def fan_out(
                 and endpoint.status == EndpointStatus.ACTIVE
                 and not endpoint.ordered
             )
-    if handoff is None:
-        await DELIVERIES.enqueue_batch(conn, deliveries)
-    else:
-        await handoff.insert(conn, deliveries, wanted)
+    await handoff.insert(conn, deliveries, wanted)

@@ -13,7 +13,9 @@ from app.crypto import SecretBox
 from app.delivery import health
 from app.delivery.directory import EndpointConfig, EndpointDirectory
 from app.delivery.fanout import fan_out
+from app.delivery.queue import DELIVERIES
 from app.events.outbox import EVENTS
+from app.queue.handoff import Handoff
 from tests.factories import make_endpoint, make_tenant, publish
 
 KEY = "test-secret-key"
@@ -222,7 +224,7 @@ async def test_fan_out_reaches_an_endpoint_created_after_the_directory_loaded(
     async with engine.begin() as conn:
         [job] = await EVENTS.claim(conn, worker=uuid.uuid4(), limit=1, lease=timedelta(60))
     async with engine.begin() as conn:
-        await fan_out(conn, directory, [job.row], max_attempts=3)
+        await fan_out(conn, directory, [job.row], max_attempts=3, handoff=Handoff(DELIVERIES))
         rows = (await conn.execute(text("SELECT event_id, endpoint_id FROM deliveries"))).all()
 
     assert [(str(e), str(p)) for e, p in rows] == [(event["id"], endpoint["id"])]

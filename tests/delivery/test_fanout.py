@@ -14,9 +14,11 @@ from app.crypto import SecretBox
 from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointDirectory
 from app.delivery.fanout import FanOut, fan_out
+from app.delivery.queue import DELIVERIES
 from app.events.outbox import EVENTS
 from app.main import create_app
 from app.queue.consumer import SettledJob
+from app.queue.handoff import Handoff
 from app.queue.jobs import Done
 from app.settings import Settings
 from tests.conftest import serve_in_process
@@ -105,7 +107,7 @@ async def test_a_crash_before_commit_and_a_repeated_fan_out_never_duplicate(
 
     # and a late duplicate fan-out of the same event (a stale worker, a replay) adds nothing
     async with engine.begin() as conn:
-        await fan_out(conn, directory, [job.row], max_attempts=8)
+        await fan_out(conn, directory, [job.row], max_attempts=8, handoff=Handoff(DELIVERIES))
 
     deliveries = await _deliveries(engine)
     assert len(deliveries) == 3

@@ -17,6 +17,7 @@ from app.delivery.directory import EndpointDirectory
 from app.delivery.fanout import fan_out
 from app.delivery.queue import DELIVERIES
 from app.events.outbox import EVENTS
+from app.queue.handoff import Handoff
 from app.queue.jobs import Done, Job
 from tests.delivery.processes import start_worker_process, stop_workers, worker_env
 from tests.delivery.receiver import Receiver
@@ -31,7 +32,13 @@ async def _fan_out(engine: AsyncEngine, events: Sequence[Job]) -> None:
     directory = EndpointDirectory(engine, SecretBox("test-secret-key"), refresh=timedelta(0))
     async with engine.begin() as conn:
         await EVENTS.settle(conn, [(job, Done()) for job in events])
-        await fan_out(conn, directory, [job.row for job in events], max_attempts=5)
+        await fan_out(
+            conn,
+            directory,
+            [job.row for job in events],
+            max_attempts=5,
+            handoff=Handoff(DELIVERIES),
+        )
 
 
 async def _claim_events(engine: AsyncEngine) -> list[Job]:
