@@ -112,6 +112,8 @@ class Queue:
         #: retry lane listens here and not to every insert (each wake-up of each worker
         #: process is a claim statement, almost always empty).
         self.retry_channel = f"{self.channel}_retry"
+        #: Column types as array casts spell them, rendered once each, not once per batch.
+        self._array_types: dict[str, str] = {}
         self.outcome_columns = tuple(outcome_columns)
         conflict = (
             f"({', '.join(unique)})"
@@ -278,8 +280,10 @@ class Queue:
         return [Job.from_row(row) for row in result.mappings().all()]
 
     def _array_type(self, name: str) -> str:
-        """The SQL type of one value of column ``name``, as an array cast spells it."""
-        return str(self.table.c[name].type.compile(_DIALECT))
+        """The SQL type of one value of column ``name``, as an array cast spells it (cached)."""
+        if name not in self._array_types:
+            self._array_types[name] = str(self.table.c[name].type.compile(_DIALECT))
+        return self._array_types[name]
 
     async def requeue(
         self,
