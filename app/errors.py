@@ -6,13 +6,14 @@ the fields. Nothing expected ever surfaces as a 500.
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import asyncpg
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -213,10 +214,42 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
 _DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
+#: Renders an error as a page for a person: (request, problem details as a dict) -> response.
+ErrorPage = Callable[[Request, dict[str, Any]], Response]
+_Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def error_page_for(app: FastAPI, prefix: str, render: ErrorPage) -> None:
+    """Errors on paths under ``prefix`` (browser pages) render with ``render`` instead of as
+    problem JSON; the status, the headers and the words stay the same."""
+    app.state.error_pages = {**getattr(app.state, "error_pages", {}), prefix: render}
+
+
+def _as_page_where_asked(handler: _Handler) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        response = await handler(request, exc)
+        path = request.url.path
+        pages: dict[str, ErrorPage] = getattr(request.app.state, "error_pages", {})
+        for prefix, render in pages.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                page = render(request, orjson.loads(response.body))
+                page.status_code = response.status_code
+                for name, value in response.headers.items():
+                    if name.lower() not in ("content-type", "content-length"):
+                        page.headers[name] = value
+                return page
+        return response
+
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(HooklineError, _on_domain_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    for database_error in (*_DATABASE_ERRORS, OSError, TimeoutError):
-        app.add_exception_handler(database_error, _on_unexpected)
-    app.add_exception_handler(Exception, _on_unexpected)
+    handlers: list[tuple[type[Exception], _Handler]] = [
+        (HooklineError, _on_domain_error),
+        (RequestValidationError, _on_validation_error),
+        (StarletteHTTPException, _on_http_error),
+        *((error, _on_unexpected) for error in (*_DATABASE_ERRORS, OSError, TimeoutError)),
+        (Exception, _on_unexpected),
+    ]
+    for exception, handler in handlers:
+        app.add_exception_handler(exception, _as_page_where_asked(handler))

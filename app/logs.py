@@ -6,6 +6,7 @@ Secrets and signatures are never passed to a logger.
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
@@ -46,10 +47,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+#: A query parameter whose value is a credential: a portal link's ``token``.
+_SECRET_PARAMETER = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+class RedactQuerySecrets(logging.Filter):
+    """Access log lines name request paths with their query; a portal link's token must not
+    reach the logs (anyone reading them could open the portal until the link expires)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any("token=" in str(a) for a in record.args):
+            record.args = tuple(
+                _SECRET_PARAMETER.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
 def configure_logging(level: int = logging.INFO, *, json_lines: bool | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     use_json = not sys.stderr.isatty() if json_lines is None else json_lines
     handler.setFormatter(JsonFormatter() if use_json else KeyValueFormatter())
+    handler.addFilter(RedactQuerySecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

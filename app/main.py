@@ -8,15 +8,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app import __version__
+from app.console import pages as console_pages
 from app.crypto import SecretBox
 from app.db import create_engine
 from app.delivery.router import router as delivery_router
 from app.endpoints.router import router as endpoints_router
 from app.endpoints.ssrf import Resolver, TargetGuard, resolve
-from app.errors import install_error_handlers
+from app.errors import error_page_for, install_error_handlers
 from app.events.router import router as events_router
 from app.inbound.handlers import known_names
 from app.inbound.router import receiver as inbound_receiver
@@ -25,10 +28,13 @@ from app.limits import BodyLimit
 from app.logs import configure_logging
 from app.ops.router import router as ops_router
 from app.ops.sampler import sample_forever
+from app.portal import pages as portal_pages
+from app.portal.router import router as portal_router
 from app.queue.supervision import LoopWatch, spawn, watch_loops
 from app.settings import Settings
 from app.tenants.key_cache import KeyCache
 from app.tenants.router import router as tenants_router
+from app.web.tokens import TokenSigner
 from app.workers import build_runtime
 
 log = logging.getLogger("hookline.app")
@@ -98,6 +104,7 @@ def create_app(
     app.state.key_cache = KeyCache()
     app.state.inbound_handler_names = known_names(settings.inbound_handlers)
     app.state.secret_box = SecretBox(settings.secret_key.get_secret_value())
+    app.state.token_signer = TokenSigner(settings.secret_key.get_secret_value())
     app.state.target_guard = TargetGuard(settings.allowed_target_networks, resolver)
     app.add_middleware(
         BodyLimit,
@@ -119,10 +126,22 @@ def create_app(
         delivery_router,
         inbound_router,
         inbound_receiver,
+        portal_router,
+        portal_pages.router,
+        console_pages.router,
     )
     for router in routers:
         app.include_router(router)
+    error_page_for(app, portal_pages.PATH, portal_pages.error_page)
+    error_page_for(app, console_pages.PATH, console_pages.error_page)
+    app.mount("/static", StaticFiles(packages=[("app.web", "static")]), name="static")
+    app.add_api_route("/", _to_console, include_in_schema=False)
     return app
+
+
+async def _to_console() -> RedirectResponse:
+    """A person who opens Hookline's address lands on the operator console."""
+    return RedirectResponse(console_pages.PATH)
 
 
 def app_from_environment() -> FastAPI:

@@ -222,6 +222,24 @@ class Settings(BaseSettings):
         "may also register them under the `hookline.inbound_handlers` entry point.",
     )
 
+    portal_session: Seconds = Field(
+        default=timedelta(hours=1),
+        alias="HOOKLINE_PORTAL_SESSION_SECONDS",
+        description="How long a tenant portal link (POST /v1/portal-sessions) and the browser "
+        "session it opens last, unless the request asks for less.",
+    )
+    console_session: Seconds = Field(
+        default=timedelta(hours=12),
+        alias="HOOKLINE_CONSOLE_SESSION_SECONDS",
+        description="How long an operator stays signed in to /console.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="The address browsers reach Hookline at (e.g. https://hooks.example.com), "
+        "for portal links; unset: the address the API request came in on.",
+    )
+
     metrics_sample: Seconds = Field(
         default=timedelta(seconds=10),
         alias="HOOKLINE_METRICS_SAMPLE_SECONDS",

@@ -1,6 +1,7 @@
 """The endpoint registry: tenant-scoped CRUD, URL safety, and encrypted signing secrets."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,10 +67,15 @@ async def list_endpoints(
     page: PageParams,
     *,
     status: EndpointStatus | None,
+    ids: Collection[uuid.UUID] | None = None,
 ) -> list[Endpoint]:
+    """The tenant's endpoints, newest first; only those in ``ids`` when given (a portal session
+    scoped to some endpoints)."""
     query = select(Endpoint).where(Endpoint.tenant_id == tenant_id)
     if status is not None:
         query = query.where(Endpoint.status == status)
+    if ids is not None:
+        query = query.where(Endpoint.id.in_(list(ids)))
     return await fetch_page(session, query, Endpoint.id, page)
 
 

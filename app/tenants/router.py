@@ -9,7 +9,14 @@ from app.deps import AdminOnly, DbSession
 from app.errors import problem_responses
 from app.pagination import Page, Pagination, make_page
 from app.tenants import service
-from app.tenants.schemas import ApiKeyIn, ApiKeyInfo, ApiKeyOut, TenantIn, TenantOut
+from app.tenants.schemas import (
+    ApiKeyIn,
+    ApiKeyInfo,
+    ApiKeyOut,
+    TenantIn,
+    TenantOut,
+    TenantPatch,
+)
 
 router = APIRouter(
     prefix="/v1",
@@ -26,7 +33,41 @@ router = APIRouter(
     response_model=TenantOut,
 )
 async def create_tenant(body: TenantIn, session: DbSession) -> TenantOut:
-    tenant = await service.create_tenant(session, name=body.name)
+    tenant = await service.create_tenant(
+        session, name=body.name, portal_frame_ancestors=body.portal_frame_ancestors
+    )
+    return TenantOut.model_validate(tenant)
+
+
+@router.get("/tenants", summary="List tenants, newest first", response_model=Page[TenantOut])
+async def list_tenants(session: DbSession, page: Pagination) -> Page[TenantOut]:
+    rows = await service.list_tenants(session, page)
+    return make_page(rows, page, id_of=lambda t: t.id, render=TenantOut.model_validate)
+
+
+@router.get(
+    "/tenants/{tenant_id}",
+    summary="Read a tenant",
+    response_model=TenantOut,
+    responses=problem_responses(404),
+)
+async def get_tenant(tenant_id: uuid.UUID, session: DbSession) -> TenantOut:
+    return TenantOut.model_validate(await service.get_tenant(session, tenant_id))
+
+
+@router.patch(
+    "/tenants/{tenant_id}",
+    summary="Rename a tenant or change who may embed its portal",
+    response_model=TenantOut,
+    responses=problem_responses(404),
+)
+async def update_tenant(tenant_id: uuid.UUID, body: TenantPatch, session: DbSession) -> TenantOut:
+    tenant = await service.update_tenant(
+        session,
+        tenant_id,
+        name=body.name,
+        portal_frame_ancestors=body.portal_frame_ancestors,
+    )
     return TenantOut.model_validate(tenant)
 
 

@@ -1,15 +1,45 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.jsonsafety import StoredStr
+
+#: An origin that may frame the portal: HTTPS (a ``*.`` wildcard for subdomains allowed), or
+#: plain HTTP on a loopback address for local development.
+FrameAncestor = Annotated[
+    str,
+    Field(
+        max_length=253,
+        pattern=r"^(https://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?"
+        r"|http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?)$",
+        examples=["https://app.example.com"],
+    ),
+]
+FrameAncestors = Annotated[
+    list[FrameAncestor],
+    Field(
+        max_length=10,
+        description="Origins whose pages may embed this tenant's portal in an iframe (CSP "
+        "`frame-ancestors`); empty: only Hookline's own pages. Applies to portal sessions "
+        "issued afterwards.",
+    ),
+]
 
 
 class TenantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: StoredStr = Field(min_length=1, max_length=200, examples=["Acme Corp"])
+    portal_frame_ancestors: FrameAncestors = []
+
+
+class TenantPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: StoredStr | None = Field(default=None, min_length=1, max_length=200)
+    portal_frame_ancestors: FrameAncestors | None = None
 
 
 class TenantOut(BaseModel):
@@ -17,6 +47,7 @@ class TenantOut(BaseModel):
 
     id: uuid.UUID
     name: str
+    portal_frame_ancestors: list[str]
     created_at: datetime
 
 

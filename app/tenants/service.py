@@ -20,11 +20,40 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_tenant(session: AsyncSession, *, name: str) -> Tenant:
-    tenant = Tenant(name=name)
+async def create_tenant(
+    session: AsyncSession, *, name: str, portal_frame_ancestors: list[str]
+) -> Tenant:
+    tenant = Tenant(name=name, portal_frame_ancestors=portal_frame_ancestors)
     session.add(tenant)
     await session.flush()
     await session.refresh(tenant)
+    return tenant
+
+
+async def get_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_id} does not exist")
+    return tenant
+
+
+async def list_tenants(session: AsyncSession, page: PageParams) -> list[Tenant]:
+    return await fetch_page(session, select(Tenant), Tenant.id, page)
+
+
+async def update_tenant(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    name: str | None,
+    portal_frame_ancestors: list[str] | None,
+) -> Tenant:
+    tenant = await get_tenant(session, tenant_id)
+    if name is not None:
+        tenant.name = name
+    if portal_frame_ancestors is not None:
+        tenant.portal_frame_ancestors = portal_frame_ancestors
+    await session.flush()
     return tenant
 
 
