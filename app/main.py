@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app import __version__
+from app.console import browser as console_browser
 from app.console import pages as console_pages
 from app.crypto import SecretBox
 from app.db import create_engine
@@ -28,6 +29,7 @@ from app.limits import BodyLimit
 from app.logs import configure_logging
 from app.ops.router import router as ops_router
 from app.ops.sampler import sample_forever
+from app.portal import browser as portal_browser
 from app.portal import pages as portal_pages
 from app.portal.router import router as portal_router
 from app.queue.supervision import LoopWatch, spawn, watch_loops
@@ -132,8 +134,8 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
-    error_page_for(app, portal_pages.PATH, portal_pages.error_page)
-    error_page_for(app, console_pages.PATH, console_pages.error_page)
+    error_page_for(app, portal_browser.PATH, portal_browser.error_page)
+    error_page_for(app, console_browser.PATH, console_browser.error_page)
     app.mount("/static", StaticFiles(packages=[("app.web", "static")]), name="static")
     app.add_api_route("/", _to_console, include_in_schema=False)
     return app
@@ -141,7 +143,7 @@ def create_app(
 
 async def _to_console() -> RedirectResponse:
     """A person who opens Hookline's address lands on the operator console."""
-    return RedirectResponse(console_pages.PATH)
+    return RedirectResponse(console_browser.PATH)
 
 
 def app_from_environment() -> FastAPI:
