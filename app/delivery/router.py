@@ -1,13 +1,16 @@
 """Delivery history, attempt history, and replay."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
 from app.delivery import service
+from app.delivery.activity import ActivityBucket, attempt_activity
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.delivery.schemas import (
+    ActivityOut,
     AttemptOut,
     DeliveryOut,
     DeliverySummary,
@@ -128,6 +131,38 @@ async def list_endpoint_attempts(
         session, page, endpoint_id=endpoint_id, status_class=status_class
     )
     return make_page(rows, page, id_of=lambda a: a.id, render=render_attempt)
+
+
+@router.get(
+    "/endpoints/{endpoint_id}/activity",
+    summary="An endpoint's attempts per hour: succeeded, failed, success rate",
+    response_model=list[ActivityOut],
+    responses=problem_responses(404),
+)
+async def endpoint_activity(
+    endpoint_id: uuid.UUID,
+    session: DbSession,
+    tenant: TenantId,
+    hours: Annotated[int, Query(ge=1, le=168, description="How many hours back.")] = 24,
+) -> list[ActivityOut]:
+    await get_endpoint(session, tenant, endpoint_id)
+    buckets = await attempt_activity(
+        session,
+        now=datetime.now(UTC),
+        buckets=hours,
+        bucket=timedelta(hours=1),
+        endpoint_id=endpoint_id,
+    )
+    return [render_activity(b) for b in buckets]
+
+
+def render_activity(bucket: ActivityBucket) -> ActivityOut:
+    return ActivityOut(
+        start=bucket.start,
+        succeeded=bucket.succeeded,
+        failed=bucket.failed,
+        success_rate=bucket.success_rate,
+    )
 
 
 @router.post(

@@ -77,3 +77,10 @@ class EventDetail(EventOut):
         description="`done` once the event's deliveries exist."
     )
     deliveries: list[DeliverySummary]
+
+
+class ActivityOut(BaseModel):
+    start: datetime = Field(description="Start of the interval.")
+    succeeded: int = Field(description="Attempts answered 2xx.")
+    failed: int = Field(description="Attempts that failed: another status, a timeout, ...")
+    success_rate: float | None = Field(description="succeeded / attempts; null without attempts.")

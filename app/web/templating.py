@@ -37,6 +37,12 @@ def _ago(value: datetime | None) -> str:
     return f"{seconds / 86400:.0f} days ago"
 
 
+def notice(request: Request, messages: Mapping[str, str]) -> str | None:
+    """The message for a page's ``?done=<key>`` after a write redirected to it (post, redirect,
+    get). Only known keys have a message: no text from the URL reaches the page."""
+    return messages.get(request.query_params.get("done", ""))
+
+
 def templates_for(package: str) -> Jinja2Templates:
     """Templates of ``package`` (its ``templates/`` folder) over the shared base layout."""
     environment = jinja2.Environment(
