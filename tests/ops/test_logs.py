@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from app.logs import JsonFormatter
+from app.logs import JsonFormatter, configure_logging
 from tests.conftest import ADMIN_TOKEN
 from tests.delivery.helpers import wait_for_status
 from tests.delivery.receiver import Receiver, Reply
@@ -41,3 +41,27 @@ async def test_no_secret_or_signature_is_ever_logged(
     for line in attempt_lines:
         assert line["event_id"] == event["id"]
         assert {"delivery_id", "endpoint_id", "attempt", "status_code"} <= line.keys()
+
+
+def test_a_portal_links_token_never_reaches_the_access_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """uvicorn logs each request's path with its query (``log_config=None`` sends it through
+    Hookline's handler); a portal link's token must come out redacted."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging(json_lines=True)
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5000",
+            "GET",
+            "/portal/start?token=eyJ0IjoiYSJ9.c2lnbmF0dXJl&x=1",
+            "1.1",
+            303,
+        )
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["event"] == '127.0.0.1:5000 - "GET /portal/start?token=[redacted]&x=1 HTTP/1.1" 303'
