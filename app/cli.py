@@ -122,8 +122,15 @@ def _uvicorn_options(settings: Settings) -> dict[str, object]:
     }
 
 
+def _announce_console(settings: Settings) -> None:
+    """Where a person goes next: the console's address (the admin token signs in)."""
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    sys.stderr.write(f"hookline: console at {base.rstrip('/')}/console\n")
+
+
 def _serve_http(settings: Settings, url: str, *, run_workers: bool) -> None:
     app = create_app(settings, database_url=url, run_workers=run_workers)
+    _announce_console(settings)
     # uvicorn drains on SIGTERM, then re-raises it to the handler it found; make that handler an
     # exit, so exit hooks run (they stop the embedded PostgreSQL cleanly) — non-zero when the
     # process stops because a component failed, so `restart: on-failure` restarts it.
@@ -141,6 +148,7 @@ def _serve_processes(settings: Settings, url: str, processes: int) -> None:
     database URL, maybe an embedded server this process started and stops at exit, and the
     local secrets — is resolved here, before they start, and handed down in the environment."""
     os.environ["HOOKLINE_DATABASE_URL"] = url
+    _announce_console(settings)
     if settings.secret_key is not None:
         os.environ["HOOKLINE_SECRET_KEY"] = settings.secret_key.get_secret_value()
     if settings.admin_token is not None:

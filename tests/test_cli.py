@@ -77,12 +77,20 @@ async def test_serve_starts_on_an_empty_data_folder_and_stops_cleanly(tmp_path: 
     )
     async with _killed_at_exit(process):
         health = await _wait_for_health(f"http://127.0.0.1:{port}/healthz", process)
-        async with httpx.AsyncClient() as client:
-            ready = await client.get(f"http://127.0.0.1:{port}/readyz")
+        admin_token = (data_dir / "admin_token").read_text().strip()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            ready = await client.get("/readyz")
+            signed_in = await client.post("/console/login", data={"admin_token": admin_token})
+            console = await client.get("/console")
         stderr = await _terminate(process)
 
     assert health.status_code == 200
     assert ready.status_code == 200
+    # What a newcomer reads on the terminal is enough to reach the console and sign in.
+    assert f"console at http://127.0.0.1:{port}/console" in stderr.decode()
+    assert admin_token in stderr.decode()
+    assert signed_in.status_code == 303
+    assert console.status_code == 200
     assert process.returncode == 0, stderr.decode()
     assert (data_dir / "postgres" / "PG_VERSION").exists()
     assert not (data_dir / "postgres" / "postmaster.pid").exists()  # the server was stopped
