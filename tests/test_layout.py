@@ -61,3 +61,15 @@ def test_no_import_cycle_between_feature_packages() -> None:
     graph = _imports()
     cycles = {tuple(c) for p in PACKAGES if (c := _cycle_from(graph, p))}
     assert cycles == set()
+
+
+def test_the_web_kit_imports_no_feature() -> None:
+    """``app.web`` is the pages' plumbing (tokens, CSRF, templates, charts): the portal and the
+    console build on it, so it must not know them or any feature."""
+    assert _imports()["web"] == set()
+
+
+def test_no_feature_imports_the_pages() -> None:
+    """The portal and the console are leaves: pages call features, never the other way."""
+    graph = _imports()
+    assert {p for p, imported in graph.items() if imported & {"portal", "console"}} <= {"console"}
