@@ -1,6 +1,7 @@
 """Delivery history and replay, scoped to a tenant."""
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,8 +41,13 @@ async def list_deliveries(
     status: PublicStatus | None,
     since: datetime | None,
     until: datetime | None,
+    endpoint_ids: Collection[uuid.UUID] | None = None,
 ) -> list[Delivery]:
+    """The tenant's deliveries, newest first; only to the endpoints in ``endpoint_ids`` when
+    given (a portal session scoped to some endpoints), whatever ``endpoint_id`` asks for."""
     query = select(Delivery).where(Delivery.tenant_id == tenant_id)
+    if endpoint_ids is not None:
+        query = query.where(Delivery.endpoint_id.in_(list(endpoint_ids)))
     if endpoint_id is not None:
         query = query.where(Delivery.endpoint_id == endpoint_id)
     if event_id is not None:
