@@ -30,6 +30,7 @@ from app.logs import configure_logging
 from app.ops.router import router as ops_router
 from app.ops.sampler import sample_forever
 from app.portal import browser as portal_browser
+from app.portal import delivery_pages as portal_delivery_pages
 from app.portal import pages as portal_pages
 from app.portal.router import router as portal_router
 from app.queue.supervision import LoopWatch, spawn, watch_loops
@@ -130,6 +131,7 @@ def create_app(
         inbound_receiver,
         portal_router,
         portal_pages.router,
+        portal_delivery_pages.router,
         console_pages.router,
     )
     for router in routers:
