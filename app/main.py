@@ -31,6 +31,7 @@ from app.ops.router import router as ops_router
 from app.ops.sampler import sample_forever
 from app.portal import browser as portal_browser
 from app.portal import delivery_pages as portal_delivery_pages
+from app.portal import inbound_pages as portal_inbound_pages
 from app.portal import pages as portal_pages
 from app.portal.router import router as portal_router
 from app.queue.supervision import LoopWatch, spawn, watch_loops
@@ -132,6 +133,7 @@ def create_app(
         portal_router,
         portal_pages.router,
         portal_delivery_pages.router,
+        portal_inbound_pages.router,
         console_pages.router,
     )
     for router in routers:
