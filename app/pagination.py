@@ -9,11 +9,11 @@ import binascii
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,8 +79,23 @@ def _not_a_number(value: Any) -> Any:
 
 _NOT_A_NUMBER = "a bare number is not a time; use ISO 8601, e.g. 2024-05-01T12:00:00Z"
 
-#: A time in ISO 8601 (the API's time filters and bounds); never a bare number.
-IsoDatetime = Annotated[datetime, BeforeValidator(_not_a_number)]
+
+def _within_the_calendar_in_utc(value: datetime) -> datetime:
+    """A time whose UTC falls outside years 1 to 9999 (``0001-01-01T00:00+14:00``) cannot be
+    sent to the database: refuse it as input rather than fail the query."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("outside years 1 to 9999 once in UTC") from None
+    return value
+
+
+#: A time in ISO 8601 (the API's time filters and bounds); never a bare number, always one the
+#: database can compare.
+IsoDatetime = Annotated[
+    datetime, BeforeValidator(_not_a_number), AfterValidator(_within_the_calendar_in_utc)
+]
 
 
 def created_between(

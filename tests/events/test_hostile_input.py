@@ -158,6 +158,20 @@ async def test_a_bare_number_is_not_a_time(
     assert_refused(response, f"query.{parameter}")
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/events", "/v1/deliveries", "/v1/inbound"], ids=["events", "deliveries", "inbox"]
+)
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:00-10:00"])
+async def test_a_time_beyond_the_calendar_in_utc_is_refused(
+    client: httpx.AsyncClient, path: str, value: str
+) -> None:
+    tenant = await make_tenant(client)
+
+    response = await client.get(path, params={"since": value}, headers=tenant)
+
+    assert_refused(response, "query.since")
+
+
 async def test_an_iso_time_filter_still_works(client: httpx.AsyncClient) -> None:
     tenant = await make_tenant(client)
 

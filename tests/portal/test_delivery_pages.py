@@ -116,6 +116,7 @@ async def test_the_log_refreshes_itself_with_htmx_and_by_a_link_without_it(
         ({"status": "lost"}, "status"),
         ({"since": "yesterday"}, "since"),
         ({"since": "1714550400"}, "since"),
+        ({"since": "0001-01-01T00:00+14:00"}, "since"),
         ({"until": "2024-13-01T00:00"}, "until"),
         ({"endpoint_id": "not-an-id"}, "endpoint_id"),
         ({"since": "2024-05-02T00:00", "until": "2024-05-01T00:00"}, "until"),
