@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import (
     AfterValidator,
@@ -30,7 +30,7 @@ from app.endpoints.models import Endpoint
 from app.errors import Conflict, NotFound, field_path
 from app.events import service as events
 from app.jsonsafety import StoredStr
-from app.pagination import IsoDatetime, PageParams, Pagination, decode_cursor, make_page
+from app.pagination import IsoDatetime, PageParams, Pagination, make_page
 from app.portal.browser import PATH, Portal, PortalWrite, page
 from app.portal.history import RETRIED, pretty_json, retried
 from app.portal.sessions import PortalSession
@@ -41,6 +41,8 @@ router = APIRouter(prefix=PATH, include_in_schema=False)
 
 #: Endpoints offered in the log's endpoint filter (the most a page of the API lists).
 _ENDPOINT_CHOICES = PageParams(limit=250, before=None)
+#: The attempts a delivery's page shows when it answers a retry it refused.
+_NEWEST_ATTEMPTS = PageParams(limit=50, before=None)
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -143,14 +145,12 @@ async def _delivery_page(
     portal: PortalSession,
     session: AsyncSession,
     delivery: Delivery,
+    attempts_page: PageParams,
     *,
-    attempts_cursor: str | None = None,
     problem: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    attempts_page = PageParams(
-        limit=50, before=decode_cursor(attempts_cursor) if attempts_cursor else None
-    )
+    """A delivery's facts, a page of its attempts (newest first) and its event."""
     attempts = await service.list_attempts(session, attempts_page, delivery_id=delivery.id)
     event = await events.get_event(session, portal.tenant_id, delivery.event_id)
     endpoint = await endpoints.get_endpoint(session, portal.tenant_id, delivery.endpoint_id)
@@ -180,10 +180,10 @@ async def delivery_page(
     request: Request,
     portal: Portal,
     session: DbSession,
-    attempts: Annotated[str | None, Query(max_length=64)] = None,
+    attempts_page: Pagination,
 ) -> HTMLResponse:
     delivery = await _visible_delivery(session, portal, delivery_id)
-    return await _delivery_page(request, portal, session, delivery, attempts_cursor=attempts)
+    return await _delivery_page(request, portal, session, delivery, attempts_page)
 
 
 @router.post("/deliveries/{delivery_id}/retry")
@@ -198,7 +198,13 @@ async def retry_delivery(
         await service.retry_delivery(session, portal.tenant_id, delivery_id)
     except Conflict as exc:
         return await _delivery_page(
-            request, portal, session, delivery, problem=exc.detail, status_code=exc.status
+            request,
+            portal,
+            session,
+            delivery,
+            _NEWEST_ATTEMPTS,
+            problem=exc.detail,
+            status_code=exc.status,
         )
     return retried(portal, f"{PATH}/deliveries/{delivery_id}")
 

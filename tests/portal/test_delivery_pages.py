@@ -219,6 +219,12 @@ async def test_retry_now_sends_a_failed_delivery_again(
     assert "Queued to be sent again" in after.text
     assert "manual" in after.text
     assert "Attempt 7" in after.text
+    newest = await api.get(f"/portal/deliveries/{delivery['id']}", params={"limit": 3})
+    older = re.search(r'<a href="([^"]+)">Older attempts', newest.text)
+    assert older is not None
+    before = await api.get(f"/portal/deliveries/{delivery['id']}" + html.unescape(older.group(1)))
+    assert re.findall(r"Attempt (\d+)", newest.text) == ["7", "6", "5"]
+    assert re.findall(r"Attempt (\d+)", before.text)[:3] == ["4", "3", "2"]
 
 
 async def test_a_retry_that_conflicts_says_why_on_the_page(
