@@ -18,7 +18,7 @@ from app.pagination import Pagination, make_page
 from app.portal.browser import PATH, Portal, PortalWrite, page
 from app.portal.history import RETRIED, pretty_body, retried
 from app.portal.sessions import PortalSession
-from app.settings import Settings
+from app.web.addresses import public_base
 from app.web.templating import notice
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
@@ -38,12 +38,6 @@ async def _unscoped(portal: Portal) -> PortalSession:
 WholeTenant = Annotated[PortalSession, Depends(_unscoped)]
 
 
-def _receive_base(request: Request, settings: Settings) -> str:
-    """Where partners reach this Hookline: ``HOOKLINE_PUBLIC_URL``, or the address the page was
-    asked on."""
-    return (settings.public_url or str(request.base_url)).rstrip("/")
-
-
 @router.get("/inbound")
 async def sources_page(
     request: Request,
@@ -60,7 +54,7 @@ async def sources_page(
         {
             "title": "Inbound",
             "sources": make_page(rows, page_params, id_of=lambda s: s.id, render=render_source),
-            "base": _receive_base(request, settings),
+            "base": public_base(request, settings.public_url),
         },
     )
 
@@ -91,7 +85,7 @@ async def source_page(
         {
             "title": f"Inbound: {source.name}",
             "source": render_source(source),
-            "base": _receive_base(request, settings),
+            "base": public_base(request, settings.public_url),
             "messages": make_page(rows, page_params, id_of=lambda m: m.id, render=render_message),
         },
     )

@@ -8,6 +8,7 @@ from app.deps import AppSettings, DbSession, TenantId
 from app.errors import problem_responses
 from app.portal.schemas import PortalSessionIn, PortalSessionOut
 from app.portal.service import start_session
+from app.web.addresses import public_base
 
 router = APIRouter(prefix="/v1", tags=["portal"], responses=problem_responses(401, 403, 422))
 
@@ -16,8 +17,7 @@ START_PATH = "/portal/start"
 
 def portal_link(request: Request, public_url: str | None, token: str) -> str:
     """Where the portal opens: ``HOOKLINE_PUBLIC_URL`` or the address the request came in on."""
-    base = public_url.rstrip("/") if public_url else str(request.base_url).rstrip("/")
-    return f"{base}{START_PATH}?token={token}"
+    return f"{public_base(request, public_url)}{START_PATH}?token={token}"
 
 
 @router.post(
