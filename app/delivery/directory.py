@@ -51,6 +51,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.crypto import SecretBox
+from app.delivery.queue import endpoint_key
 from app.delivery.subscriptions import SubscriptionIndex
 from app.endpoints.custom_headers import open_headers
 from app.endpoints.models import EndpointStatus
@@ -143,7 +144,7 @@ class EndpointConfig:
     @cached_property
     def key(self) -> str:
         """The endpoint's partition key in the deliveries queue."""
-        return str(self.id)
+        return endpoint_key(self.id)
 
     @cached_property
     def bucket(self) -> int:

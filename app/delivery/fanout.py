@@ -14,7 +14,8 @@ after the refresh but before this transaction commits makes the insert fail its 
 the batch is fanned out again; that race was there before too.
 """
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,21 +89,16 @@ async def fan_out(
     wanted: list[bool] = []
     for event in events:
         for endpoint in directory.subscribers(event["tenant_id"], event["type"]):
-            skipped = endpoint.status == EndpointStatus.DISABLED
             deliveries.append(
-                {
-                    "tenant_id": event["tenant_id"],
-                    "event_id": event["id"],
-                    "endpoint_id": endpoint.id,
-                    "event_type": event["type"],
-                    "event_xact": event["xact"],
-                    "event_seq": event["seq"],
-                    "partition_key": endpoint.key,
-                    "partition_bucket": endpoint.bucket,
-                    "max_attempts": max_attempts,
-                    "status": (DeliveryState.SKIPPED if skipped else JobStatus.PENDING).value,
-                    "completed_at": now if skipped else None,
-                }
+                delivery_row(
+                    event,
+                    endpoint_id=endpoint.id,
+                    key=endpoint.key,
+                    bucket=endpoint.bucket,
+                    skipped=endpoint.status == EndpointStatus.DISABLED,
+                    max_attempts=max_attempts,
+                    now=now,
+                )
             )
             wanted.append(
                 endpoint.bucket in owned
@@ -110,3 +106,31 @@ async def fan_out(
                 and not endpoint.ordered
             )
     await handoff.insert(conn, deliveries, wanted)
+
+
+def delivery_row(
+    event: Mapping[str, Any],
+    *,
+    endpoint_id: uuid.UUID,
+    key: str,
+    bucket: int,
+    skipped: bool,
+    max_attempts: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """The deliveries queue's row for ``event`` (a row of the events table) to one endpoint,
+    whose partition ``key`` and ``bucket`` are given; ``skipped`` (a disabled endpoint) records
+    it as not sent."""
+    return {
+        "tenant_id": event["tenant_id"],
+        "event_id": event["id"],
+        "endpoint_id": endpoint_id,
+        "event_type": event["type"],
+        "event_xact": event["xact"],
+        "event_seq": event["seq"],
+        "partition_key": key,
+        "partition_bucket": bucket,
+        "max_attempts": max_attempts,
+        "status": (DeliveryState.SKIPPED if skipped else JobStatus.PENDING).value,
+        "completed_at": now if skipped else None,
+    }

@@ -1,5 +1,7 @@
 """The deliveries table as a queue, partitioned by endpoint."""
 
+import uuid
+
 from app.delivery import sql
 from app.delivery.models import Delivery
 from app.queue.queue import Queue
@@ -14,3 +16,9 @@ DELIVERIES = Queue(
     order=("event_xact", "event_seq"),
     ordered_ready=sql.delivery_ordered_ready,
 )
+
+
+def endpoint_key(endpoint_id: uuid.UUID) -> str:
+    """An endpoint's partition key in the deliveries queue: its deliveries have one owner, and
+    an ordered endpoint's are sent in their order."""
+    return str(endpoint_id)

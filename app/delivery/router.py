@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.delivery import service
+from app.delivery import probe, service
 from app.delivery.activity import ActivityBucket, attempt_activity
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.delivery.schemas import (
@@ -201,6 +201,24 @@ async def recover_endpoint(
         attempts_each=len(settings.retry_schedule) + 1,
     )
     return RecoverOut(recovered=recovered)
+
+
+@router.post(
+    "/endpoints/{endpoint_id}/test-event",
+    summary="Send a test event (`hookline.test`) to this endpoint alone",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryOut,
+    responses=problem_responses(404, 409),
+)
+async def send_test_event(
+    endpoint_id: uuid.UUID, session: DbSession, tenant: TenantId, settings: AppSettings
+) -> DeliveryOut:
+    """A real delivery, signed and retried like any other, whatever the endpoint subscribes to;
+    follow it with `GET /v1/deliveries/{id}`. 409 when the endpoint is paused or disabled."""
+    delivery = await probe.send_test_event(
+        session, tenant, endpoint_id, max_attempts=len(settings.retry_schedule) + 1
+    )
+    return render(delivery)
 
 
 @router.get(

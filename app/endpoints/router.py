@@ -53,6 +53,8 @@ def render(endpoint: Endpoint) -> EndpointOut:
         rate_limit_per_second=endpoint.rate_limit_per_second,
         ordered=endpoint.ordered,
         metadata=endpoint.metadata_,
+        last_success_at=endpoint.last_success_at,
+        failing_since=endpoint.failing_since,
         created_at=endpoint.created_at,
         updated_at=endpoint.updated_at,
     )

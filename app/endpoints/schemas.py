@@ -51,10 +51,12 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
 
 
 EventTypes = Annotated[list[str], Field(min_length=1, max_length=100), AfterValidator(_event_types)]
+#: Custom headers an endpoint may have.
+MAX_HEADERS = 30
 Headers = Annotated[
     dict[str, StoredStr],
     Field(
-        max_length=30,
+        max_length=MAX_HEADERS,
         description="Extra headers sent with every delivery, e.g. an `Authorization` your "
         "receiver checks. Write-only: values are encrypted at rest and never returned; "
         "responses list `header_names`.",
@@ -138,6 +140,11 @@ class EndpointOut(BaseModel):
     rate_limit_per_second: int | None
     ordered: Ordered
     metadata: dict[str, Any]
+    last_success_at: datetime | None = Field(description="When an attempt last succeeded.")
+    failing_since: datetime | None = Field(
+        description="Since when every attempt has failed; null after a success. Failing for "
+        "`HOOKLINE_DISABLE_AFTER_SECONDS` disables the endpoint."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.crypto import SecretBox
 from app.endpoints.custom_headers import seal_headers
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
-from app.endpoints.schemas import EndpointIn, EndpointPatch
+from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch
 from app.endpoints.signing_secret import new_signing_secret
 from app.endpoints.ssrf import TargetGuard, UnsafeTarget
 from app.errors import InvalidInput, NotFound
@@ -87,7 +87,11 @@ async def update_endpoint(
     *,
     guard: TargetGuard,
     box: SecretBox,
+    keep_headers: Collection[str] = (),
 ) -> Endpoint:
+    """Apply the fields ``patch`` sets. Its ``headers`` replace the stored ones, but for those
+    named in ``keep_headers``, which keep their stored values (which no one can read back to
+    send again) unless ``headers`` sets them anew."""
     endpoint = await get_endpoint(session, tenant_id, endpoint_id)
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
     for required in (
@@ -106,19 +110,38 @@ async def update_endpoint(
             )
     if "url" in changes:
         await _check_url(guard, changes["url"])
+    if "headers" in changes:  # checked before anything changes
+        changes["sealed_headers"] = _merged_headers(
+            box, endpoint, changes.pop("headers"), keep_headers
+        )
     if changes.get("status") == EndpointStatus.ACTIVE:
         endpoint.disabled_reason = None
         endpoint.disabled_at = None
     if "metadata" in changes:
         endpoint.metadata_ = changes.pop("metadata")
-    if "headers" in changes:
-        endpoint.sealed_headers = seal_headers(box, endpoint.id, changes.pop("headers"))
     for name, value in changes.items():
         setattr(endpoint, name, value)
     endpoint.updated_at = func.now()
     await session.flush()
     await session.refresh(endpoint)
     return endpoint
+
+
+def _merged_headers(
+    box: SecretBox, endpoint: Endpoint, headers: dict[str, str], keep: Collection[str]
+) -> dict[str, str]:
+    """The new sealed headers: ``headers`` sealed, and the kept ones as they are stored (a
+    sealed value stays valid under its own name on its own endpoint)."""
+    replaced = {name.lower() for name in headers}
+    kept = {
+        name: sealed
+        for name, sealed in endpoint.sealed_headers.items()
+        if name in keep and name.lower() not in replaced
+    }
+    if len(kept) + len(headers) > MAX_HEADERS:
+        message = f"at most {MAX_HEADERS} headers"
+        raise InvalidInput(f"headers: {message}", errors=[{"field": "headers", "message": message}])
+    return kept | seal_headers(box, endpoint.id, headers)
 
 
 async def delete_endpoint(

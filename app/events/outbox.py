@@ -8,6 +8,7 @@ same functions.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from app.endpoints.filters import is_event_type, is_reserved
 from app.errors import InvalidInput
 from app.events.models import Event
 from app.queue.queue import Queue
+from app.queue.schema import JobStatus
 
 #: The events table as a queue; the fan-out worker drains it.
 EVENTS = Queue(Event.__table__)  # type: ignore[arg-type]
@@ -149,3 +151,25 @@ async def announce(
     """Publish one of Hookline's own ``hookline.*`` events, in ``conn``'s transaction, to the
     tenant's endpoints that subscribe to it."""
     await publish_on(conn, tenant_id, [NewEvent(type=event_type, data=data)], returning=("id",))
+
+
+async def record_fanned_out(
+    conn: AsyncConnection, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Write one of Hookline's own events whose deliveries the caller creates itself, in
+    ``conn``'s transaction (a test event for one endpoint). It goes in already fanned out, so
+    the fan-out never routes it to the endpoints that subscribe to its type. Returns the row,
+    every column."""
+    [enqueued] = await EVENTS.enqueue(
+        conn,
+        [
+            {
+                "tenant_id": tenant_id,
+                "type": event_type,
+                "data": data,
+                "status": JobStatus.DONE.value,
+                "completed_at": datetime.now(UTC),
+            }
+        ],
+    )
+    return dict(enqueued.row)

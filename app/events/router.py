@@ -20,6 +20,7 @@ from app.events.schemas import (
     EventIn,
     EventOut,
     IdempotencyKey,
+    PublishedTypeOut,
 )
 from app.jsonsafety import StoredStr
 from app.metrics import EVENTS_PUBLISHED
@@ -154,3 +155,19 @@ async def list_events(
         session, tenant, page, event_type=type, since=since, until=until
     )
     return make_page(rows, page, id_of=lambda e: e.id, render=_render)
+
+
+@router.get(
+    "/types",
+    summary="The event types published so far, most recently published first",
+    response_model=list[PublishedTypeOut],
+)
+async def list_published_types(
+    session: DbSession,
+    tenant: TenantId,
+    limit: Annotated[int, Query(ge=1, le=500, description="How many types at most.")] = 500,
+) -> list[PublishedTypeOut]:
+    """Distinct types of this tenant's events (Hookline's own `hookline.*` left out): what an
+    endpoint can subscribe to. Types of events removed by retention are no longer listed."""
+    types = await service.published_types(session, tenant, limit=limit)
+    return [PublishedTypeOut(type=t.type, last_published_at=t.last_published_at) for t in types]

@@ -71,3 +71,8 @@ class BatchItemResult(BaseModel):
 
 class BatchOut(BaseModel):
     results: list[BatchItemResult]
+
+
+class PublishedTypeOut(BaseModel):
+    type: str = Field(examples=["invoice.paid"])
+    last_published_at: datetime = Field(description="When the newest event of this type was.")

@@ -1,4 +1,5 @@
-"""The portal's way in (a link becomes a session cookie) and its endpoint pages."""
+"""The portal's way in (a link becomes a session cookie) and its list of endpoints; the pages
+of one endpoint live in modules of their own, included here."""
 
 import time
 from typing import Annotated
@@ -10,13 +11,21 @@ from app.deps import DbSession
 from app.endpoints import service as endpoints
 from app.errors import Unauthorized
 from app.pagination import Pagination, make_page
+from app.portal import endpoint_forms, endpoint_pages, secret_pages
 from app.portal.browser import COOKIE, PATH, Portal, page, signer
+from app.portal.health import last_day_of, success_chart
 from app.portal.sessions import open_session
 from app.tenants.service import get_tenant
 from app.web.security import secure_headers, set_session_cookie
+from app.web.templating import notice
 from app.web.tokens import InvalidToken
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
+# The form routes first: /endpoints/new is not an endpoint's id.
+for module in (endpoint_forms, endpoint_pages, secret_pages):
+    router.include_router(module.router)
+
+NOTICES = {"deleted": "The endpoint was deleted, with its deliveries."}
 
 
 @router.get("/start")
@@ -54,9 +63,16 @@ async def endpoints_page(
         session, portal.tenant_id, page_params, status=None, ids=portal.endpoint_ids
     )
     listed = make_page(rows, page_params, id_of=lambda e: e.id, render=lambda e: e)
+    activity = await last_day_of(session, [e.id for e in listed.data])
     return page(
         request,
         portal,
         "portal/endpoints.html",
-        {"title": "Endpoints", "tenant": tenant, "endpoints": listed},
+        {
+            "title": "Endpoints",
+            "tenant": tenant,
+            "endpoints": listed,
+            "charts": {e: success_chart(buckets) for e, buckets in activity.items()},
+            "notice": notice(request, NOTICES),
+        },
     )

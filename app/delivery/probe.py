@@ -1,0 +1,77 @@
+"""A test event: "send test event" on an endpoint, to see that it receives and verifies
+Hookline's webhooks.
+
+The event, of Hookline's own type ``hookline.test``, goes to that endpoint alone, whatever the
+other endpoints subscribe to: it is recorded already fanned out, with its one delivery written
+beside it in the same transaction. From there it is a delivery like any other, signed and sent
+by the workers, retried on the schedule, its attempts recorded.
+"""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.delivery.fanout import delivery_row
+from app.delivery.models import Delivery
+from app.delivery.queue import DELIVERIES, endpoint_key
+from app.endpoints.models import Endpoint, EndpointStatus
+from app.errors import Conflict, NotFound
+from app.events.outbox import record_fanned_out
+from app.queue.ring import bucket_for
+
+TEST_EVENT_TYPE = "hookline.test"
+
+
+async def _endpoint_kept(
+    session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID
+) -> Endpoint:
+    """The tenant's endpoint, locked against deletion until the transaction ends (a delete
+    racing the test event waits, rather than failing its delivery's foreign key)."""
+    endpoint = await session.scalar(
+        select(Endpoint)
+        .where(Endpoint.id == endpoint_id, Endpoint.tenant_id == tenant_id)
+        .with_for_update(key_share=True)
+    )
+    if endpoint is None:
+        raise NotFound(f"endpoint {endpoint_id} does not exist")
+    return endpoint
+
+
+async def send_test_event(
+    session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, *, max_attempts: int
+) -> Delivery:
+    """Create a ``hookline.test`` event and its delivery to ``endpoint_id`` only; the workers
+    send it once the transaction commits. Refused for an endpoint that is not active."""
+    endpoint = await _endpoint_kept(session, tenant_id, endpoint_id)
+    if endpoint.status != EndpointStatus.ACTIVE:
+        raise Conflict(
+            f"the endpoint is {endpoint.status.value}: a test event would not be sent; "
+            "resume the endpoint first"
+        )
+    conn = await session.connection()
+    now = datetime.now(UTC)
+    event = await record_fanned_out(
+        conn,
+        tenant_id,
+        TEST_EVENT_TYPE,
+        {
+            "endpoint_id": str(endpoint_id),
+            "message": "A test event from Hookline: this endpoint receives its webhooks.",
+        },
+    )
+    key = endpoint_key(endpoint_id)
+    row = delivery_row(
+        event,
+        endpoint_id=endpoint_id,
+        key=key,
+        bucket=bucket_for(key),
+        skipped=False,
+        max_attempts=max_attempts,
+        now=now,
+    )
+    await DELIVERIES.enqueue_batch(conn, [row])
+    delivery = await session.scalar(select(Delivery).where(Delivery.event_id == event["id"]))
+    assert delivery is not None  # inserted just above, in this transaction
+    return delivery
