@@ -17,9 +17,10 @@ def bar_chart(
     titles: Sequence[str] = (),
     css_class: str = "chart",
 ) -> Markup:
-    """Bars for ``values`` left to right (``None``: no data, drawn as a faint stub), scaled to
-    ``maximum`` (the largest value when not given). ``label`` is what a screen reader hears;
-    ``titles`` are per-bar tooltips."""
+    """Bars for ``values`` left to right, scaled to ``maximum`` (the largest value when not
+    given). ``None`` (no data) is a faint stub; zero is a measured value, a stub in the warning
+    colour, so an hour where every attempt failed never looks like a quiet one. ``label`` is
+    what a screen reader hears; ``titles`` are per-bar tooltips."""
     top = maximum if maximum is not None else max((v for v in values if v), default=0.0)
     step = _WIDTH / max(len(values), 1)
     bars = []
@@ -33,7 +34,13 @@ def bar_chart(
                 f'width="{width:.1f}" height="2">{tooltip}</rect>'
             )
             continue
-        height = 0.0 if top <= 0 else max(value / top * (_HEIGHT - 2), 1.0 if value else 0.0)
+        if not value or top <= 0:
+            bars.append(
+                f'<rect class="bar-zero" x="{x:.1f}" y="{_HEIGHT - 2}" '
+                f'width="{width:.1f}" height="2">{tooltip}</rect>'
+            )
+            continue
+        height = max(value / top * (_HEIGHT - 2), 1.0)
         bars.append(
             f'<rect class="bar" x="{x:.1f}" y="{_HEIGHT - height:.1f}" '
             f'width="{width:.1f}" height="{height:.1f}">{tooltip}</rect>'
