@@ -27,6 +27,7 @@ from app.inbound.router import receiver as inbound_receiver
 from app.inbound.router import router as inbound_router
 from app.limits import BodyLimit
 from app.logs import configure_logging
+from app.ops.admin_router import router as ops_admin_router
 from app.ops.router import router as ops_router
 from app.ops.sampler import sample_forever
 from app.portal import browser as portal_browser
@@ -123,6 +124,7 @@ def create_app(
     routers = (
         events_router,
         ops_router,
+        ops_admin_router,
         tenants_router,
         endpoints_router,
         delivery_router,
