@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app import __version__
 from app.console import browser as console_browser
+from app.console import dead_letter_pages as console_dead_letter_pages
 from app.console import pages as console_pages
+from app.console import tenant_pages as console_tenant_pages
 from app.crypto import SecretBox
 from app.db import create_engine
 from app.delivery.router import router as delivery_router
@@ -133,6 +135,8 @@ def create_app(
         portal_router,
         portal_pages.router,
         console_pages.router,
+        console_tenant_pages.router,
+        console_dead_letter_pages.router,
     )
     for router in routers:
         app.include_router(router)

@@ -8,20 +8,24 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from app.deps import AppSettings
 from app.errors import Unauthorized
+from app.ops.status_view import age
 from app.settings import Settings
 from app.web.security import (
     checked_form,
     csrf_token,
+    secure_headers,
 )
 from app.web.templating import render_page, templates_for
 from app.web.tokens import InvalidToken, TokenSigner
 
 templates = templates_for("app.console")
+#: Seconds as an age (``4.2s``, ``17m``), as `hookline status` prints them.
+templates.env.filters["age"] = age
 
 COOKIE = "hookline_console"
 PATH = "/console"
@@ -78,7 +82,11 @@ async def operator_form(request: Request, operator: Operator) -> FormData:
 
 OperatorForm = Annotated[FormData, Depends(operator_form)]
 
-NAVIGATION = [(PATH, "Overview"), (f"{PATH}/tenants", "Tenants")]
+NAVIGATION = [
+    (PATH, "Overview"),
+    (f"{PATH}/tenants", "Tenants"),
+    (f"{PATH}/dead-letters", "Dead letters"),
+]
 
 
 def page(
@@ -104,6 +112,13 @@ def page(
         status_code=status_code,
         frame_ancestors=NOT_FRAMED,
     )
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a write (or a sign-in), the page to show next: post, redirect, get."""
+    response = RedirectResponse(url, status_code=303)
+    secure_headers(response, frame_ancestors=NOT_FRAMED)
+    return response
 
 
 def error_page(request: Request, problem: dict[str, Any]) -> Response:
