@@ -4,6 +4,7 @@ session. A write needs the session's CSRF token."""
 
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -75,9 +76,14 @@ async def current_session(request: Request, settings: AppSettings) -> ConsoleSes
 Operator = Annotated[ConsoleSession, Depends(current_session)]
 
 
-async def operator_form(request: Request, operator: Operator) -> FormData:
-    """The form of a state-changing console request, its CSRF token checked."""
-    return await checked_form(request, signer(request), operator.session_id)
+async def operator_form(request: Request, operator: Operator) -> AsyncIterator[FormData]:
+    """The form of a state-changing console request, its CSRF token checked; closed after the
+    request (a multipart form spools its files to disk, and nobody else closes them)."""
+    form = await checked_form(request, signer(request), operator.session_id)
+    try:
+        yield form
+    finally:
+        await form.close()
 
 
 OperatorForm = Annotated[FormData, Depends(operator_form)]

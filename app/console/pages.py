@@ -38,8 +38,8 @@ async def login(request: Request, settings: AppSettings) -> Response:
     """The admin token for a session cookie. No session exists yet to bind a CSRF token to; the
     browser's ``Sec-Fetch-Site`` must say the form is this site's own."""
     check_same_origin(request)
-    form = await request.form()
-    token = form.get("admin_token")
+    async with request.form() as form:
+        token = form.get("admin_token")
     expected = settings.admin_token.get_secret_value() if settings.admin_token else None
     if (
         not isinstance(token, str)

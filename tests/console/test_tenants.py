@@ -208,6 +208,24 @@ async def test_open_the_portal_of_a_tenant(client: httpx.AsyncClient, read_only:
     assert ("Add an endpoint" in portal.text) is not read_only
 
 
+async def test_a_file_for_a_name_is_422(client: httpx.AsyncClient) -> None:
+    """A multipart form spools its file: refused, and the file closed (an unclosed one fails
+    the test as an unraisable ResourceWarning)."""
+    await sign_in_console(client)
+    csrf = csrf_of((await client.get("/console/tenants")).text)
+
+    refused = await client.post(
+        "/console/tenants", data={"csrf": csrf}, files={"name": ("name.txt", b"acme")}
+    )
+    signed_in = await client.post(
+        "/console/login", data={"csrf": csrf}, files={"admin_token": ("t.txt", b"x")}
+    )
+
+    assert refused.status_code == 422
+    assert 'id="name-error"' in refused.text
+    assert signed_in.status_code == 401
+
+
 async def test_an_unknown_tenant_is_a_404_page(client: httpx.AsyncClient) -> None:
     await sign_in_console(client)
 
