@@ -60,11 +60,20 @@ def _is_admin(settings: Settings, token: str) -> bool:
     return hmac.compare_digest(token.encode(), settings.admin_token.get_secret_value().encode())
 
 
-async def require_admin(settings: AppSettings, credentials: Credentials) -> None:
+async def require_admin(request: Request, settings: AppSettings, credentials: Credentials) -> None:
+    """The admin token, or a refusal: 403 for a tenant's API key (known, but not allowed here,
+    as the admin token is on a tenant's routes), 401 for anything else. The key is looked up
+    only on a refusal."""
     if credentials is None:
         raise Unauthorized("send `Authorization: Bearer <admin token>`")
-    if not _is_admin(settings, credentials.credentials):
-        raise Unauthorized("the admin token is not valid")
+    if _is_admin(settings, credentials.credentials):
+        return
+    engine: AsyncEngine = request.app.state.engine
+    async with engine.connect() as conn:
+        tenant = await tenant_for_key(conn, credentials.credentials)
+    if tenant is not None:
+        raise Forbidden("a tenant API key may not do this; use the admin token")
+    raise Unauthorized("the admin token is not valid")
 
 
 async def _tenant(

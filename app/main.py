@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app import __version__
 from app.console import browser as console_browser
+from app.console import dead_letter_pages as console_dead_letter_pages
 from app.console import pages as console_pages
+from app.console import tenant_pages as console_tenant_pages
 from app.crypto import SecretBox
 from app.db import create_engine
 from app.delivery.router import router as delivery_router
@@ -27,6 +29,7 @@ from app.inbound.router import receiver as inbound_receiver
 from app.inbound.router import router as inbound_router
 from app.limits import BodyLimit
 from app.logs import configure_logging
+from app.ops.admin_router import router as ops_admin_router
 from app.ops.router import router as ops_router
 from app.ops.sampler import sample_forever
 from app.portal import browser as portal_browser
@@ -125,6 +128,7 @@ def create_app(
     routers = (
         events_router,
         ops_router,
+        ops_admin_router,
         tenants_router,
         endpoints_router,
         delivery_router,
@@ -135,6 +139,8 @@ def create_app(
         portal_delivery_pages.router,
         portal_inbound_pages.router,
         console_pages.router,
+        console_tenant_pages.router,
+        console_dead_letter_pages.router,
     )
     for router in routers:
         app.include_router(router)

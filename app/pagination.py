@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
@@ -21,6 +21,7 @@ from app.errors import InvalidInput
 
 T = TypeVar("T")
 R = TypeVar("R")
+Columns = TypeVarTuple("Columns")
 
 
 class Page(BaseModel, Generic[T]):
@@ -110,14 +111,19 @@ def created_between(
     return conditions
 
 
+def newest_first(query: Select[*Columns], id_column: Any, page: PageParams) -> Select[*Columns]:
+    """``query`` newest first, below the cursor, one more than the page (to tell whether
+    another page follows)."""
+    if page.before is not None:
+        query = query.where(id_column < page.before)
+    return query.order_by(id_column.desc()).limit(page.limit + 1)
+
+
 async def fetch_page(
     session: AsyncSession, query: Select[R], id_column: Any, page: PageParams
 ) -> list[R]:
-    """Rows of ``query`` newest first, below the cursor, one more than the page (to tell
-    whether another page follows)."""
-    if page.before is not None:
-        query = query.where(id_column < page.before)
-    return list(await session.scalars(query.order_by(id_column.desc()).limit(page.limit + 1)))
+    """The page of ``query``'s first column (an entity), see :func:`newest_first`."""
+    return list(await session.scalars(newest_first(query, id_column, page)))
 
 
 def make_page(

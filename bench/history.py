@@ -121,6 +121,8 @@ async def main(arguments: argparse.Namespace) -> None:
             "GET /v1/endpoints/{id}/attempts?status_class=5xx": attempts(
                 endpoint_id=endpoint, status_class="5xx"
             ),
+            # Every delivery here succeeded: a page of dead letters must not read them.
+            "GET /v1/dead-letters/deliveries": lambda s: service.list_dead_deliveries(s, PAGE),
         }
         for name, call in cases.items():
             plan = await _explain(sessions, call)

@@ -4,24 +4,29 @@ session. A write needs the session's CSRF token."""
 
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from app.deps import AppSettings
 from app.errors import Unauthorized
+from app.ops.status_view import age
 from app.settings import Settings
 from app.web.security import (
     checked_form,
     csrf_token,
+    secure_headers,
 )
 from app.web.templating import render_page, templates_for
 from app.web.tokens import InvalidToken, TokenSigner
 
 templates = templates_for("app.console")
+#: Seconds as an age (``4.2s``, ``17m``), as `hookline status` prints them.
+templates.env.filters["age"] = age
 
 COOKIE = "hookline_console"
 PATH = "/console"
@@ -71,14 +76,23 @@ async def current_session(request: Request, settings: AppSettings) -> ConsoleSes
 Operator = Annotated[ConsoleSession, Depends(current_session)]
 
 
-async def operator_form(request: Request, operator: Operator) -> FormData:
-    """The form of a state-changing console request, its CSRF token checked."""
-    return await checked_form(request, signer(request), operator.session_id)
+async def operator_form(request: Request, operator: Operator) -> AsyncIterator[FormData]:
+    """The form of a state-changing console request, its CSRF token checked; closed after the
+    request (a multipart form spools its files to disk, and nobody else closes them)."""
+    form = await checked_form(request, signer(request), operator.session_id)
+    try:
+        yield form
+    finally:
+        await form.close()
 
 
 OperatorForm = Annotated[FormData, Depends(operator_form)]
 
-NAVIGATION = [(PATH, "Overview"), (f"{PATH}/tenants", "Tenants")]
+NAVIGATION = [
+    (PATH, "Overview"),
+    (f"{PATH}/tenants", "Tenants"),
+    (f"{PATH}/dead-letters", "Dead letters"),
+]
 
 
 def page(
@@ -104,6 +118,13 @@ def page(
         status_code=status_code,
         frame_ancestors=NOT_FRAMED,
     )
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a write (or a sign-in), the page to show next: post, redirect, get."""
+    response = RedirectResponse(url, status_code=303)
+    secure_headers(response, frame_ancestors=NOT_FRAMED)
+    return response
 
 
 def error_page(request: Request, problem: dict[str, Any]) -> Response:

@@ -1,4 +1,5 @@
-"""Signing in and out of the console, and its overview: what `hookline status` shows."""
+"""Signing in and out of the console, and its overview: what `hookline status` shows, with
+charts of the last hour."""
 
 import hmac
 import secrets
@@ -6,22 +7,23 @@ import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
+from app.console.activity_charts import attempts_chart, success_rate_chart
 from app.console.browser import (
     COOKIE,
-    NOT_FRAMED,
     PATH,
     PURPOSE,
     Operator,
     OperatorForm,
     fingerprint,
     page,
+    see_other,
     signer,
 )
-from app.deps import AppSettings
-from app.ops.stats import collect
-from app.web.security import check_same_origin, secure_headers, set_session_cookie
+from app.deps import AppSettings, DbSession
+from app.ops.stats import overview
+from app.web.security import check_same_origin, set_session_cookie
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
@@ -36,8 +38,8 @@ async def login(request: Request, settings: AppSettings) -> Response:
     """The admin token for a session cookie. No session exists yet to bind a CSRF token to; the
     browser's ``Sec-Fetch-Site`` must say the form is this site's own."""
     check_same_origin(request)
-    form = await request.form()
-    token = form.get("admin_token")
+    async with request.form() as form:
+        token = form.get("admin_token")
     expected = settings.admin_token.get_secret_value() if settings.admin_token else None
     if (
         not isinstance(token, str)
@@ -57,24 +59,39 @@ async def login(request: Request, settings: AppSettings) -> Response:
         {"sid": secrets.token_urlsafe(16), "adm": fingerprint(settings)},
         expires_at=time.time() + lifetime,
     )
-    response = RedirectResponse(PATH, status_code=303)
+    response = see_other(PATH)
     set_session_cookie(
         response, request, name=COOKIE, value=cookie, path=PATH, max_age=int(lifetime)
     )
-    secure_headers(response, frame_ancestors=NOT_FRAMED)
     return response
 
 
 @router.post("/logout")
 async def logout(_form: OperatorForm) -> Response:
-    response = RedirectResponse(f"{PATH}/login", status_code=303)
+    response = see_other(f"{PATH}/login")
     response.delete_cookie(COOKIE, path=PATH)
-    secure_headers(response, frame_ancestors=NOT_FRAMED)
     return response
 
 
 @router.get("")
-async def overview(request: Request, operator: Operator, settings: AppSettings) -> HTMLResponse:
-    async with request.app.state.engine.connect() as conn:
-        status = await collect(conn, worker_timeout=settings.worker_timeout, now=datetime.now(UTC))
-    return page(request, operator, "console/overview.html", {"title": "Overview", "status": status})
+async def overview_page(
+    request: Request, operator: Operator, session: DbSession, settings: AppSettings
+) -> HTMLResponse:
+    """What `GET /v1/status` answers, as cards, tables and charts. With JavaScript the page
+    reloads its facts every few seconds (htmx polling); without, a link does."""
+    now = datetime.now(UTC)
+    shown = await overview(
+        await session.connection(), worker_timeout=settings.worker_timeout, now=now
+    )
+    return page(
+        request,
+        operator,
+        "console/overview.html",
+        {
+            "title": "Overview",
+            "status": shown.status,
+            "attempts": attempts_chart(shown.activity),
+            "success_rate": success_rate_chart(shown.activity),
+            "as_of": now,
+        },
+    )

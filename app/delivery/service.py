@@ -22,9 +22,10 @@ from app.endpoints.models import Endpoint, EndpointStatus
 from app.endpoints.service import get_endpoint
 from app.errors import Conflict
 from app.ids import uuid7_floor
-from app.pagination import PageParams, created_between, fetch_page
-from app.queue.schema import JobStatus
+from app.pagination import PageParams, created_between, fetch_page, newest_first
+from app.queue.schema import JobStatus, in_state
 from app.tenancy import get_owned
+from app.tenants.models import Tenant
 
 #: Each ``status_class`` filter as the attempts' stored class (a status code's hundreds).
 _CLASSES = {"2xx": 2, "3xx": 3, "4xx": 4, "5xx": 5, "none": 0}
@@ -162,3 +163,26 @@ async def failing_endpoints(
         .limit(limit)
     )
     return [FailingEndpoint(*row) for row in await conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class DeadDelivery:
+    """A dead delivery as an operator sees it: whose it is and where it was going."""
+
+    delivery: Delivery
+    tenant_name: str
+    endpoint_url: str
+
+
+async def list_dead_deliveries(session: AsyncSession, page: PageParams) -> list[DeadDelivery]:
+    """Dead deliveries of every tenant, newest first (for operators). A backward scan of the
+    partial index of dead rows and a primary-key probe each for the endpoint and the tenant:
+    the cost of a page does not grow with the deliveries that succeeded."""
+    query = (
+        select(Delivery, Tenant.name, Endpoint.url)
+        .join(Tenant, Tenant.id == Delivery.tenant_id)
+        .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
+        .where(in_state(Delivery.status, JobStatus.DEAD))
+    )
+    rows = await session.execute(newest_first(query, Delivery.id, page))
+    return [DeadDelivery(delivery, tenant, url) for delivery, tenant, url in rows]

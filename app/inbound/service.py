@@ -3,6 +3,7 @@
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +18,10 @@ from app.inbound.models import InboundSource, InboxMessage
 from app.inbound.queue import INBOX
 from app.inbound.schemas import SourceIn, SourcePatch, check_provider
 from app.inbound.verify import SignatureError, verify
-from app.pagination import PageParams, created_between, fetch_page
-from app.queue.schema import JobStatus
+from app.pagination import PageParams, created_between, fetch_page, newest_first
+from app.queue.schema import JobStatus, in_state
 from app.tenancy import get_owned
+from app.tenants.models import Tenant
 
 
 def _seal(box: SecretBox, source_id: uuid.UUID, secrets: list[str]) -> bytes:
@@ -204,3 +206,25 @@ async def retry_message(
         raise Conflict("the message's handlers are running right now")
     await session.refresh(message)
     return message
+
+
+@dataclass(frozen=True)
+class DeadMessage:
+    """A dead inbox message as an operator sees it: whose it is and where it came from."""
+
+    message: InboxMessage
+    tenant_name: str
+    source_name: str
+
+
+async def list_dead_messages(session: AsyncSession, page: PageParams) -> list[DeadMessage]:
+    """Dead inbox messages of every tenant, newest first (for operators): a backward scan of the
+    partial index of dead rows, whatever the number of handled ones."""
+    query = (
+        select(InboxMessage, Tenant.name, InboundSource.name)
+        .join(Tenant, Tenant.id == InboxMessage.tenant_id)
+        .join(InboundSource, InboundSource.id == InboxMessage.source_id)
+        .where(in_state(InboxMessage.status, JobStatus.DEAD))
+    )
+    rows = await session.execute(newest_first(query, InboxMessage.id, page))
+    return [DeadMessage(message, tenant, source) for message, tenant, source in rows]

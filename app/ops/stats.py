@@ -1,4 +1,5 @@
-"""Operational read-outs, shared by `hookline status` and the metrics sampler.
+"""Operational read-outs, shared by `hookline status`, `GET /v1/status`, the console's overview
+and the metrics sampler.
 
 ops owns no SQL: the queue core counts its queues and lists its workers, and each feature
 answers for its own tables. Every read is cheap at any table size (partial indexes, and an id
@@ -12,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.delivery.activity import ActivityBucket, attempt_activity
 from app.delivery.queue import DELIVERIES
 from app.delivery.service import FailingEndpoint, failing_endpoints
 from app.endpoints.service import count_by_status
@@ -87,4 +89,20 @@ async def collect(conn: AsyncConnection, *, worker_timeout: timedelta, now: date
         workers=await worker_stats(conn, timeout=worker_timeout),
         failing_endpoints=await failing_endpoints(conn, since=now - timedelta(hours=1)),
         endpoints_by_status=await endpoints_by_status(conn),
+    )
+
+
+@dataclass
+class Overview:
+    """What the console's overview and `GET /v1/status` show: the status, and the charts."""
+
+    status: Status
+    #: Attempts of every endpoint in each of the last 60 minutes, oldest first.
+    activity: list[ActivityBucket]
+
+
+async def overview(conn: AsyncConnection, *, worker_timeout: timedelta, now: datetime) -> Overview:
+    return Overview(
+        status=await collect(conn, worker_timeout=worker_timeout, now=now),
+        activity=await attempt_activity(conn, now=now, buckets=60, bucket=timedelta(minutes=1)),
     )

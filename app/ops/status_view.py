@@ -8,7 +8,8 @@ from rich.table import Table
 from app.ops.stats import Status
 
 
-def _age(seconds: float | None) -> str:
+def age(seconds: float | None) -> str:
+    """A duration as an operator reads it at a glance: ``4.2s``, ``17m``, ``3.5h``."""
     if seconds is None:
         return "-"
     if seconds < 120:
@@ -29,8 +30,8 @@ def render_status(status: Status, console: Console | None = None) -> None:
             f"{q.pending:,}",
             f"{q.processing:,}",
             f"{q.dead:,}",
-            _age(q.oldest_pending_seconds),
-            _age(q.oldest_processing_seconds),
+            age(q.oldest_pending_seconds),
+            age(q.oldest_processing_seconds),
         )
     console.print(queues)
 
@@ -39,7 +40,7 @@ def render_status(status: Status, console: Console | None = None) -> None:
         workers.add_column(column)
     now = datetime.now(UTC)
     for w in status.workers:
-        ago = _age((now - w.last_seen_at).total_seconds())
+        ago = age((now - w.last_seen_at).total_seconds())
         workers.add_row(w.name, w.status, f"{ago} ago", str(w.owned_buckets))
     console.print(workers)
 

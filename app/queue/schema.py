@@ -10,9 +10,19 @@ from enum import StrEnum
 from types import UnionType
 from typing import Any, Generic, TypeVar, get_args, get_origin
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Index,
+    Integer,
+    Text,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, QueryableAttribute, declared_attr, mapped_column
 
 from app.base import Base, EnumText
 from app.ids import uuid7
@@ -147,6 +157,12 @@ def queue_indexes(table: str, order: tuple[str, ...] = ("id",)) -> tuple[Index, 
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
     )
+
+
+def in_state(status: QueryableAttribute[Any], state: JobStatus) -> ColumnElement[bool]:
+    """``status = '<state>'`` with the state as a literal, not a parameter, so the planner matches
+    it to the predicate of a partial index of :func:`queue_indexes` in a generic plan too."""
+    return status == literal_column(f"'{state.value}'")
 
 
 def channel_for(table: str) -> str:

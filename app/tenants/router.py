@@ -22,7 +22,7 @@ router = APIRouter(
     prefix="/v1",
     tags=["admin"],
     dependencies=[AdminOnly],
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 403, 422),
 )
 
 

@@ -155,14 +155,15 @@ async def list_keys(
     return await fetch_page(session, query, ApiKey.id, page)
 
 
-async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> None:
-    """Revoke a key; every API process refuses it within a second (the trigger on
-    ``api_keys.revoked_at`` tells their caches). The row stays, with ``revoked_at``, but to the
-    API a revoked key no longer exists."""
-    result = await session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-    )
+async def revoke_key(
+    session: AsyncSession, key_id: uuid.UUID, *, tenant_id: uuid.UUID | None = None
+) -> None:
+    """Revoke a key (only a key of ``tenant_id``, when given); every API process refuses it
+    within a second (the trigger on ``api_keys.revoked_at`` tells their caches). The row stays,
+    with ``revoked_at``, but to the API a revoked key no longer exists."""
+    query = update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+    if tenant_id is not None:
+        query = query.where(ApiKey.tenant_id == tenant_id)
+    result = await session.execute(query.values(revoked_at=func.now()))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound(f"API key {key_id} does not exist")

@@ -39,7 +39,7 @@ async def test_a_tenant_key_is_not_the_admin_token(client: httpx.AsyncClient) ->
 
     response = await client.post("/v1/tenants", json={"name": "other"}, headers=tenant)
 
-    assert response.status_code == 401
+    assert response.status_code == 403
 
 
 async def test_api_keys_are_shown_once_and_stored_as_hashes(

@@ -88,7 +88,7 @@ async def test_tenant_routes_are_for_the_admin_only(client: httpx.AsyncClient) -
     ):
         assert (await client.request(method, path, json={})).status_code == 401
         refused = await client.request(method, path, json={}, headers=tenant_key)
-        assert refused.status_code == 401
+        assert refused.status_code == 403
 
 
 async def test_an_unknown_tenant_is_404(client: httpx.AsyncClient) -> None:

@@ -1,9 +1,12 @@
-"""Helpers for page tests: a browser-like client in a portal session, and a page's CSRF token."""
+"""Helpers for page tests: a browser-like client in a portal or console session, and a page's
+CSRF token."""
 
 import re
 from typing import Any
 
 import httpx
+
+from tests.conftest import ADMIN_TOKEN
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -23,3 +26,10 @@ def csrf_of(html: str) -> str:
     found = _CSRF.search(html)
     assert found, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+async def sign_in_console(client: httpx.AsyncClient) -> None:
+    """Sign in to the console with the admin token: the client then holds the session's
+    cookie, as a browser would."""
+    signed_in = await client.post("/console/login", data={"admin_token": ADMIN_TOKEN})
+    assert signed_in.status_code == 303, signed_in.text
