@@ -79,11 +79,8 @@ Operator = Annotated[ConsoleSession, Depends(current_session)]
 async def operator_form(request: Request, operator: Operator) -> AsyncIterator[FormData]:
     """The form of a state-changing console request, its CSRF token checked; closed after the
     request (a multipart form spools its files to disk, and nobody else closes them)."""
-    form = await checked_form(request, signer(request), operator.session_id)
-    try:
+    async with checked_form(request, signer(request), operator.session_id) as form:
         yield form
-    finally:
-        await form.close()
 
 
 OperatorForm = Annotated[FormData, Depends(operator_form)]

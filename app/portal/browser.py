@@ -4,6 +4,7 @@ scoped to the session's tenant (and endpoints); a write needs a writable session
 session's CSRF token."""
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -60,12 +61,11 @@ class Write:
     form: FormData
 
 
-async def writable(request: Request, portal: Portal) -> Write:
+async def writable(request: Request, portal: Portal) -> AsyncIterator[Write]:
     if portal.read_only:
         raise Forbidden("This portal session is read-only: it may look, not change anything.")
-    return Write(
-        session=portal, form=await checked_form(request, signer(request), portal.session_id)
-    )
+    async with checked_form(request, signer(request), portal.session_id) as form:
+        yield Write(session=portal, form=form)
 
 
 PortalWrite = Annotated[Write, Depends(writable)]

@@ -6,7 +6,8 @@ portal). ``Referrer-Policy: no-referrer`` keeps a portal link's token out of any
 """
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from fastapi import Request, Response
 from starlette.datastructures import FormData
@@ -88,9 +89,13 @@ def check_csrf(request: Request, signer: TokenSigner, session_id: str, submitted
         raise Forbidden("the form's CSRF token is missing or does not belong to this session")
 
 
-async def checked_form(request: Request, signer: TokenSigner, session_id: str) -> FormData:
-    """The submitted form of a state-changing request, once its CSRF checks pass."""
-    form = await request.form()
-    submitted = form.get(CSRF_FIELD)
-    check_csrf(request, signer, session_id, submitted if isinstance(submitted, str) else "")
-    return form
+@asynccontextmanager
+async def checked_form(
+    request: Request, signer: TokenSigner, session_id: str
+) -> AsyncIterator[FormData]:
+    """The submitted form of a state-changing request, once its CSRF checks pass; closed on
+    leaving (a multipart form spools its files to disk, and nothing else closes them)."""
+    async with request.form() as form:
+        submitted = form.get(CSRF_FIELD)
+        check_csrf(request, signer, session_id, submitted if isinstance(submitted, str) else "")
+        yield form
