@@ -50,6 +50,7 @@ def success_rate_chart(buckets: Sequence[ActivityBucket]) -> Chart:
         rates,
         label="Share of attempts that succeeded per minute, last hour",
         maximum=100,
+        zero_is_bad=True,
         titles=[
             f"{_minute(b)}: no attempts"
             if rate is None

@@ -50,6 +50,7 @@ def success_chart(buckets: Sequence[ActivityBucket], *, wide: bool = False) -> M
         maximum=100,
         titles=[_bar_title(b) for b in buckets],
         css_class="chart wide" if wide else "chart",
+        zero_is_bad=True,
     )
 
 

@@ -16,11 +16,13 @@ def bar_chart(
     maximum: float | None = None,
     titles: Sequence[str] = (),
     css_class: str = "chart",
+    zero_is_bad: bool = False,
 ) -> Markup:
     """Bars for ``values`` left to right, scaled to ``maximum`` (the largest value when not
-    given). ``None`` (no data) is a faint stub; zero is a measured value, a stub in the warning
-    colour, so an hour where every attempt failed never looks like a quiet one. ``label`` is
-    what a screen reader hears; ``titles`` are per-bar tooltips."""
+    given). ``None`` (no data) is a faint stub, and so is zero, unless ``zero_is_bad`` (a success
+    rate): then it is a stub in the warning colour, so an hour where every attempt failed never
+    looks like a quiet one. ``label`` is what a screen reader hears; ``titles`` are per-bar
+    tooltips."""
     top = maximum if maximum is not None else max((v for v in values if v), default=0.0)
     step = _WIDTH / max(len(values), 1)
     bars = []
@@ -28,15 +30,10 @@ def bar_chart(
         x = index * step + 0.5
         width = max(step - 1, 1)
         tooltip = f"<title>{escape(titles[index])}</title>" if index < len(titles) else ""
-        if value is None:
-            bars.append(
-                f'<rect class="bar-empty" x="{x:.1f}" y="{_HEIGHT - 2}" '
-                f'width="{width:.1f}" height="2">{tooltip}</rect>'
-            )
-            continue
         if not value or top <= 0:
+            stub = "bar-zero" if zero_is_bad and value == 0 else "bar-empty"
             bars.append(
-                f'<rect class="bar-zero" x="{x:.1f}" y="{_HEIGHT - 2}" '
+                f'<rect class="{stub}" x="{x:.1f}" y="{_HEIGHT - 2}" '
                 f'width="{width:.1f}" height="2">{tooltip}</rect>'
             )
             continue
