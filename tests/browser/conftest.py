@@ -112,7 +112,7 @@ async def open_page(
     pages = request.node.stash.setdefault(_PAGES, [])
     request.node.stash[_LOOP] = asyncio.get_running_loop()
 
-    async def open(**options: Any) -> Page:
+    async def new_page(**options: Any) -> Page:
         context = await browser.new_context(base_url=live_url, **options)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
@@ -120,7 +120,7 @@ async def open_page(
         pages.append(page)
         return page
 
-    yield open
+    yield new_page
     for context in contexts:
         await context.close()
 
@@ -147,7 +147,8 @@ def pytest_runtest_makereport(
     item: pytest.Item,
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """On a failure, save what each of the test's pages showed, while they are still open (the
-    fixtures close them later), and name the files in the report."""
+    fixtures close them later), and name the files in the report. Hooks are not coroutines: the
+    capture runs on the test's event loop, idle between the test's call and its teardown."""
     report = yield
     pages = item.stash.get(_PAGES, [])
     if report.failed and report.when in ("setup", "call") and pages:
