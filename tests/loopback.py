@@ -22,7 +22,9 @@ class _Server(uvicorn.Server):
 async def serve_on_loopback(app: FastAPI) -> AsyncIterator[str]:
     """``app`` (lifespan included) on a free loopback port in this event loop; yields its base
     URL, and stops it (requests in flight finish) on the way out."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    # log_config=None, as `hookline serve` runs it: uvicorn's own would rewire the process's
+    # logging (its access logger stops reaching the root handlers) for every later test.
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
     server = _Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:
