@@ -1,38 +1,15 @@
-"""What a person does in the browser, as steps the browser tests share, and the state a tenant's
-server sets up through the REST API of the live server first."""
+"""What a person does in the browser, as steps the browser tests share."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from playwright.async_api import ConsoleMessage, Page
 
-from tests.factories import ADMIN
-
 #: The ``open_page`` fixture: a page in a browser context of its own, made with the options given.
 OpenPage = Callable[..., Awaitable[Page]]
-
-
-@dataclass(frozen=True)
-class Tenant:
-    id: str
-    name: str
-    api_key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """What acts for the tenant on the REST API (``tests.factories`` takes these)."""
-        return {"Authorization": f"Bearer {self.api_key}"}
-
-
-async def create_tenant(rest: httpx.AsyncClient, name: str = "acme") -> Tenant:
-    """A new tenant and an API key of its own, made with the admin token."""
-    tenant = await rest.post("/v1/tenants", json={"name": name}, headers=ADMIN)
-    assert tenant.status_code == 201, tenant.text
-    key = await rest.post("/v1/api-keys", json={"tenant_id": tenant.json()["id"]}, headers=ADMIN)
-    assert key.status_code == 201, key.text
-    return Tenant(id=tenant.json()["id"], name=name, api_key=key.json()["key"])
 
 
 async def portal_link(base_url: str, api_key: str, **body: Any) -> dict[str, Any]:
@@ -76,3 +53,48 @@ def console_errors(page: Page) -> list[str]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
     return errors
+
+
+@dataclass(frozen=True)
+class Visited:
+    """A page as the browser showed it."""
+
+    status: int
+    html: str
+    #: The paths of the links it shows to its own site.
+    links: list[str]
+    #: The paths its POST forms send to.
+    posts: list[str]
+
+
+async def visit(page: Page, path: str) -> Visited:
+    response = await page.goto(path)
+    assert response is not None, path
+    shown = await page.evaluate(
+        """() => ({
+            links: [...document.querySelectorAll('a[href]')].map((a) => a.href),
+            posts: [...document.forms].filter((f) => f.method === 'post').map((f) => f.action),
+        })"""
+    )
+    here = urlsplit(page.url).netloc
+    links = {urlsplit(url) for url in shown["links"]}
+    return Visited(
+        status=response.status,
+        html=await page.content(),
+        links=sorted({link.path for link in links if link.netloc == here}),
+        posts=sorted({urlsplit(action).path for action in shown["posts"]}),
+    )
+
+
+async def crawl(page: Page, start: str, *, limit: int = 60) -> dict[str, Visited]:
+    """Every page at or below ``start`` that a person reaches from it by following links (each
+    path once, its query dropped), as the browser showed it."""
+    found: dict[str, Visited] = {}
+    queue = [start]
+    while queue:
+        path = queue.pop(0)
+        found[path] = shown = await visit(page, path)
+        below = [link for link in shown.links if link == start or link.startswith(f"{start}/")]
+        queue += [link for link in below if link not in found and link not in queue]
+        assert len(found) <= limit, f"more than {limit} pages below {start}"
+    return found

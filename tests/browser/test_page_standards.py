@@ -8,13 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 from playwright.async_api import Page, expect
 
-from tests.browser.pages import (
-    OpenPage,
-    console_errors,
-    create_tenant,
-    open_portal,
-    sign_in_console,
-)
+from tests.browser.pages import OpenPage, console_errors, open_portal, sign_in_console
+from tests.browser.seed import create_tenant
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import make_endpoint
 

@@ -3,8 +3,6 @@ holding it can do (edit the link or the cookie, keep it past its time, post a fo
 widens it."""
 
 import base64
-import importlib
-import pkgutil
 import time
 import uuid
 from collections.abc import Callable
@@ -15,17 +13,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import orjson
-import pytest
-from fastapi.routing import APIRoute, APIRouter
 from playwright.async_api import Page, expect
 
-from app import portal
 from app.portal import sessions
 from app.portal.browser import COOKIE, PATH
 from app.settings import Settings
 from app.web.security import csrf_token
 from app.web.tokens import TokenSigner
-from tests.browser.pages import create_tenant, open_portal, portal_link
+from tests.browser.pages import crawl, open_portal, portal_link, visit
+from tests.browser.seed import History, create_tenant, tenant_with_history
 from tests.factories import make_endpoint
 
 OURS = "http://127.0.0.1:9/acme-only"
@@ -72,18 +68,29 @@ async def test_a_portal_link_opens_the_tenants_endpoints_and_leaves_the_address_
 async def test_a_session_sees_nothing_of_another_tenant(
     page: Page, live_url: str, rest: httpx.AsyncClient
 ) -> None:
-    acme = await create_tenant(rest, "acme")
-    globex = await create_tenant(rest, "globex")
-    await make_endpoint(rest, acme.headers, url=OURS)
-    theirs = await make_endpoint(rest, globex.headers, url=THEIRS)
+    """Not on any page acme's customer can reach, nor by putting globex's ids in their URLs."""
+    acme = await tenant_with_history(rest, "acme", OURS)
+    globex = await tenant_with_history(rest, "globex", THEIRS)
+    theirs = [THEIRS, "globex", *globex.ids]
 
-    await open_portal(page, live_url, acme.api_key)
-    await expect(page.get_by_role("link", name=OURS)).to_be_visible()
-    for path in ("", f"/endpoints/{theirs['id']}", f"?endpoint_id={theirs['id']}"):
-        await page.goto(f"{PATH}{path}")
-        content = await page.content()
-        assert THEIRS not in content, path
-        assert "globex" not in content, path
+    await open_portal(page, live_url, acme.tenant.api_key)
+    reached = await crawl(page, PATH)
+    assert {f"{PATH}/deliveries/{acme.delivery_id}", f"{PATH}/inbound/{acme.source_id}"} <= set(
+        reached
+    ), "the crawl reaches the pages of a delivery and of a source"
+    for path, shown in reached.items():
+        assert [text for text in theirs if text in shown.html] == [], path
+
+    swapped = dict(zip(acme.ids, globex.ids, strict=True))
+    for path in reached:
+        aimed = "/".join(swapped.get(part, part) for part in path.split("/"))
+        if aimed != path:
+            shown = await visit(page, aimed)
+            assert shown.status == 404, aimed
+            echoed = [text for text in theirs if text in shown.html and text not in aimed]
+            assert echoed == [], aimed  # an id the person typed may be named back to them
+    filtered = await visit(page, f"{PATH}/deliveries?endpoint_id={globex.endpoint_id}")
+    assert [text for text in (THEIRS, globex.delivery_id) if text in filtered.html] == []
 
 
 @dataclass(frozen=True)
@@ -190,50 +197,6 @@ async def test_an_expired_session_is_refused(
     await expect(page.get_by_role("link", name=OURS)).to_be_visible()
 
 
-async def test_a_read_only_session_shows_no_write_controls(
-    page: Page, live_url: str, rest: httpx.AsyncClient
-) -> None:
-    acme = await create_tenant(rest, "acme")
-    await make_endpoint(rest, acme.headers, url=OURS)
-
-    await open_portal(page, live_url, acme.api_key)
-    await expect(page.get_by_role("link", name="Add an endpoint")).to_be_visible()
-
-    await open_portal(page, live_url, acme.api_key, read_only=True)  # its cookie replaces the first
-    await expect(page.get_by_role("link", name=OURS)).to_be_visible()
-    await expect(page.get_by_role("link", name="Add an endpoint")).to_have_count(0)
-    for control in ("main form", "main button", "input[name=csrf]"):
-        await expect(page.locator(control)).to_have_count(0)
-
-
-def _portal_routes(method: str) -> list[str]:
-    """The paths under /portal answering ``method``, from the routers of the portal's modules:
-    a form added later is covered here without a line of its own."""
-    paths: set[str] = set()
-    for module in pkgutil.iter_modules(portal.__path__, f"{portal.__name__}."):
-        for router in vars(importlib.import_module(module.name)).values():
-            if isinstance(router, APIRouter):
-                paths.update(
-                    route.path
-                    for route in router.routes
-                    if isinstance(route, APIRoute)
-                    and method in (route.methods or ())
-                    and (route.path == PATH or route.path.startswith(f"{PATH}/"))
-                )
-    return sorted(paths)
-
-
-def test_the_portals_routes_are_found() -> None:
-    """What makes the forged-POST test below see every form (not none, in silence)."""
-    assert {PATH, f"{PATH}/start"} <= set(_portal_routes("GET"))
-
-
-def _fill(path: str, endpoint_id: str) -> str:
-    """``path`` with each of its parameters set to the session's own endpoint (a write refused
-    there is refused for the session, not for lack of a row)."""
-    return "/".join(endpoint_id if part.startswith("{") else part for part in path.split("/"))
-
-
 async def _post_from(page: Page, path: str, form: dict[str, str]) -> int:
     """POST ``form`` to ``path`` from a script running in ``page`` (the browser sends the
     session cookie and says the request is same-origin); the status, or 0 for a redirect (the
@@ -253,24 +216,56 @@ async def _session_csrf(page: Page, settings: Settings) -> str:
     )
 
 
-@pytest.mark.parametrize("path", _portal_routes("POST"))
-async def test_a_forged_post_is_refused(
-    page: Page, live_url: str, rest: httpx.AsyncClient, fast: Settings, path: str
+async def test_a_read_only_session_has_no_write_controls_and_forged_posts_are_refused(
+    page: Page, live_url: str, rest: httpx.AsyncClient, fast: Settings
 ) -> None:
-    acme = await create_tenant(rest, "acme")
-    ours = await make_endpoint(rest, acme.headers, url=OURS)
-    target = _fill(path, ours["id"])
-    before = (await rest.get("/v1/endpoints", headers=acme.headers)).json()
+    """Every form a writable session is offered (found by following its links): a read-only
+    session is shown none of them and cannot post to them even with its own CSRF token; a
+    writable session's post without its token, or with another session's, is refused too.
+    Every refusal is a 403, and nothing changes."""
+    acme = await tenant_with_history(rest, "acme", OURS)
+    key = acme.tenant.api_key
+    before = await _state(rest, acme)
 
-    await open_portal(page, live_url, acme.api_key, read_only=True)
+    await open_portal(page, live_url, key)
+    offered = {path: shown for path, shown in (await crawl(page, PATH)).items() if shown.posts}
+    forms = sorted({post for shown in offered.values() for post in shown.posts})
+    assert {
+        f"{PATH}/endpoints/new",
+        f"{PATH}/endpoints/{acme.endpoint_id}/pause",
+        f"{PATH}/deliveries/{acme.delivery_id}/retry",
+        f"{PATH}/inbound/{acme.source_id}/messages/{acme.message_id}/retry",
+    } <= set(forms), "the crawl finds the forms"
+
+    await open_portal(page, live_url, key, read_only=True)  # its cookie replaces the first
+    await expect(page.get_by_role("link", name="Add an endpoint")).to_have_count(0)
+    for path in offered:
+        shown = await visit(page, path)
+        assert shown.posts == [], path
+        assert 'name="csrf"' not in shown.html, path
+    await page.goto(PATH)
     read_only_csrf = await _session_csrf(page, fast)
-    assert await _post_from(page, target, {}) == 403
-    assert await _post_from(page, target, {"csrf": read_only_csrf}) == 403
-    assert (await page.request.post(target, form={"csrf": read_only_csrf})).status == 403
+    for form in forms:
+        assert await _post_from(page, form, {}) == 403, form
+        assert await _post_from(page, form, {"csrf": read_only_csrf}) == 403, form
+        assert (await page.request.post(form, form={"csrf": read_only_csrf})).status == 403, form
 
-    await open_portal(page, live_url, acme.api_key)  # a writable session, in its place
-    assert await _post_from(page, target, {}) == 403
-    assert await _post_from(page, target, {"csrf": read_only_csrf}) == 403, "another session's"
-    assert (await page.request.post(target, form={})).status == 403
+    await open_portal(page, live_url, key)  # a writable session, in its place
+    for form in forms:
+        assert await _post_from(page, form, {}) == 403, form
+        assert await _post_from(page, form, {"csrf": read_only_csrf}) == 403, form
+        assert (await page.request.post(form, form={})).status == 403, form
 
-    assert (await rest.get("/v1/endpoints", headers=acme.headers)).json() == before
+    assert await _state(rest, acme) == before
+
+
+async def _state(rest: httpx.AsyncClient, history: History) -> list[Any]:
+    """What a write through the portal's forms would change: the endpoints' settings (not their
+    health, which the failing deliveries move) and the signing secret."""
+    headers = history.tenant.headers
+    endpoints = (await rest.get("/v1/endpoints", headers=headers)).json()["data"]
+    secret = await rest.get(f"/v1/endpoints/{history.endpoint_id}/secret", headers=headers)
+    settings = [
+        {k: e[k] for k in e if k not in ("last_success_at", "failing_since")} for e in endpoints
+    ]
+    return [settings, secret.json()]
