@@ -60,6 +60,8 @@ class Visited:
     """A page as the browser showed it."""
 
     status: int
+    #: The response's headers, names in lower case.
+    headers: dict[str, str]
     html: str
     #: The paths of the links it shows to its own site.
     links: list[str]
@@ -80,20 +82,32 @@ async def visit(page: Page, path: str) -> Visited:
     links = {urlsplit(url) for url in shown["links"]}
     return Visited(
         status=response.status,
+        headers=await response.all_headers(),
         html=await page.content(),
         links=sorted({link.path for link in links if link.netloc == here}),
         posts=sorted({urlsplit(action).path for action in shown["posts"]}),
     )
 
 
-async def crawl(page: Page, start: str, *, limit: int = 60) -> dict[str, Visited]:
+#: Checks a page while the browser shows it (``crawl`` calls it on each page it reaches).
+Check = Callable[[Page, Visited], Awaitable[None]]
+
+
+async def _nothing(_page: Page, _visited: Visited) -> None:
+    pass
+
+
+async def crawl(
+    page: Page, start: str, *, check: Check = _nothing, limit: int = 60
+) -> dict[str, Visited]:
     """Every page at or below ``start`` that a person reaches from it by following links (each
-    path once, its query dropped), as the browser showed it."""
+    path once, its query dropped), as the browser showed it; ``check`` looks at each one."""
     found: dict[str, Visited] = {}
     queue = [start]
     while queue:
         path = queue.pop(0)
         found[path] = shown = await visit(page, path)
+        await check(page, shown)
         below = [link for link in shown.links if link == start or link.startswith(f"{start}/")]
         queue += [link for link in below if link not in found and link not in queue]
         assert len(found) <= limit, f"more than {limit} pages below {start}"
