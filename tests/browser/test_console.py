@@ -1,10 +1,15 @@
 """The operator console in a browser: signing in through the real form, and out again."""
 
+from typing import Any
+
+import httpx
 from playwright.async_api import Page, expect
 
 from app.console.browser import COOKIE
-from tests.browser.pages import sign_in_console
+from tests.browser.pages import crawl, sign_in_console
+from tests.browser.seed import create_tenant
 from tests.conftest import ADMIN_TOKEN
+from tests.factories import ADMIN
 
 
 async def test_the_admin_token_signs_in_to_the_overview_and_out_again(
@@ -42,17 +47,37 @@ async def test_a_wrong_token_stays_on_the_sign_in_page_with_an_error(
 
 
 async def test_a_console_form_posted_without_its_csrf_token_is_refused(
-    page: Page, live_url: str
+    page: Page, live_url: str, rest: httpx.AsyncClient
 ) -> None:
-    """A script in the page (or anything holding the cookie) cannot sign the operator out, or do
-    anything else, without the session's CSRF token."""
+    """Every form the console shows (found by following its links): a script in the page, or
+    anything else holding the cookie, cannot post it without the session's CSRF token."""
+    acme = await create_tenant(rest, "acme")
+    before = await _tenants(rest)
     await sign_in_console(page, live_url, ADMIN_TOKEN)
-    from_the_page = await page.evaluate(
-        """async () => (await fetch('/console/logout', {method: 'POST',
-                body: new URLSearchParams({csrf: 'forged'})})).status"""
+    forms = sorted(
+        {post for shown in (await crawl(page, "/console")).values() for post in shown.posts}
     )
-    assert from_the_page == 403
-    with_the_cookie = await page.request.post("/console/logout", form={})
-    assert with_the_cookie.status == 403
-    await page.reload()
+    assert {
+        "/console/logout",
+        "/console/tenants",
+        f"/console/tenants/{acme.id}/keys",
+        f"/console/tenants/{acme.id}/portal",
+    } <= set(forms), "the crawl finds the forms"
+
+    for form in forms:
+        from_the_page = await page.evaluate(
+            """async (path) => (await fetch(path, {method: 'POST', redirect: 'manual',
+                    body: new URLSearchParams({csrf: 'forged', name: 'forged'})})).status""",
+            form,
+        )
+        assert from_the_page == 403, form
+        assert (await page.request.post(form, form={"name": "forged"})).status == 403, form
+    await page.goto("/console")
     await expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    assert await _tenants(rest) == before
+    assert (await rest.get("/v1/endpoints", headers=acme.headers)).status_code == 200, "key kept"
+
+
+async def _tenants(rest: httpx.AsyncClient) -> list[dict[str, Any]]:
+    tenants: list[dict[str, Any]] = (await rest.get("/v1/tenants", headers=ADMIN)).json()["data"]
+    return tenants
