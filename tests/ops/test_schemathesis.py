@@ -10,17 +10,15 @@ operation with a tenant's API key, and the admin routes with the admin token. An
 import asyncio
 import shutil
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import make_tenant
+from tests.loopback import serve_on_loopback
 
 CHECKS = (
     "not_a_server_error",
@@ -32,30 +30,6 @@ CHECKS = (
 PHASES = "examples,coverage,fuzzing,stateful"
 MAX_EXAMPLES = 10
 SEED = 20240501
-
-
-@asynccontextmanager
-async def _listening(settings: Settings, database_url: str) -> AsyncIterator[str]:
-    """The app served over loopback in this event loop; yields its base URL."""
-    config = uvicorn.Config(
-        create_app(settings, database_url=database_url),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def _config(tenant_key: str) -> str:
@@ -77,7 +51,7 @@ headers = {{ Authorization = "Bearer {ADMIN_TOKEN}" }}
 async def test_the_api_keeps_its_openapi_promises(
     settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
-    async with _listening(settings, database_url) as base_url:
+    async with serve_on_loopback(create_app(settings, database_url=database_url)) as base_url:
         async with httpx.AsyncClient(base_url=base_url) as client:
             tenant = await make_tenant(client)
         config = tmp_path / "schemathesis.toml"
