@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
 from app.console import browser as console_browser
@@ -146,7 +147,9 @@ def create_app(
         app.include_router(router)
     error_page_for(app, portal_browser.PATH, portal_browser.error_page)
     error_page_for(app, console_browser.PATH, console_browser.error_page)
-    app.mount("/static", StaticFiles(packages=[("app.web", "static")]), name="static")
+    # Compressed here only: the API's own answers are small and on the hot path.
+    static = GZipMiddleware(StaticFiles(packages=[("app.web", "static")]), minimum_size=1024)
+    app.mount("/static", static, name="static")
     app.add_api_route("/", _to_console, include_in_schema=False)
     return app
 
