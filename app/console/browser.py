@@ -21,7 +21,7 @@ from app.web.security import (
     csrf_token,
     secure_headers,
 )
-from app.web.templating import render_page, templates_for
+from app.web.templating import reload_when_signed_out, render_page, templates_for
 from app.web.tokens import InvalidToken, TokenSigner
 
 templates = templates_for("app.console")
@@ -127,12 +127,13 @@ def see_other(url: str) -> RedirectResponse:
 def error_page(request: Request, problem: dict[str, Any]) -> Response:
     """An error under /console as a page; a missing or stale session leads to sign-in."""
     if problem["status"] == 401:
-        return page(
+        sign_in = page(
             request,
             None,
             "console/login.html",
             {"title": "Sign in", "problem": problem["detail"]},
         )
+        return reload_when_signed_out(request, 401, sign_in)
     return page(
         request,
         None,

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.portal.sessions import PortalSession, open_session
 from app.web.security import checked_form, csrf_token
-from app.web.templating import render_page, templates_for
+from app.web.templating import reload_when_signed_out, render_page, templates_for
 from app.web.tokens import InvalidToken, TokenSigner
 
 templates = templates_for("app.portal")
@@ -110,7 +110,7 @@ def error_page(request: Request, problem: dict[str, Any]) -> Response:
         portal: PortalSession | None = _session_from_cookie(request)
     except Unauthorized:
         portal = None
-    return render_page(
+    shown = render_page(
         templates,
         request,
         "error.html",
@@ -124,6 +124,7 @@ def error_page(request: Request, problem: dict[str, Any]) -> Response:
         },
         frame_ancestors=portal.frame_ancestors if portal else (),
     )
+    return reload_when_signed_out(request, problem["status"], shown)
 
 
 def visible_endpoint(portal: PortalSession, endpoint_id: uuid.UUID) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import jinja2
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.web.charts import bar_chart
@@ -41,6 +41,15 @@ def notice(request: Request, messages: Mapping[str, str]) -> str | None:
     """The message for a page's ``?done=<key>`` after a write redirected to it (post, redirect,
     get). Only known keys have a message: no text from the URL reaches the page."""
     return messages.get(request.query_params.get("done", ""))
+
+
+def reload_when_signed_out(request: Request, status: int, response: Response) -> Response:
+    """A part of a page htmx fetched (a table refreshing itself) whose session has ended would
+    be swapped in as nothing and stop refreshing, silently: ask htmx to reload the whole page,
+    so the person sees the sign-in or expiry page instead."""
+    if status == 401 and request.headers.get("hx-request"):
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 def templates_for(package: str) -> Jinja2Templates:

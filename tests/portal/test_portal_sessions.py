@@ -143,3 +143,17 @@ async def test_pages_without_a_session_are_refused(client: httpx.AsyncClient) ->
     unknown = await client.get("/portal/no-such-page")
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("text/html")
+
+
+async def test_a_refreshing_part_of_a_page_reloads_the_page_once_the_session_is_gone(
+    client: httpx.AsyncClient,
+) -> None:
+    """htmx refreshes the delivery log and the console's overview in place; with the session
+    gone it must reload the whole page (to show why) rather than swap in nothing."""
+    for path in ("/portal/deliveries", "/console"):
+        fetched = await client.get(path, headers={"HX-Request": "true"})
+        assert fetched.status_code == 401
+        assert fetched.headers["HX-Refresh"] == "true"
+        opened = await client.get(path)
+        assert opened.status_code == 401
+        assert "HX-Refresh" not in opened.headers
