@@ -108,7 +108,10 @@ def check_address(address: IPAddress, allowed: Sequence[IPNetwork]) -> None:
 
 def check_url_syntax(url: str) -> str:
     """The URL's host, after checking the URL is absolute http(s) with a host and no credentials."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: http://[::1
+        raise UnsafeTarget(f"is not a URL ({exc})") from exc
     if parts.scheme not in ("http", "https"):
         raise UnsafeTarget("must be an http:// or https:// URL")
     if not parts.hostname:

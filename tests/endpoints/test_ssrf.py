@@ -6,7 +6,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.endpoints.ssrf import IPAddress, TargetGuard, UnsafeTarget, check_address, resolve
+from app.endpoints.ssrf import (
+    IPAddress,
+    TargetGuard,
+    UnsafeTarget,
+    check_address,
+    check_url_syntax,
+    resolve,
+)
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import serve_in_process
@@ -159,3 +166,9 @@ def test_an_allow_listed_network_covers_the_ipv4_address_carried() -> None:
     guard.check_address(ipaddress.ip_address("64:ff9b::127.0.0.1"))
     with pytest.raises(UnsafeTarget):
         guard.check_address(ipaddress.ip_address("64:ff9b::10.0.0.1"))
+
+
+def test_a_url_the_parser_cannot_split_is_refused_not_raised() -> None:
+    """``urlsplit`` raises on an unclosed IPv6 bracket; the portal's form reached it (a 500)."""
+    with pytest.raises(UnsafeTarget, match="is not a URL"):
+        check_url_syntax("http://[::1")
