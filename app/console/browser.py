@@ -22,7 +22,7 @@ from app.web.security import (
     secure_headers,
 )
 from app.web.templating import reload_when_signed_out, render_page, templates_for
-from app.web.tokens import InvalidToken, TokenSigner
+from app.web.tokens import InvalidToken, signer
 
 templates = templates_for("app.console")
 #: Seconds as an age (``4.2s``, ``17m``), as `hookline status` prints them.
@@ -33,11 +33,6 @@ PATH = "/console"
 PURPOSE = "console-session"
 #: The console is never framed: it acts with the admin's full power.
 NOT_FRAMED = ("'none'",)
-
-
-def signer(request: Request) -> TokenSigner:
-    signer: TokenSigner = request.app.state.token_signer
-    return signer
 
 
 def fingerprint(settings: Settings) -> str:

@@ -19,11 +19,11 @@ from app.console.browser import (
     fingerprint,
     page,
     see_other,
-    signer,
 )
 from app.deps import AppSettings, DbSession
 from app.ops.stats import overview
 from app.web.security import check_same_origin, set_session_cookie
+from app.web.tokens import signer
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from app.console.browser import PATH, Operator, OperatorForm, page, see_other, signer
+from app.console.browser import PATH, Operator, OperatorForm, page, see_other
 from app.console.tenant_forms import TenantForm, form_errors, text_of
 from app.deps import AppSettings, DbSession
 from app.pagination import PageParams, Pagination, make_page
@@ -19,6 +19,7 @@ from app.tenants import service as tenants
 from app.tenants.models import Tenant
 from app.tenants.schemas import ApiKeyIn, ApiKeyInfo, TenantIn, TenantOut, TenantPatch
 from app.web.templating import notice
+from app.web.tokens import signer
 
 router = APIRouter(prefix=f"{PATH}/tenants", include_in_schema=False)
 

@@ -16,17 +16,12 @@ from app.errors import Forbidden, NotFound, Unauthorized
 from app.portal.sessions import PortalSession, open_session
 from app.web.security import checked_form, csrf_token
 from app.web.templating import reload_when_signed_out, render_page, templates_for
-from app.web.tokens import InvalidToken, TokenSigner
+from app.web.tokens import InvalidToken, signer
 
 templates = templates_for("app.portal")
 
 COOKIE = "hookline_portal"
 PATH = "/portal"
-
-
-def signer(request: Request) -> TokenSigner:
-    signer: TokenSigner = request.app.state.token_signer
-    return signer
 
 
 def _session_from_cookie(request: Request) -> PortalSession:

@@ -12,13 +12,13 @@ from app.endpoints import service as endpoints
 from app.errors import Unauthorized
 from app.pagination import Pagination, make_page
 from app.portal import endpoint_forms, endpoint_pages, secret_pages
-from app.portal.browser import COOKIE, PATH, Portal, page, signer
+from app.portal.browser import COOKIE, PATH, Portal, page
 from app.portal.health import last_day_of, success_chart
 from app.portal.sessions import open_session
 from app.tenants.service import get_tenant
 from app.web.security import secure_headers, set_session_cookie
 from app.web.templating import notice
-from app.web.tokens import InvalidToken
+from app.web.tokens import InvalidToken, signer
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 # The form routes first: /endpoints/new is not an endpoint's id.

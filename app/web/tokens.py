@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import orjson
+from fastapi import Request
 
 _KEY_LABEL = b"hookline/web-tokens/v1\x00"
 #: Longer than any token Hookline mints (a portal link naming 100 endpoints is ~5,000).
@@ -67,3 +68,9 @@ class TokenSigner:
     def mac(self, purpose: str, value: str) -> str:
         """A MAC of ``value``, e.g. a CSRF token bound to a session id."""
         return _b64(self._mac(purpose, value))
+
+
+def signer(request: Request) -> TokenSigner:
+    """The app's signer (one per app, keyed from SECRET_KEY), for the pages' sessions and CSRF."""
+    found: TokenSigner = request.app.state.token_signer
+    return found
