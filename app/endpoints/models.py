@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -66,6 +67,14 @@ class Endpoint(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: Deliveries per second at most; NULL for no limit.
     rate_limit_per_second: Mapped[int | None] = mapped_column(Integer)
+    #: Channels subscribed to: only events on one of them are delivered. NULL: any channel.
+    channels: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    #: A payload filter over the event (see app/endpoints/payload_filter.py); NULL: none.
+    filter: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    #: Delivery policy overrides; NULL inherits the tenant's, then the settings'.
+    retry_schedule: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    timeout_seconds: Mapped[float | None] = mapped_column(Float)
+    disable_after_seconds: Mapped[int | None] = mapped_column(Integer)
     #: Strictly one delivery in flight, in event order.
     ordered: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     #: Since when every attempt has failed (NULL after a success); drives auto-disable.

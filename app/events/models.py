@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.base import Base
@@ -47,6 +47,12 @@ class Event(QueueColumns[JobStatus], Base):
     type: Mapped[str] = mapped_column(Text)
     #: The payload, stored once however many endpoints receive it.
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    #: Channel names (at most 10): endpoints that subscribe to channels get only their events.
+    channels: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    #: The publisher's labels for routing and search; not sent to receivers.
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, server_default=text("'{}'::jsonb")
+    )
     #: The publishing transaction's id (``pg_current_xact_id()``): publish order, first key.
     xact: Mapped[int] = mapped_column(BigInteger, server_default=text(XACT_ID))
     #: Insert order (publish order's second key: within one transaction, a batch's order).

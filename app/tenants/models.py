@@ -3,7 +3,18 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,6 +31,10 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(Text)
     #: Origins whose pages may frame this tenant's portal (CSP ``frame-ancestors``).
     portal_frame_ancestors: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    #: Delivery policy defaults for the tenant's endpoints; NULL inherits the settings'.
+    retry_schedule: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    timeout_seconds: Mapped[float | None] = mapped_column(Float)
+    disable_after_seconds: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
