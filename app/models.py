@@ -6,6 +6,7 @@ Models live in their feature folders; importing them here registers them on the 
 from app.base import Base
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointTombstone
+from app.event_types.models import EventType, EventTypeChanges
 from app.events.models import Event
 from app.inbound.models import InboundSource, InboxMessage
 from app.queue.schema import Worker
@@ -22,6 +23,8 @@ __all__ = [
     "EndpointSecret",
     "EndpointTombstone",
     "Event",
+    "EventType",
+    "EventTypeChanges",
     "InboundSource",
     "InboxMessage",
     "Tenant",
