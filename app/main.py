@@ -24,6 +24,8 @@ from app.delivery.router import router as delivery_router
 from app.endpoints.router import router as endpoints_router
 from app.endpoints.ssrf import Resolver, TargetGuard, resolve
 from app.errors import error_page_for, install_error_handlers
+from app.event_types.cache import ValidatorCache
+from app.event_types.router import router as event_types_router
 from app.events.router import router as events_router
 from app.inbound.handlers import known_names
 from app.inbound.router import receiver as inbound_receiver
@@ -110,6 +112,7 @@ def create_app(
     #: Set when a component failed and the process is stopping because of it (exit non-zero).
     app.state.failed = False
     app.state.key_cache = KeyCache()
+    app.state.validator_cache = ValidatorCache()
     app.state.inbound_handler_names = known_names(settings.inbound_handlers)
     app.state.secret_box = SecretBox(settings.secret_key.get_secret_value())
     app.state.token_signer = TokenSigner(settings.secret_key.get_secret_value())
@@ -132,6 +135,7 @@ def create_app(
         ops_admin_router,
         tenants_router,
         endpoints_router,
+        event_types_router,
         delivery_router,
         inbound_router,
         inbound_receiver,
