@@ -8,7 +8,10 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import TypeAdapter, ValidationError
 
 from app.deps import AppSettings, DbSession, OneStatement, OneStatementTenantId, TenantId
-from app.errors import FieldError, field_path, problem_responses
+from app.errors import FieldError, InvalidInput, field_path, problem_responses
+from app.event_types.cache import Catalogue
+from app.event_types.dependencies import Validators
+from app.event_types.service import catalogue as catalogue_of
 from app.events import service
 from app.events.models import Event
 from app.events.outbox import NewEvent, publish_alone, publish_many
@@ -69,11 +72,21 @@ async def publish_event(
     body: EventIn,
     conn: OneStatement,
     tenant: OneStatementTenantId,
+    validators: Validators,
     idempotency_key: Annotated[
         IdempotencyKey | None,
         Header(description="Same key → the same event, published once (per tenant)."),
     ] = None,
 ) -> Response:
+    """When the tenant's catalogue has the type with a schema and `validate`, `data` must
+    validate: else 422 naming each failing path (`data.customer.id`)."""
+    catalogue = await catalogue_of(conn, validators, tenant)  # cached: no read, as a rule
+    errors = catalogue.errors(body.type, body.data)
+    if errors:
+        raise InvalidInput(
+            "; ".join(f"{e.path}: {e.message}" for e in errors),
+            errors=[{"field": e.path, "message": e.message} for e in errors],
+        )
     # One INSERT, committed by itself before the response (see app.deps.OneStatement).
     published = await publish_alone(
         conn, tenant, body.type, body.data, idempotency_key=idempotency_key
@@ -107,8 +120,14 @@ def _too_big(item: BatchItemIn, max_bytes: int) -> bool:
     responses=problem_responses(413),
 )
 async def publish_batch(
-    body: BatchIn, session: DbSession, tenant: TenantId, settings: AppSettings
+    body: BatchIn,
+    session: DbSession,
+    tenant: TenantId,
+    settings: AppSettings,
+    validators: Validators,
 ) -> BatchOut:
+    """Items whose type the catalogue validates are checked against its schema; one that fails
+    is `invalid` with its errors (`data.amount`), the others are published."""
     results: list[BatchItemResult] = []
     valid: list[tuple[int, BatchItemIn]] = []
     try:  # the common case, every item valid, in one pass; else item by item for the errors
@@ -123,6 +142,8 @@ async def publish_batch(
                 results.append(BatchItemResult(index=index, status="invalid", errors=errors))
             else:
                 valid.append((index, parsed))
+    catalogue = await catalogue_of(session, validators, tenant)
+    valid = _conforming(valid, catalogue, results)
     published = await publish_many(
         session,
         tenant,
@@ -140,6 +161,22 @@ async def publish_batch(
         )
     results.sort(key=lambda result: result.index)
     return BatchOut(results=results)
+
+
+def _conforming(
+    items: list[tuple[int, BatchItemIn]], catalogue: Catalogue, results: list[BatchItemResult]
+) -> list[tuple[int, BatchItemIn]]:
+    """The items whose ``data`` their type's schema accepts; the others go to ``results`` as
+    invalid, naming each failing path."""
+    kept = []
+    for index, item in items:
+        errors = catalogue.errors(item.type, item.data, prefix="data")
+        if errors:
+            failures = [FieldError(field=e.path, message=e.message) for e in errors]
+            results.append(BatchItemResult(index=index, status="invalid", errors=failures))
+        else:
+            kept.append((index, item))
+    return kept
 
 
 @router.get("", summary="List events, newest first", response_model=Page[EventOut])
