@@ -1,14 +1,16 @@
-"""A test event: "send test event" on an endpoint, to see that it receives and verifies
-Hookline's webhooks.
+"""Events sent to one endpoint alone: "send test event" (Hookline's own ``hookline.test``) to
+see that it receives and verifies Hookline's webhooks, and "send example" (an example of a type
+in the tenant's catalogue) to see what that type looks like.
 
-The event, of Hookline's own type ``hookline.test``, goes to that endpoint alone, whatever the
-other endpoints subscribe to: it is recorded already fanned out, with its one delivery written
-beside it in the same transaction. From there it is a delivery like any other, signed and sent
-by the workers, retried on the schedule, its attempts recorded.
+Either event goes to that endpoint alone, whatever the other endpoints subscribe to: it is
+recorded already fanned out, with its one delivery written beside it in the same transaction.
+From there it is a delivery like any other, signed and sent by the workers, retried on the
+schedule, its attempts recorded.
 """
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +20,7 @@ from app.delivery.models import Delivery
 from app.delivery.queue import DELIVERIES, endpoint_key
 from app.endpoints.models import Endpoint, EndpointStatus
 from app.errors import Conflict, NotFound
+from app.event_types import service as event_types
 from app.events.outbox import record_fanned_out
 from app.queue.ring import bucket_for
 
@@ -42,25 +45,54 @@ async def _endpoint_kept(
 async def send_test_event(
     session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, *, max_attempts: int
 ) -> Delivery:
-    """Create a ``hookline.test`` event and its delivery to ``endpoint_id`` only; the workers
+    """Create a ``hookline.test`` event and its delivery to ``endpoint_id`` only."""
+    data = {
+        "endpoint_id": str(endpoint_id),
+        "message": "A test event from Hookline: this endpoint receives its webhooks.",
+    }
+    return await send_to_endpoint(
+        session, tenant_id, endpoint_id, TEST_EVENT_TYPE, data, max_attempts=max_attempts
+    )
+
+
+async def send_example(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    event_type: str,
+    index: int,
+    *,
+    max_attempts: int,
+) -> Delivery:
+    """Create an event of ``event_type`` whose data is its example ``index``, and its delivery
+    to ``endpoint_id`` only (404 without the type, 422 without that example)."""
+    await _endpoint_kept(session, tenant_id, endpoint_id)
+    data = await event_types.example(session, tenant_id, event_type, index)
+    return await send_to_endpoint(
+        session, tenant_id, endpoint_id, event_type, data, max_attempts=max_attempts
+    )
+
+
+async def send_to_endpoint(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    max_attempts: int,
+) -> Delivery:
+    """Record an event already fanned out and its one delivery, to ``endpoint_id``; the workers
     send it once the transaction commits. Refused for an endpoint that is not active."""
     endpoint = await _endpoint_kept(session, tenant_id, endpoint_id)
     if endpoint.status != EndpointStatus.ACTIVE:
         raise Conflict(
-            f"the endpoint is {endpoint.status.value}: a test event would not be sent; "
+            f"the endpoint is {endpoint.status.value}: the event would not be sent; "
             "resume the endpoint first"
         )
     conn = await session.connection()
     now = datetime.now(UTC)
-    event = await record_fanned_out(
-        conn,
-        tenant_id,
-        TEST_EVENT_TYPE,
-        {
-            "endpoint_id": str(endpoint_id),
-            "message": "A test event from Hookline: this endpoint receives its webhooks.",
-        },
-    )
+    event = await record_fanned_out(conn, tenant_id, event_type, data)
     key = endpoint_key(endpoint_id)
     row = delivery_row(
         event,

@@ -17,6 +17,7 @@ from app.delivery.schemas import (
     EventDetail,
     RecoverIn,
     RecoverOut,
+    SendExampleIn,
     StatusClass,
 )
 from app.delivery.status import PublicStatus, public_status
@@ -217,6 +218,34 @@ async def send_test_event(
     follow it with `GET /v1/deliveries/{id}`. 409 when the endpoint is paused or disabled."""
     delivery = await probe.send_test_event(
         session, tenant, endpoint_id, max_attempts=len(settings.retry_schedule) + 1
+    )
+    return render(delivery)
+
+
+@router.post(
+    "/endpoints/{endpoint_id}/send-example",
+    summary="Send an example of a catalogued event type to this endpoint alone",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryOut,
+    responses=problem_responses(404, 409),
+)
+async def send_example(
+    endpoint_id: uuid.UUID,
+    body: SendExampleIn,
+    session: DbSession,
+    tenant: TenantId,
+    settings: AppSettings,
+) -> DeliveryOut:
+    """The type's example `example` (default the first) as the `data` of a real delivery,
+    signed and retried like any other, to this endpoint only. 404 when the type is not in the
+    catalogue, 422 when it has no such example, 409 when the endpoint is not active."""
+    delivery = await probe.send_example(
+        session,
+        tenant,
+        endpoint_id,
+        body.event_type,
+        body.example,
+        max_attempts=len(settings.retry_schedule) + 1,
     )
     return render(delivery)
 

@@ -84,3 +84,12 @@ class ActivityOut(BaseModel):
     succeeded: int = Field(description="Attempts answered 2xx.")
     failed: int = Field(description="Attempts that failed: another status, a timeout, ...")
     success_rate: float | None = Field(description="succeeded / attempts; null without attempts.")
+
+
+class SendExampleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: str = Field(
+        max_length=128, description="A type in the catalogue.", examples=["invoice.paid"]
+    )
+    example: int = Field(default=0, ge=0, le=1000, description="Which of its examples, from 0.")

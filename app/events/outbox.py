@@ -156,8 +156,8 @@ async def announce(
 async def record_fanned_out(
     conn: AsyncConnection, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """Write one of Hookline's own events whose deliveries the caller creates itself, in
-    ``conn``'s transaction (a test event for one endpoint). It goes in already fanned out, so
+    """Write an event whose deliveries the caller creates itself, in ``conn``'s transaction
+    (a test event or a type's example, for one endpoint). It goes in already fanned out, so
     the fan-out never routes it to the endpoints that subscribe to its type. Returns the row,
     every column."""
     [enqueued] = await EVENTS.enqueue(
