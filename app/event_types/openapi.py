@@ -24,6 +24,8 @@ from app.event_types.schemas import EventTypeIn
 
 MAX_TYPES = 500
 MAX_HOPS = 8
+#: ``data`` of a type with no schema (``data`` is an object whatever the schema says).
+ANY_OBJECT = {"type": "object"}
 _COMPONENTS = "#/components/schemas/"
 
 
@@ -34,7 +36,7 @@ def _envelope(row: EventType) -> dict[str, Any]:
         "properties": {
             "type": {"type": "string", "const": row.name},
             "timestamp": {"type": "string", "format": "date-time"},
-            "data": row.schema if row.schema is not None else {"type": "object"},
+            "data": row.schema if row.schema is not None else ANY_OBJECT,
         },
     }
 
@@ -120,8 +122,8 @@ def _read_type(name: str, item: Any, components: dict[str, Any]) -> EventTypeIn:
     return EventTypeIn.model_validate(
         {
             "name": name,
-            "description": post.get("description") or post.get("summary") or "",
-            "schema": _self_contained(data, components) if data is not None else None,
+            "description": post.get("description", ""),
+            "schema": None if data in (None, ANY_OBJECT) else _self_contained(data, components),
             "examples": examples,
             "deprecated": post.get("deprecated", False),
             "validate": post.get("x-hookline-validate", True),

@@ -11,6 +11,7 @@ from app.event_types import openapi, service
 from app.event_types.dependencies import Validators
 from app.event_types.models import EventType
 from app.event_types.schemas import EventTypeIn, EventTypeOut, EventTypePatch, ImportReport
+from app.jsonsafety import JsonObject
 from app.pagination import Page, Pagination, make_page
 
 router = APIRouter(
@@ -91,7 +92,7 @@ async def import_openapi(
     tenant: TenantId,
     cache: Validators,
     document: Annotated[
-        dict[str, Any],
+        JsonObject,
         Body(
             description="An OpenAPI 3.1 document; each `webhooks` entry becomes a type. Only "
             "`#/components/schemas/...` references are read (inlined); nothing is fetched.",
