@@ -15,6 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
 from app.console import browser as console_browser
+from app.console import catalogue_pages as console_catalogue_pages
 from app.console import dead_letter_pages as console_dead_letter_pages
 from app.console import pages as console_pages
 from app.console import tenant_pages as console_tenant_pages
@@ -145,6 +146,7 @@ def create_app(
         portal_inbound_pages.router,
         console_pages.router,
         console_tenant_pages.router,
+        console_catalogue_pages.router,
         console_dead_letter_pages.router,
     )
     for router in routers:

@@ -7,6 +7,10 @@ and the reference app of :mod:`bench.reference` (as many processes, the same uvi
 one throwaway database. Each round measures batch publishing then single publishes on both,
 alternating which goes first, so both see the same machine load; it prints each round and the
 medians, with Hookline's ratio to the reference.
+
+With ``--validation`` each round also publishes, on Hookline only, batches of a typical payload
+(:mod:`bench.typical_schema`) twice: as a type the catalogue does not have, and as one whose
+schema it validates, so the cost of validation is read off the same run.
 """
 
 import argparse
@@ -27,6 +31,10 @@ from app.db import asyncpg_dsn
 from bench.common import add_database_argument, scratch_database
 from bench.processes import free_port, start_hookline, stop, tenant_headers, wait_until_up
 from bench.reference import CREATE_TABLE
+from bench.typical_schema import SCHEMA, payload
+
+#: Types of the ``--validation`` batches: not in the catalogue, and validated by it.
+UNCHECKED, VALIDATED = "bench.unchecked", "bench.validated"
 
 
 async def _spread(total: int, connections: int, send: Callable[[int], Awaitable[None]]) -> float:
@@ -71,9 +79,17 @@ class Target:
             response.raise_for_status()
             await response.read()
 
-    async def batch_rate(self, args: argparse.Namespace) -> tuple[float, float]:
-        """Events per second and server CPU microseconds per event, in batches."""
-        events = [{"type": "bench.event", "data": {"n": i}} for i in range(args.batch)]
+    async def batch_rate(
+        self, args: argparse.Namespace, event_type: str | None = None
+    ) -> tuple[float, float]:
+        """Events per second and server CPU microseconds per event, in batches (of a typical
+        payload, when ``event_type`` is given)."""
+        events = [
+            {"type": event_type, "data": payload(i)}
+            if event_type
+            else {"type": "bench.event", "data": {"n": i}}
+            for i in range(args.batch)
+        ]
         body = json.dumps({"events": events}).encode()
         batches = args.events // args.batch
         return await self._measured(
@@ -131,10 +147,13 @@ async def _measure(args: argparse.Namespace, hookline: Target, reference: Target
                 rate, micros = await measure(args)
                 rates.setdefault((kind, target.name), []).append(rate)
                 cpu.setdefault((kind, target.name), []).append(micros)
-                print(
-                    f"round {round_ + 1} {kind:6} {target.name:9} {rate:10,.0f} events/s "
-                    f"{micros:8,.0f} server CPU-us/event"
-                )
+                _print_round(round_, kind, target.name, rate, micros)
+        if args.validation:
+            for kind, event_type in (("typical", UNCHECKED), ("schema", VALIDATED)):
+                rate, micros = await hookline.batch_rate(args, event_type)
+                rates.setdefault((kind, hookline.name), []).append(rate)
+                cpu.setdefault((kind, hookline.name), []).append(micros)
+                _print_round(round_, kind, hookline.name, rate, micros)
     print(
         f"medians of {args.rounds} rounds; {args.connections} connections, "
         f"{args.processes} process(es) each; batches: {args.events // args.batch} requests "
@@ -150,6 +169,21 @@ async def _measure(args: argparse.Namespace, hookline: Target, reference: Target
             f"events/s   ratio {ours / theirs:.2f}   server CPU-us/event {our_cpu:,.0f} vs "
             f"{their_cpu:,.0f}"
         )
+    if args.validation:
+        for kind, words in (("typical", "not in the catalogue"), ("schema", "schema-validated")):
+            ours = statistics.median(rates[kind, hookline.name])
+            our_cpu = statistics.median(cpu[kind, hookline.name])
+            print(
+                f"batch publish, typical payload, {words}: hookline {ours:10,.0f} events/s   "
+                f"server CPU-us/event {our_cpu:,.0f}"
+            )
+
+
+def _print_round(round_: int, kind: str, name: str, rate: float, micros: float) -> None:
+    print(
+        f"round {round_ + 1} {kind:7} {name:9} {rate:10,.0f} events/s "
+        f"{micros:8,.0f} server CPU-us/event"
+    )
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -172,10 +206,18 @@ async def run(args: argparse.Namespace) -> None:
                 reference = Target(
                     "reference", reference_client, json_headers, reference_process.pid
                 )
+                if args.validation:
+                    await _register_schema(hookline_client, key)
                 await _measure(args, hookline, reference)
         finally:
             await stop(reference_process)
             await stop(hookline_process)
+
+
+async def _register_schema(client: aiohttp.ClientSession, key: dict[str, str]) -> None:
+    body = {"name": VALIDATED, "schema": SCHEMA, "examples": [payload(0)]}
+    async with client.post("/v1/event-types", json=body, headers=key) as response:
+        response.raise_for_status()
 
 
 def main() -> None:
@@ -187,6 +229,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="alternating measurements of each")
     parser.add_argument("--processes", type=int, default=1, help="API processes of each app")
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="also batches of a typical payload, unchecked and schema-validated (Hookline only)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from app.console.browser import PATH, Operator, OperatorForm, page, see_other
 from app.console.tenant_forms import TenantForm, form_errors, text_of
 from app.deps import AppSettings, DbSession
+from app.event_types import service as event_types
 from app.pagination import PageParams, Pagination, make_page
 from app.portal.router import portal_link
 from app.portal.service import start_session
@@ -126,6 +127,7 @@ async def _tenant_page(
             "key_name": view.key_name,
             "key_errors": view.key_errors,
             "new_key": view.new_key,
+            "catalogue": await event_types.all_types(session, tenant.id, include_archived=True),
             "notice": notice(request, DONE),
         },
         status_code=status_code,

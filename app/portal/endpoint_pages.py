@@ -23,6 +23,7 @@ from app.endpoints.router import Box, Guard, render
 from app.endpoints.schemas import EndpointPatch, UserStatus
 from app.endpoints.ssrf import TargetGuard
 from app.errors import Forbidden, field_path
+from app.event_types import service as event_types
 from app.portal.browser import PATH, Portal, PortalWrite, page, visible_endpoint
 from app.portal.health import last_day, overall, success_chart
 from app.portal.sessions import PortalSession
@@ -86,6 +87,7 @@ async def detail_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     activity = await last_day(session, endpoint.id)
+    catalogue = await event_types.all_types(session, portal.tenant_id, include_archived=False)
     return page(
         request,
         portal,
@@ -98,6 +100,7 @@ async def detail_page(
             "errors": errors or [],
             "since": since,
             "secret_variable": SECRET_VARIABLE,
+            "example_types": [t.name for t in catalogue if t.examples],
             "notice": notice(request, NOTICES) or _recovered_notice(request),
         },
         status_code=status_code,
