@@ -20,6 +20,7 @@ from app.errors import InvalidInput, field_path
 from app.event_types import service as event_types
 from app.event_types.dependencies import Validators
 from app.event_types.models import EventType
+from app.event_types.router import NamePath
 from app.event_types.schemas import EventTypePatch
 from app.tenants import service as tenants
 from app.web.templating import notice
@@ -97,7 +98,7 @@ async def _edit_page(
 
 @router.get("/{tenant_id}/event-types/{name}")
 async def event_type_page(
-    tenant_id: uuid.UUID, name: str, request: Request, operator: Operator, session: DbSession
+    tenant_id: uuid.UUID, name: NamePath, request: Request, operator: Operator, session: DbSession
 ) -> HTMLResponse:
     await tenants.get_tenant(session, tenant_id)
     row = await event_types.get(session, tenant_id, name)
@@ -107,7 +108,7 @@ async def event_type_page(
 @router.post("/{tenant_id}/event-types/{name}")
 async def update_event_type(
     tenant_id: uuid.UUID,
-    name: str,
+    name: NamePath,
     request: Request,
     operator: Operator,
     form: OperatorForm,

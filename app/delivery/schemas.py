@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.delivery.models import AttemptOutcome, AttemptTrigger
 from app.delivery.status import PublicStatus
 from app.events.schemas import EventOut
+from app.jsonsafety import StoredStr
 from app.pagination import IsoDatetime
 from app.queue.schema import JobStatus
 
@@ -89,7 +90,7 @@ class ActivityOut(BaseModel):
 class SendExampleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_type: str = Field(
+    event_type: StoredStr = Field(
         max_length=128, description="A type in the catalogue.", examples=["invoice.paid"]
     )
     example: int = Field(default=0, ge=0, le=1000, description="Which of its examples, from 0.")

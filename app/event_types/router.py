@@ -11,7 +11,7 @@ from app.event_types import openapi, service
 from app.event_types.dependencies import Validators
 from app.event_types.models import EventType
 from app.event_types.schemas import EventTypeIn, EventTypeOut, EventTypePatch, ImportReport
-from app.jsonsafety import JsonObject
+from app.jsonsafety import JsonObject, StoredStr
 from app.pagination import Page, Pagination, make_page
 
 router = APIRouter(
@@ -19,7 +19,8 @@ router = APIRouter(
 )
 
 NamePath = Annotated[
-    str, Path(max_length=EVENT_TYPE_MAX_LENGTH, description="The type's name, e.g. `invoice.paid`.")
+    StoredStr,
+    Path(max_length=EVENT_TYPE_MAX_LENGTH, description="The type's name, e.g. `invoice.paid`."),
 ]
 
 

@@ -43,6 +43,9 @@ async def test_a_type_without_that_example_is_refused(client: httpx.AsyncClient)
 
     unknown = await client.post(url, json={"event_type": "no.such"}, headers=acme)
     assert unknown.status_code == 404
+    unstorable = await client.post(url, json={"event_type": "a\u0000b"}, headers=acme)
+    assert unstorable.status_code == 422
+    assert unstorable.json()["errors"][0]["field"] == "event_type"
     empty = await client.post(url, json={"event_type": "bare.type"}, headers=acme)
     assert empty.status_code == 422
     assert empty.json()["errors"] == [{"field": "example", "message": "the type has no examples"}]
