@@ -181,9 +181,8 @@ async def replace_many(
                         "schema",
                         "examples",
                         "deprecated",
-                        "archived",
                         "validate",
-                    )
+                    )  # not ``archived``: a document has no such flag, so an import keeps it
                 }
                 | {"updated_at": func.now()},
             )

@@ -30,8 +30,12 @@ async def test_an_export_imports_into_another_tenant_unchanged(client: httpx.Asy
     report = await client.post("/v1/event-types/import", json=document, headers=globex)
     assert report.status_code == 200, report.text
     assert report.json() == {"created": ["invoice.paid", "invoice.voided"], "updated": []}
+    await client.patch("/v1/event-types/invoice.voided", json={"archived": True}, headers=globex)
     again = await client.post("/v1/event-types/import", json=document, headers=globex)
     assert again.json() == {"created": [], "updated": ["invoice.paid", "invoice.voided"]}
+    kept = await client.get("/v1/event-types/invoice.voided", headers=globex)
+    assert kept.json()["archived"] is True
+    await client.patch("/v1/event-types/invoice.voided", json={"archived": False}, headers=globex)
 
     def comparable(tenant_types: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
