@@ -15,11 +15,12 @@ created through the API. (Size and nesting are bounded before: the body limit, a
 
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from app.errors import field_path
 from app.event_types.models import EventType
-from app.event_types.schema_check import resolve_pointer
+from app.event_types.schema_check import MAX_SCHEMA_BYTES, resolve_pointer
 from app.event_types.schemas import EventTypeIn
 
 MAX_TYPES = 500
@@ -186,9 +187,16 @@ def _self_contained(schema: Any, components: dict[str, Any]) -> Any:
         return copied
 
     result = rewrite(schema)
+    size = len(orjson.dumps(result))
     while pending:
         key = pending.pop()
-        used[key] = rewrite(_target(_COMPONENTS + key, components))
+        target = _target(_COMPONENTS + key, components)
+        size += len(orjson.dumps(target))
+        if size > MAX_SCHEMA_BYTES:  # before copying more: 500 types may share big components
+            raise DocumentProblems(
+                [{"field": "$ref", "message": f"larger than {MAX_SCHEMA_BYTES} bytes inlined"}]
+            )
+        used[key] = rewrite(target)
     if used and isinstance(result, dict):
         unescaped = {k.replace("~1", "/").replace("~0", "~"): v for k, v in used.items()}
         result["$defs"] = {**result.get("$defs", {}), **unescaped}

@@ -58,21 +58,29 @@ class SchemaProblem(ValueError):
         self.message = message
 
 
-def subschemas(schema: Any, pointer: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+def subschemas(schema: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every object subschema of ``schema`` (itself first) with its JSON Pointer."""
+    for pointer, sub, _ in _nested(schema):
+        yield pointer, sub
+
+
+def _nested(
+    schema: Any, pointer: str = "", depth: int = 1
+) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """Every object subschema with its pointer and how many subschemas deep it is."""
     if not isinstance(schema, dict):
         return
-    yield pointer, schema
+    yield pointer, schema, depth
     for keyword, value in schema.items():
         here = f"{pointer}/{_escape(keyword)}"
         if keyword in SINGLE:
-            yield from subschemas(value, here)
+            yield from _nested(value, here, depth + 1)
         elif keyword in MAPS and isinstance(value, dict):
             for name, sub in value.items():
-                yield from subschemas(sub, f"{here}/{_escape(name)}")
+                yield from _nested(sub, f"{here}/{_escape(name)}", depth + 1)
         elif keyword in LISTS and isinstance(value, list):
             for index, sub in enumerate(value):
-                yield from subschemas(sub, f"{here}/{index}")
+                yield from _nested(sub, f"{here}/{index}", depth + 1)
 
 
 def _escape(token: str) -> str:
@@ -123,7 +131,7 @@ def _check_bounds(schema: dict[str, Any]) -> None:
         raise SchemaProblem(path, str(error)) from None
     if len(orjson.dumps(schema)) > MAX_SCHEMA_BYTES:
         raise SchemaProblem("", f"larger than {MAX_SCHEMA_BYTES} bytes")
-    depth = max((pointer.count("/") for pointer, _ in subschemas(schema)), default=0)
+    depth = max((depth for _, _, depth in _nested(schema)), default=0)
     if depth > MAX_SCHEMA_DEPTH:
         raise SchemaProblem("", f"subschemas nested deeper than {MAX_SCHEMA_DEPTH} levels")
 

@@ -87,6 +87,10 @@ async def test_component_references_are_inlined(client: httpx.AsyncClient) -> No
     assert [e["field"] for e in refused.json()["errors"]] == ["data.customer"]
 
 
+def _big() -> dict[str, Any]:
+    return {"type": "object", "description": "x" * 70_000}
+
+
 def _nested(depth: int) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object"}
     for _ in range(depth):
@@ -111,6 +115,10 @@ def _nested(depth: int) -> dict[str, Any]:
         ({"webhooks": {"a b": {"post": {}}}}, "pattern"),
         ({"webhooks": {"x": []}}, "expected a POST operation"),
         (_document(_nested(200)), "nested deeper than 64 levels"),
+        (
+            _document({"properties": {"a": {"$ref": "#/components/schemas/Big"}}}, {"Big": _big()}),
+            "bytes inlined",
+        ),
     ],
 )
 async def test_a_hostile_document_is_refused_whole(
