@@ -140,7 +140,10 @@ class DataValidator:
                 pass
             else:
                 return []
-        found = sorted(self._exact.iter_errors(data), key=lambda e: list(map(str, e.path)))
+        try:
+            found = sorted(self._exact.iter_errors(data), key=lambda e: list(map(str, e.path)))
+        except RecursionError:  # a recursive schema over deep data: refuse, never a 500
+            return [DataError(path=prefix, message="too deeply nested to check against the schema")]
         return [
             DataError(
                 path=".".join([prefix, *(str(part) for part in error.absolute_path)]),
