@@ -6,32 +6,21 @@ per tenant, the schemas of the types that validate, and compiles each type's val
 first time it is used.
 
 Staying correct across processes: a trigger bumps ``event_type_changes.generation`` whenever
-any catalogue changes. Before trusting its entries the cache reads that counter if it was last
-read more than ``revalidate_every`` ago (one single-row read a second per process, however many
-publishes) and drops every entry when it moved. A change made through one process is thus
-enforced by every other within ``revalidate_every`` (1 s) of its commit.
-
-In the process that made the change it holds at once: the change reads the counter's new value
-inside its own transaction and calls :meth:`ValidatorCache.expect`; until the cache has read a
-value that high it re-reads the counter on every use (a few milliseconds, until the commit), so
-the first publish after the commit already sees the change. (If that transaction rolls back the
-value never comes; the expectation lapses after ``expect_for``.)
-
-As in :mod:`app.tenants.key_cache`, an entry loaded while a change committed could be stored
-after the drop it should have fallen to; entries carry the cache's epoch from before their load,
-and those from an older epoch are not stored.
+any catalogue changes, and the cache drops every entry when it moves (see
+:mod:`app.counter_watch`). A change made through one process is thus enforced by every other
+within ``revalidate_every`` (1 s) of its commit. In the process that made the change it holds
+at once: the change reads the counter's new value inside its own transaction and calls
+:meth:`ValidatorCache.expect`, so the first publish after the commit already sees the change.
 """
 
-import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from app.counter_watch import Clock, CounterWatch
 from app.event_types.validators import DataError, DataValidator
-
-Clock = Callable[[], float]
 
 
 class Catalogue:
@@ -64,24 +53,18 @@ class ValidatorCache:
         max_tenants: int = 10_000,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.revalidate_every = revalidate_every.total_seconds()
-        self.expect_for = expect_for.total_seconds()
         self.max_tenants = max_tenants
-        self._clock = clock
         self._entries: dict[uuid.UUID, Catalogue] = {}
-        self._generation: int | None = None
-        self._checked_at = float("-inf")
-        self._awaited = 0
-        self._awaited_until = float("-inf")
-        self._lock = asyncio.Lock()
-        #: Bumped on every drop; catalogues loaded under an older epoch are not stored.
-        self.epoch = 0
+        self._watch = CounterWatch(
+            self._entries.clear,
+            revalidate_every=revalidate_every,
+            expect_for=expect_for,
+            clock=clock,
+        )
 
     def expect(self, generation: int) -> None:
-        """A change this process made will have committed ``generation``: re-read the counter
-        on every use until it has."""
-        self._awaited = max(self._awaited, generation)
-        self._awaited_until = self._clock() + self.expect_for
+        """A change this process made will have committed ``generation``."""
+        self._watch.expect(generation)
 
     async def catalogue(
         self,
@@ -91,33 +74,14 @@ class ValidatorCache:
         load: Callable[[], Awaitable[dict[str, dict[str, Any]]]],
     ) -> Catalogue:
         """The tenant's catalogue, from the cache when the counter says it is current."""
-        await self._revalidate(read_generation)
+        await self._watch.revalidate(read_generation)
         cached = self._entries.get(tenant_id)
         if cached is not None:
             return cached
-        epoch = self.epoch
+        epoch = self._watch.epoch
         catalogue = Catalogue(await load())
-        if epoch == self.epoch:
+        if epoch == self._watch.epoch:
             if len(self._entries) >= self.max_tenants:
                 self._entries.clear()  # rare, and cheaper than tracking recency
             self._entries[tenant_id] = catalogue
         return catalogue
-
-    async def _revalidate(self, read_generation: Callable[[], Awaitable[int]]) -> None:
-        if self._fresh():
-            return
-        async with self._lock:
-            if self._fresh():
-                return
-            started = self._clock()
-            generation = await read_generation()
-            if generation != self._generation:
-                self._entries.clear()
-                self.epoch += 1
-                self._generation = generation
-            self._checked_at = started
-
-    def _fresh(self) -> bool:
-        now = self._clock()
-        awaiting = (self._generation or 0) < self._awaited and now < self._awaited_until
-        return not awaiting and now - self._checked_at < self.revalidate_every

@@ -4,25 +4,18 @@ Entries are keyed by the key's SHA-256, never the key. Only valid keys are cache
 cannot fill it.
 
 Revocation: a trigger bumps a counter (``api_key_revocations.generation``) whenever a key is
-revoked or deleted. Before trusting an entry, :meth:`KeyCache.revalidate` reads that counter
-if it was last read more than ``revalidate_every`` ago (one single-row read a second per
-process, however many requests), and drops every entry when it moved. A revoked key thus stops
-working in every API process within ``revalidate_every``, with no listener to supervise: a
-process that cannot read the counter cannot authenticate from its cache either.
-
-An entry verified while a revocation committed could be stored after the drop it should have
-fallen to; each entry therefore carries the cache's epoch from before its lookup, and entries
-from an older epoch are not stored.
+revoked or deleted, and the cache drops every entry when it moves (see
+:mod:`app.counter_watch`): a revoked key stops working in every API process within
+``revalidate_every``.
 """
 
-import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-Clock = Callable[[], float]
+from app.counter_watch import Clock, CounterWatch
 
 
 @dataclass(frozen=True)
@@ -42,36 +35,23 @@ class KeyCache:
         clock: Clock = time.monotonic,
     ) -> None:
         self.ttl = ttl.total_seconds()
-        self.revalidate_every = revalidate_every.total_seconds()
         self.record_use_every = record_use_every.total_seconds()
         self.max_entries = max_entries
         self._clock = clock
         self._entries: dict[str, tuple[VerifiedKey, float]] = {}
         self._uses_recorded: dict[uuid.UUID, float] = {}
-        self._generation: int | None = None
-        self._checked_at = float("-inf")
-        self._lock = asyncio.Lock()
-        #: Bumped on every drop; entries looked up under an older epoch are not stored.
-        self.epoch = 0
+        self._watch = CounterWatch(
+            self._entries.clear, revalidate_every=revalidate_every, clock=clock
+        )
+
+    @property
+    def epoch(self) -> int:
+        """Bumped on every drop; entries looked up under an older epoch are not stored."""
+        return self._watch.epoch
 
     async def revalidate(self, read_generation: Callable[[], Awaitable[int]]) -> None:
-        """Drop every entry if keys were revoked since the last check (at most one read per
-        ``revalidate_every``; concurrent callers wait for the one read in flight)."""
-        if self._fresh():
-            return
-        async with self._lock:
-            if self._fresh():
-                return
-            started = self._clock()
-            generation = await read_generation()
-            if generation != self._generation:
-                self._entries.clear()
-                self.epoch += 1
-                self._generation = generation
-            self._checked_at = started
-
-    def _fresh(self) -> bool:
-        return self._clock() - self._checked_at < self.revalidate_every
+        """Drop every entry if keys were revoked since the last check."""
+        await self._watch.revalidate(read_generation)
 
     def get(self, key_hash: str) -> VerifiedKey | None:
         """The verified key, if cached and the revocation counter was read recently enough."""
@@ -79,7 +59,7 @@ class KeyCache:
         if entry is None:
             return None
         key, expires = entry
-        if expires < self._clock() or not self._fresh():
+        if expires < self._clock() or not self._watch.fresh():
             del self._entries[key_hash]
             return None
         return key

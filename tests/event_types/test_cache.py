@@ -72,7 +72,9 @@ async def test_a_catalogue_loaded_across_a_change_is_not_kept() -> None:
 
     async def load_then_change() -> dict[str, dict[str, Any]]:
         loaded = await world.load()
-        cache.epoch += 1  # as a drop during the load does
+        world.generation += 1  # a change commits, and another request sees it, mid-load
+        world.now += 2
+        await cache.catalogue(uuid.uuid4(), read_generation=world.read_generation, load=world.load)
         return loaded
 
     await cache.catalogue(TENANT, read_generation=world.read_generation, load=load_then_change)
