@@ -9,6 +9,7 @@ from app.endpoints.models import Endpoint, EndpointSecret, EndpointTombstone
 from app.events.models import Event
 from app.inbound.models import InboundSource, InboxMessage
 from app.queue.schema import Worker
+from app.replays.models import Replay
 from app.tenants.models import ApiKey, ApiKeyRevocations, Tenant
 
 metadata = Base.metadata
@@ -24,6 +25,7 @@ __all__ = [
     "Event",
     "InboundSource",
     "InboxMessage",
+    "Replay",
     "Tenant",
     "Worker",
     "metadata",

@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Field,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -23,12 +25,14 @@ from app.delivery import service
 from app.delivery.models import Delivery
 from app.delivery.router import render as render_delivery
 from app.delivery.router import render_attempt
+from app.delivery.search import HistoryFilter, search_deliveries
 from app.delivery.status import PublicStatus
 from app.deps import DbSession
 from app.endpoints import service as endpoints
 from app.endpoints.models import Endpoint
 from app.errors import Conflict, NotFound, field_path
 from app.events import service as events
+from app.events.search import MAX_CHANNEL_LENGTH, EventSearch, read_data_contains
 from app.jsonsafety import StoredStr
 from app.pagination import IsoDatetime, PageParams, Pagination, make_page
 from app.portal.browser import PATH, Portal, PortalWrite, page
@@ -51,6 +55,8 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcTime = Annotated[IsoDatetime, AfterValidator(_as_utc)]
+#: A JSON object typed in a text field, read as `?data_contains=` is.
+DataContains = Annotated[dict[str, Any], BeforeValidator(read_data_contains)]
 
 
 class LogFilters(BaseModel):
@@ -62,6 +68,8 @@ class LogFilters(BaseModel):
     event_type: StoredStr | None = None
     status: PublicStatus | None = None
     endpoint_id: uuid.UUID | None = None
+    data_contains: DataContains | None = None
+    channel: Annotated[StoredStr, Field(max_length=MAX_CHANNEL_LENGTH)] | None = None
     since: UtcTime | None = None
     until: UtcTime | None = None
 
@@ -72,6 +80,19 @@ class LogFilters(BaseModel):
         if until is not None and since is not None and until <= since:
             raise ValueError("must be later than since")
         return until
+
+    def search(self) -> HistoryFilter:
+        return HistoryFilter(
+            event=EventSearch(
+                event_type=self.event_type,
+                channel=self.channel,
+                data_contains=self.data_contains,
+                since=self.since,
+                until=self.until,
+            ),
+            endpoint_id=self.endpoint_id,
+            status=self.status,
+        )
 
 
 FILTERS = tuple(LogFilters.model_fields)
@@ -105,17 +126,8 @@ async def delivery_log(
     except ValidationError as exc:
         context["errors"] = [{"field": field_path(e), "message": e["msg"]} for e in exc.errors()]
         return page(request, portal, "portal/deliveries.html", context, status_code=422)
-    rows = await service.list_deliveries(
-        session,
-        portal.tenant_id,
-        page_params,
-        endpoint_id=filters.endpoint_id,
-        event_id=None,
-        event_type=filters.event_type,
-        status=filters.status,
-        since=filters.since,
-        until=filters.until,
-        endpoint_ids=portal.endpoint_ids,
+    rows = await search_deliveries(
+        session, portal.tenant_id, filters.search(), page_params, endpoint_ids=portal.endpoint_ids
     )
     listed = make_page(rows, page_params, id_of=lambda d: d.id, render=render_delivery)
     kept = dict(chosen)
