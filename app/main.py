@@ -39,6 +39,7 @@ from app.portal import inbound_pages as portal_inbound_pages
 from app.portal import pages as portal_pages
 from app.portal.router import router as portal_router
 from app.queue.supervision import LoopWatch, spawn, watch_loops
+from app.replays.router import router as replays_router
 from app.settings import Settings
 from app.tenants.key_cache import KeyCache
 from app.tenants.router import router as tenants_router
@@ -133,6 +134,7 @@ def create_app(
         tenants_router,
         endpoints_router,
         delivery_router,
+        replays_router,
         inbound_router,
         inbound_receiver,
         portal_router,
