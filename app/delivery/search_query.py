@@ -28,8 +28,6 @@ DataContainsQuery = Annotated[
     Query(
         description=DATA_CONTAINS_DESCRIPTION,
         examples=['{"customer":{"id":"cus_1"}}'],
-        # Checked by parse_data_contains, whose 422 says what was wrong with it.
-        max_length=MAX_DATA_CONTAINS + 1,
     ),
 ]
 ChannelQuery = Annotated[

@@ -6,11 +6,11 @@ served by the GIN index ``ix_events_data`` (``jsonb_path_ops``), and ``channel``
 ``ix_events_channels``; see docs/search-and-replay.md for the plans.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import ColumnElement, cast, literal
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.types import Text
@@ -32,8 +32,10 @@ def read_data_contains(raw: str) -> dict[str, Any]:
     if len(raw) > MAX_DATA_CONTAINS:
         raise ValueError(f"longer than {MAX_DATA_CONTAINS} characters")
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        # The standard parser, not orjson: it keeps a huge integer an integer (orjson would
+        # make it a float), which check_json then refuses, as publishing does.
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
         raise ValueError(f"not valid JSON; give an object, e.g. {_EXAMPLE}") from None
     if not isinstance(value, dict):
         raise ValueError(f"must be a JSON object, e.g. {_EXAMPLE}")
