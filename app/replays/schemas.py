@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.events.search import MAX_CHANNEL_LENGTH, read_data_contains
-from app.jsonsafety import StoredStr
+from app.jsonsafety import JsonObject, StoredStr
 from app.pagination import IsoDatetime
 
 #: The longest range one replay covers: a month, the retention most tenants keep; a longer
@@ -47,7 +47,7 @@ class ReplayIn(BaseModel):
     channel: StoredStr | None = Field(
         default=None, max_length=MAX_CHANNEL_LENGTH, description="Only of events on this channel."
     )
-    data_contains: Annotated[dict[str, Any] | None, BeforeValidator(_json_object_or_text)] = Field(
+    data_contains: Annotated[JsonObject | None, BeforeValidator(_json_object_or_text)] = Field(
         default=None,
         description="Only of events whose data contains this JSON object (as in `GET /v1/events`).",
         examples=[{"customer": {"id": "cus_1"}}],
