@@ -37,6 +37,7 @@ from app.portal import browser as portal_browser
 from app.portal import delivery_pages as portal_delivery_pages
 from app.portal import inbound_pages as portal_inbound_pages
 from app.portal import pages as portal_pages
+from app.portal import replay_pages as portal_replay_pages
 from app.portal.router import router as portal_router
 from app.queue.supervision import LoopWatch, spawn, watch_loops
 from app.replays.router import router as replays_router
@@ -141,6 +142,7 @@ def create_app(
         portal_pages.router,
         portal_delivery_pages.router,
         portal_inbound_pages.router,
+        portal_replay_pages.router,
         console_pages.router,
         console_tenant_pages.router,
         console_dead_letter_pages.router,
