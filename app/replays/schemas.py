@@ -1,10 +1,10 @@
 """Request and response bodies of bulk replays."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.events.search import MAX_CHANNEL_LENGTH, read_data_contains
 from app.jsonsafety import JsonObject, StoredStr
@@ -23,6 +23,14 @@ DEFAULT_STATUSES: tuple[ReplayableStatus, ...] = ("failed", "skipped")
 PublicReplayStatus = Literal["pending", "running", "done", "cancelled", "failed"]
 
 
+def _in_utc_when_naive(value: datetime) -> datetime:
+    """A time without a zone is read as UTC (as the portal's form sends it)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[IsoDatetime, AfterValidator(_in_utc_when_naive)]
+
+
 def _json_object_or_text(value: Any) -> Any:
     """``data_contains`` as a JSON object, or as its text (as the query parameter takes it)."""
     return read_data_contains(value) if isinstance(value, str) else value
@@ -34,8 +42,8 @@ class ReplayIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: IsoDatetime = Field(description="Deliveries created at or after.")
-    until: IsoDatetime = Field(
+    since: UtcDatetime = Field(description="Deliveries created at or after.")
+    until: UtcDatetime = Field(
         description="Deliveries created before; at most 31 days after `since`."
     )
     type: StoredStr | None = Field(

@@ -76,8 +76,12 @@ class Selection:
         )
 
     def start(self) -> uuid.UUID:
-        """The cursor a walk begins after."""
-        return uuid7_floor(self.request.since.astimezone(UTC) - _SKEW)
+        """The cursor a walk begins after (the smallest id for a range that starts before
+        UUIDv7 time can say, 1970)."""
+        since = self.request.since.astimezone(UTC)
+        if since - datetime(1970, 1, 1, tzinfo=UTC) < _SKEW:
+            return uuid.UUID(int=0)
+        return uuid7_floor(since - _SKEW)
 
     def deliveries(self) -> list[ColumnElement[bool]]:
         """The deliveries to queue again."""
