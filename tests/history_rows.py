@@ -1,6 +1,7 @@
 """Past events and deliveries written straight into the tables, as history search and replay
 find them: with channels (which publishing does not fill yet), states and times of their own."""
 
+import secrets
 import uuid
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.delivery.queue import endpoint_key
-from app.ids import uuid7
+from app.ids import uuid7, uuid7_floor
 from app.queue.ring import bucket_for
 
 
@@ -31,6 +32,13 @@ async def tenant_id_of(
     return uuid.UUID(str(found))
 
 
+def uuid7_at(moment: datetime | None) -> uuid.UUID:
+    """A UUIDv7 of ``moment`` (now when None), as the app draws one for a row written then."""
+    if moment is None:
+        return uuid7()
+    return uuid.UUID(int=uuid7_floor(moment).int | secrets.randbits(62))
+
+
 async def insert_event(
     engine: AsyncEngine,
     tenant_id: uuid.UUID,
@@ -41,7 +49,7 @@ async def insert_event(
     created_at: datetime | None = None,
 ) -> uuid.UUID:
     """A fanned-out event (status done)."""
-    event_id = uuid7()
+    event_id = uuid7_at(created_at)
     async with engine.begin() as conn:
         await conn.execute(
             text(
@@ -71,7 +79,7 @@ async def insert_delivery(
 ) -> uuid.UUID:
     """A delivery of ``event_id`` in a stored ``status`` (``dead``, ``done``, ``skipped``, ...)
     with the attempts a finished one has used."""
-    delivery_id = uuid7()
+    delivery_id = uuid7_at(created_at)
     key = endpoint_key(uuid.UUID(str(endpoint_id)))
     async with engine.begin() as conn:
         await conn.execute(

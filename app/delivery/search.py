@@ -19,7 +19,7 @@ from app.delivery.models import Delivery
 from app.delivery.status import PublicStatus, queue_status
 from app.events.models import Event
 from app.events.search import EventSearch
-from app.pagination import PageParams, created_between, fetch_page
+from app.pagination import PageParams, created_between, fetch_page, ids_between
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ def deliveries_where(tenant_id: uuid.UUID, search: HistoryFilter) -> list[Column
     if event.event_type is not None:
         conditions.append(Delivery.event_type == event.event_type)
     conditions.extend(created_between(Delivery.created_at, event.since, event.until))
+    conditions.extend(ids_between(Delivery.id, event.since, event.until))
     if event.on_content:
         conditions.append(
             exists().where(

@@ -18,7 +18,7 @@ from sqlalchemy.types import Text
 from app.errors import InvalidInput
 from app.events.models import Event
 from app.jsonsafety import UnsafeJson, check_json
-from app.pagination import created_between
+from app.pagination import created_between, ids_between
 
 #: The longest ``data_contains`` accepted, in characters: a containment query names a few keys,
 #: and a bound keeps a hostile one from costing the index or the parser much.
@@ -95,4 +95,5 @@ class EventSearch:
         if self.event_type is not None:
             conditions.append(Event.type == self.event_type)
         conditions.extend(created_between(Event.created_at, self.since, self.until))
+        conditions.extend(ids_between(Event.id, self.since, self.until))
         return conditions
