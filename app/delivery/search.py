@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.delivery.models import Delivery
@@ -38,10 +38,19 @@ class HistoryFilter:
         if self.endpoint_id is not None:
             conditions.append(Delivery.endpoint_id == self.endpoint_id)
         if self.status is not None:
-            conditions.append(Delivery.status == queue_status(self.status).value)
+            conditions.append(status_in([self.status]))
         if self.event_id is not None:
             conditions.append(Delivery.event_id == self.event_id)
         return conditions
+
+
+def status_in(statuses: Collection[PublicStatus]) -> ColumnElement[bool]:
+    """``status IN (...)`` with the stored states as literals, not parameters, so the planner
+    matches them to the partial indexes on ``status`` (``ix_deliveries_dead``,
+    ``ix_deliveries_tenant_id_unsent``) in a generic plan too."""
+    return Delivery.status.in_(
+        [literal_column(f"'{queue_status(status).value}'") for status in statuses]
+    )
 
 
 def events_where(tenant_id: uuid.UUID, search: HistoryFilter) -> list[ColumnElement[bool]]:

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.delivery.fanout import delivery_row
 from app.delivery.models import AttemptTrigger, Delivery
 from app.delivery.queue import DELIVERIES, endpoint_key
-from app.delivery.search import HistoryFilter, deliveries_where, events_where
-from app.delivery.status import queue_status
+from app.delivery.search import HistoryFilter, deliveries_where, events_where, status_in
 from app.endpoints.filters import matches
 from app.endpoints.models import Endpoint, EndpointStatus
 from app.events.models import Event
@@ -85,8 +84,7 @@ class Selection:
 
     def deliveries(self) -> list[ColumnElement[bool]]:
         """The deliveries to queue again."""
-        statuses = [queue_status(status).value for status in self.request.status]
-        return [*deliveries_where(self.tenant_id, self.history), Delivery.status.in_(statuses)]
+        return [*deliveries_where(self.tenant_id, self.history), status_in(self.request.status)]
 
     def missing(self, endpoint_id: uuid.UUID) -> list[ColumnElement[bool]]:
         """The events in range without a delivery to the endpoint (before :func:`wants`)."""
