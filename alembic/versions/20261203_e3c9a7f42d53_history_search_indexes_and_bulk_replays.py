@@ -7,7 +7,8 @@ Create Date: 2026-12-03 18:00:20
 `GET /v1/events` and `GET /v1/deliveries` search events by `data_contains` (`data @> ...`) and by
 `channel` (`channels @> ...`): GIN indexes on both (docs/search-and-replay.md has the plans and
 what they cost batch publishing). Building them on a large events table holds writes to it for
-the build; see the runbook note in the same document. `replays` is a queue table (bulk replay
+the build, unless an operator built them beforehand with CREATE INDEX CONCURRENTLY under the
+same names (they are created only if they do not exist). `replays` is a queue table (bulk replay
 jobs); `deliveries.replay_id` names the replay that last queued a delivery again, so a replay's
 progress is counted through a small partial index.
 """
@@ -135,7 +136,12 @@ def upgrade() -> None:
         postgresql_where=sa.text("replay_id IS NOT NULL"),
     )
     op.create_index(
-        "ix_events_channels", "events", ["channels"], unique=False, postgresql_using="gin"
+        "ix_events_channels",
+        "events",
+        ["channels"],
+        unique=False,
+        postgresql_using="gin",
+        if_not_exists=True,  # an operator may have built it CONCURRENTLY beforehand
     )
     op.create_index(
         "ix_events_data",
@@ -144,6 +150,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_using="gin",
         postgresql_ops={"data": "jsonb_path_ops"},
+        if_not_exists=True,
     )
 
 
