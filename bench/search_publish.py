@@ -6,8 +6,9 @@ Publishes through the outbox's own batch insert (``publish_many``, 1,000 events 
 4 connections at once: what `POST /v1/events/batch` does below HTTP) into a throwaway database,
 alternating rounds without the GIN indexes of history search and with them, for a tiny payload
 (``{"n": 1}``, as bench.publish sends) and a typical one (an invoice of 25 values). The events
-table is emptied between rounds. With ``--fastupdate off`` the GIN indexes are built so; the
-default (on) gathers new entries in a pending list that a later insert or vacuum merges.
+table is emptied between rounds. ``--fastupdate off`` and ``--pending-list-kb`` build the GIN
+indexes with those storage parameters; by default (fastupdate on, 4 MB) new entries gather in a
+pending list that the insert which fills it, or a vacuum, merges into the index.
 """
 
 import argparse
@@ -81,13 +82,13 @@ async def _round(engine: AsyncEngine, tenant: uuid.UUID, events: int, payload: s
     return (events // BATCH) * BATCH / (time.perf_counter() - started)
 
 
-async def _indexes(engine: AsyncEngine, *, present: bool, fastupdate: str) -> None:
+async def _indexes(engine: AsyncEngine, *, present: bool, options: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text("TRUNCATE events CASCADE"))
         for name, ddl in _INDEXES.items():
             await conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
             if present:
-                await conn.execute(text(f"{ddl} WITH (fastupdate = {fastupdate})"))
+                await conn.execute(text(f"{ddl} WITH ({options})"))
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text("VACUUM ANALYZE events"))
@@ -101,12 +102,15 @@ async def main(arguments: argparse.Namespace) -> None:
             await conn.execute(
                 text("INSERT INTO tenants (id, name) VALUES (:id, 'bench')"), {"id": tenant}
             )
+        options = f"fastupdate = {arguments.fastupdate}"
+        if arguments.pending_list_kb:
+            options += f", gin_pending_list_limit = {arguments.pending_list_kb}"
         for payload in PAYLOADS:
             rates: dict[bool, list[float]] = {False: [], True: []}
             for round_ in range(arguments.rounds):
                 order = (False, True) if round_ % 2 == 0 else (True, False)
                 for present in order:
-                    await _indexes(engine, present=present, fastupdate=arguments.fastupdate)
+                    await _indexes(engine, present=present, options=options)
                     rate = await _round(engine, tenant, arguments.events, payload)
                     rates[present].append(rate)
                     label = "with GIN" if present else "without"
@@ -118,7 +122,7 @@ async def main(arguments: argparse.Namespace) -> None:
             with_gin = statistics.median(rates[True])
             print(
                 f"{payload}: median without {without:,.0f}, with GIN {with_gin:,.0f} events/s,"
-                f" ratio {with_gin / without:.2f} (fastupdate {arguments.fastupdate})\n"
+                f" ratio {with_gin / without:.2f} ({options})\n"
             )
         await engine.dispose()
 
@@ -129,4 +133,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=50_000, help="events per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fastupdate", choices=("on", "off"), default="on")
+    parser.add_argument(
+        "--pending-list-kb", type=int, help="the indexes' gin_pending_list_limit (default 4 MB)"
+    )
     asyncio.run(main(parser.parse_args()))
