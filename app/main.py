@@ -17,6 +17,7 @@ from app import __version__
 from app.console import browser as console_browser
 from app.console import dead_letter_pages as console_dead_letter_pages
 from app.console import pages as console_pages
+from app.console import replay_pages as console_replay_pages
 from app.console import tenant_pages as console_tenant_pages
 from app.crypto import SecretBox
 from app.db import create_engine
@@ -146,6 +147,7 @@ def create_app(
         console_pages.router,
         console_tenant_pages.router,
         console_dead_letter_pages.router,
+        console_replay_pages.router,
     )
     for router in routers:
         app.include_router(router)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.delivery.models import Delivery, DeliveryState
 from app.endpoints.service import get_endpoint
 from app.errors import Conflict
-from app.pagination import PageParams, fetch_page
+from app.pagination import PageParams, fetch_page, newest_first
 from app.queue.schema import JobStatus
 from app.replays.models import Replay, ReplayState
 from app.replays.queue import MAX_REPLAY_ATTEMPTS, REPLAYS
@@ -23,6 +23,7 @@ from app.replays.selection import (
     endpoint_row,
 )
 from app.tenancy import get_owned
+from app.tenants.models import Tenant
 
 #: A queued delivery has finished in these states: sent, given up, or not sent (disabled).
 _FINISHED = (JobStatus.DONE.value, JobStatus.DEAD.value, DeliveryState.SKIPPED.value)
@@ -113,6 +114,23 @@ async def list_replays(
 ) -> list[Replay]:
     query = select(Replay).where(Replay.tenant_id == tenant_id)
     return await fetch_page(session, query, Replay.id, page)
+
+
+@dataclass(frozen=True)
+class TenantReplay:
+    """A replay as an operator sees it: whose it is."""
+
+    replay: Replay
+    tenant_name: str
+
+
+async def list_every_replay(session: AsyncSession, page: PageParams) -> list[TenantReplay]:
+    """Replays of every tenant, newest first (for operators): a backward scan of the primary
+    key and a probe of the tenants' for each row of the page."""
+    query = newest_first(
+        select(Replay, Tenant.name).join(Tenant, Tenant.id == Replay.tenant_id), Replay.id, page
+    )
+    return [TenantReplay(replay, name) for replay, name in await session.execute(query)]
 
 
 async def finished_counts(
