@@ -82,9 +82,8 @@ async def create_replay(
 @router.get("", summary="List replays, newest first", response_model=Page[ReplayOut])
 async def list_replays(session: DbSession, tenant: TenantId, page: Pagination) -> Page[ReplayOut]:
     rows = await service.list_replays(session, tenant, page)
-    shown = await _rendered(session, rows[: page.limit])
-    listed = make_page(rows, page, id_of=lambda r: r.id, render=lambda r: r)
-    return Page[ReplayOut](data=shown, next_cursor=listed.next_cursor)
+    done = await service.finished_counts(await session.connection(), [r.id for r in rows])
+    return make_page(rows, page, id_of=lambda r: r.id, render=lambda r: render(r, done[r.id]))
 
 
 @router.get(
