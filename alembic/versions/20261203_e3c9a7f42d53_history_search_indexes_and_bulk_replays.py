@@ -122,13 +122,6 @@ def upgrade() -> None:
     op.execute(notify_on_insert_ddl("replays"))
     op.add_column("deliveries", sa.Column("replay_id", sa.UUID(), nullable=True))
     op.create_index(
-        "ix_deliveries_tenant_id_unsent",
-        "deliveries",
-        ["tenant_id", "id"],
-        unique=False,
-        postgresql_where=sa.text("status IN ('dead', 'skipped')"),
-    )
-    op.create_index(
         "ix_deliveries_replay_id_status",
         "deliveries",
         ["replay_id", "status"],
@@ -167,7 +160,6 @@ def downgrade() -> None:
         table_name="deliveries",
         postgresql_where=sa.text("replay_id IS NOT NULL"),
     )
-    op.drop_index("ix_deliveries_tenant_id_unsent", table_name="deliveries")
     op.drop_column("deliveries", "replay_id")
     op.drop_index(
         "uq_replays_idempotency_key",

@@ -59,14 +59,6 @@ class Delivery(QueueColumns[DeliveryStatus], Base):
         Index("ix_deliveries_endpoint_id_id", "endpoint_id", "id"),
         # `?event_type=` newest first, however rare the type (bench/history.py).
         Index("ix_deliveries_tenant_id_event_type_id", "tenant_id", "event_type", "id"),
-        # What a replay queues again by default, per tenant and in a time range (ids are
-        # UUIDv7): failed and skipped rows only, so finished ones never enter it.
-        Index(
-            "ix_deliveries_tenant_id_unsent",
-            "tenant_id",
-            "id",
-            postgresql_where=text("status IN ('dead', 'skipped')"),
-        ),
         # A bulk replay's progress: how many of the deliveries it queued have finished.
         Index(
             "ix_deliveries_replay_id_status",

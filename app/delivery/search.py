@@ -46,8 +46,8 @@ class HistoryFilter:
 
 def status_in(statuses: Collection[PublicStatus]) -> ColumnElement[bool]:
     """``status IN (...)`` with the stored states as literals, not parameters, so the planner
-    matches them to the partial indexes on ``status`` (``ix_deliveries_dead``,
-    ``ix_deliveries_tenant_id_unsent``) in a generic plan too."""
+    matches them to the partial index of dead rows (``ix_deliveries_dead``) in a generic plan
+    too."""
     return Delivery.status.in_(
         [literal_column(f"'{queue_status(status).value}'") for status in statuses]
     )
