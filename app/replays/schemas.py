@@ -42,9 +42,13 @@ class ReplayIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: UtcDatetime = Field(description="Deliveries created at or after.")
+    since: UtcDatetime = Field(
+        description="Deliveries created at or after (ISO 8601; UTC when no zone is given).",
+        examples=["2026-12-01T00:00:00Z"],
+    )
     until: UtcDatetime = Field(
-        description="Deliveries created before; at most 31 days after `since`."
+        description="Deliveries created before; at most 31 days after `since`.",
+        examples=["2026-12-03T00:00:00Z"],
     )
     type: StoredStr | None = Field(
         default=None,
@@ -53,7 +57,10 @@ class ReplayIn(BaseModel):
         examples=["invoice.paid"],
     )
     channel: StoredStr | None = Field(
-        default=None, max_length=MAX_CHANNEL_LENGTH, description="Only of events on this channel."
+        default=None,
+        max_length=MAX_CHANNEL_LENGTH,
+        description="Only of events on this channel.",
+        examples=["project-123"],
     )
     data_contains: Annotated[JsonObject | None, BeforeValidator(_json_object_or_text)] = Field(
         default=None,
