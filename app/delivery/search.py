@@ -85,9 +85,22 @@ def deliveries_where(tenant_id: uuid.UUID, search: HistoryFilter) -> list[Column
 
 
 async def search_events(
-    session: AsyncSession, tenant_id: uuid.UUID, search: HistoryFilter, page: PageParams
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    search: HistoryFilter,
+    page: PageParams,
+    *,
+    endpoint_ids: Collection[uuid.UUID] | None = None,
 ) -> list[Event]:
+    """Newest first; only events delivered to one of ``endpoint_ids`` when given (a portal
+    session scoped to some endpoints)."""
     query = select(Event).where(*events_where(tenant_id, search))
+    if endpoint_ids is not None:
+        query = query.where(
+            exists().where(
+                Delivery.event_id == Event.id, Delivery.endpoint_id.in_(list(endpoint_ids))
+            )
+        )
     return await fetch_page(session, query, Event.id, page)
 
 

@@ -67,7 +67,11 @@ PortalWrite = Annotated[Write, Depends(writable)]
 
 
 def navigation(portal: PortalSession) -> list[tuple[str, str]]:
-    links = [(PATH, "Endpoints"), (f"{PATH}/deliveries", "Deliveries")]
+    links = [
+        (PATH, "Endpoints"),
+        (f"{PATH}/deliveries", "Deliveries"),
+        (f"{PATH}/events", "Events"),
+    ]
     if not portal.limited:
         links.append((f"{PATH}/inbound", "Inbound"))
     return links
