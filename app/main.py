@@ -18,6 +18,7 @@ from app.console import browser as console_browser
 from app.console import catalogue_pages as console_catalogue_pages
 from app.console import dead_letter_pages as console_dead_letter_pages
 from app.console import pages as console_pages
+from app.console import replay_pages as console_replay_pages
 from app.console import tenant_pages as console_tenant_pages
 from app.crypto import SecretBox
 from app.db import create_engine
@@ -40,8 +41,10 @@ from app.portal import browser as portal_browser
 from app.portal import delivery_pages as portal_delivery_pages
 from app.portal import inbound_pages as portal_inbound_pages
 from app.portal import pages as portal_pages
+from app.portal import replay_pages as portal_replay_pages
 from app.portal.router import router as portal_router
 from app.queue.supervision import LoopWatch, spawn, watch_loops
+from app.replays.router import router as replays_router
 from app.settings import Settings
 from app.tenants.key_cache import KeyCache
 from app.tenants.router import router as tenants_router
@@ -138,16 +141,19 @@ def create_app(
         endpoints_router,
         event_types_router,
         delivery_router,
+        replays_router,
         inbound_router,
         inbound_receiver,
         portal_router,
         portal_pages.router,
         portal_delivery_pages.router,
         portal_inbound_pages.router,
+        portal_replay_pages.router,
         console_pages.router,
         console_tenant_pages.router,
         console_catalogue_pages.router,
         console_dead_letter_pages.router,
+        console_replay_pages.router,
     )
     for router in routers:
         app.include_router(router)

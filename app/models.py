@@ -10,6 +10,7 @@ from app.event_types.models import EventType, EventTypeChanges
 from app.events.models import Event
 from app.inbound.models import InboundSource, InboxMessage
 from app.queue.schema import Worker
+from app.replays.models import Replay
 from app.tenants.models import ApiKey, ApiKeyRevocations, Tenant
 
 metadata = Base.metadata
@@ -27,6 +28,7 @@ __all__ = [
     "EventTypeChanges",
     "InboundSource",
     "InboxMessage",
+    "Replay",
     "Tenant",
     "Worker",
     "metadata",

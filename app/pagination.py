@@ -9,7 +9,7 @@ import binascii
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
 from fastapi import Depends, Query
@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidInput
+from app.ids import uuid7_floor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -108,6 +109,38 @@ def created_between(
         conditions.append(column >= since)
     if until is not None:
         conditions.append(column < until)
+    return conditions
+
+
+#: A row's UUIDv7 id is drawn by the app as the row is written, its ``created_at`` is the
+#: database's transaction start: the id's time is later, by the transaction's length, give or
+#: take the skew of the two clocks. These bounds leave room for both.
+_ID_BEFORE_CREATION = timedelta(minutes=5)
+_ID_AFTER_CREATION = timedelta(hours=1)
+_UUID7_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ids_between(
+    id_column: Any, since: datetime | None, until: datetime | None
+) -> list[ColumnElement[bool]]:
+    """Conditions on a UUIDv7 ``id_column`` implied by ``since <= created_at < until``: they
+    change no result, but bound a scan of any index that ends in the id (the order pages are
+    read in) to the time range, instead of reading from the newest or oldest row."""
+    conditions = []
+    if since is not None:
+        try:
+            earliest = since.astimezone(UTC) - _ID_BEFORE_CREATION
+        except OverflowError:
+            earliest = _UUID7_EPOCH
+        if earliest > _UUID7_EPOCH:
+            conditions.append(id_column >= uuid7_floor(earliest))
+    if until is not None:
+        try:
+            latest = until.astimezone(UTC) + _ID_AFTER_CREATION
+        except OverflowError:
+            latest = None
+        if latest is not None and latest > _UUID7_EPOCH:
+            conditions.append(id_column < uuid7_floor(latest))
     return conditions
 
 

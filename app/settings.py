@@ -179,6 +179,17 @@ class Settings(BaseSettings):
         description="Delays after the first attempt, e.g. `5s,5m,30m,2h,5h,10h,10h` (units ms, "
         "s, m, h); a delivery gets one attempt more than there are delays.",
     )
+    replay_rows_per_second: Positive = Field(
+        default=1000,
+        description="Most deliveries a bulk replay queues per second (its throttle), so a "
+        "replay of a month does not swamp the endpoints or the workers at once.",
+    )
+    replay_batch: Positive = Field(
+        default=500,
+        le=5000,
+        description="Deliveries a bulk replay queues per transaction; its progress is committed "
+        "with each batch, so a killed worker's replay resumes after the last one.",
+    )
     retry_min_after_overload: Seconds = Field(
         default=timedelta(seconds=60),
         alias="HOOKLINE_RETRY_MIN_AFTER_OVERLOAD_SECONDS",

@@ -28,6 +28,8 @@ from app.queue.handoff import Handoff
 from app.queue.retry import RetryPolicy
 from app.queue.runtime import Binding, WorkerRuntime
 from app.queue.supervision import LoopWatch
+from app.replays.queue import REPLAYS
+from app.replays.worker import ReplayHandler, ReplayLimits
 from app.settings import Settings
 
 #: How long a delivery's outcome may wait for others before its batch is written
@@ -115,6 +117,19 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),
         deliveries("retry", ordered=False, concurrency=share),
         deliveries(None, ordered=True, concurrency=share),
+        Binding(
+            REPLAYS,
+            ReplayHandler(
+                engine,
+                ReplayLimits(
+                    batch=settings.replay_batch,
+                    rows_per_second=settings.replay_rows_per_second,
+                    attempts_each=retry.max_attempts,
+                ),
+            ),
+            # A replay runs for minutes: two at a time, each throttled on its own.
+            ConsumerOptions(concurrency=2, retry=retry),
+        ),
         Binding(
             INBOX,
             InboxHandler(engine, registered(settings.inbound_handlers)),

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import create_engine
 from app.delivery import service
+from app.delivery.search import HistoryFilter, search_deliveries
+from app.events.search import EventSearch
 from app.pagination import PageParams
 from bench.common import add_database_argument, scratch_database
 
@@ -102,11 +104,9 @@ async def main(arguments: argparse.Namespace) -> None:
         async with sessions() as session:
             endpoint = (await session.execute(text("SELECT id FROM endpoints LIMIT 1"))).scalar()
 
-        def deliveries(**filters: Any) -> Callable[[AsyncSession], Awaitable[Any]]:
-            defaults: dict[str, Any] = dict.fromkeys(
-                ("endpoint_id", "event_id", "event_type", "status", "since", "until")
-            )
-            return lambda s: service.list_deliveries(s, tenant, PAGE, **(defaults | filters))
+        def deliveries(event_type: str) -> Callable[[AsyncSession], Awaitable[Any]]:
+            search = HistoryFilter(event=EventSearch(event_type=event_type))
+            return lambda s: search_deliveries(s, tenant, search, PAGE)
 
         def attempts(**filters: Any) -> Callable[[AsyncSession], Awaitable[Any]]:
             return lambda s: service.list_attempts(s, PAGE, **filters)

@@ -84,6 +84,7 @@ NAVIGATION = [
     (PATH, "Overview"),
     (f"{PATH}/tenants", "Tenants"),
     (f"{PATH}/dead-letters", "Dead letters"),
+    (f"{PATH}/replays", "Replays"),
 ]
 
 

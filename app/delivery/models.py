@@ -14,6 +14,7 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -58,6 +59,13 @@ class Delivery(QueueColumns[DeliveryStatus], Base):
         Index("ix_deliveries_endpoint_id_id", "endpoint_id", "id"),
         # `?event_type=` newest first, however rare the type (bench/history.py).
         Index("ix_deliveries_tenant_id_event_type_id", "tenant_id", "event_type", "id"),
+        # A bulk replay's progress: how many of the deliveries it queued have finished.
+        Index(
+            "ix_deliveries_replay_id_status",
+            "replay_id",
+            "status",
+            postgresql_where=text("replay_id IS NOT NULL"),
+        ),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -76,6 +84,9 @@ class Delivery(QueueColumns[DeliveryStatus], Base):
     next_trigger: Mapped[AttemptTrigger] = mapped_column(
         EnumText(AttemptTrigger), server_default=AttemptTrigger.SCHEDULED.value
     )
+    #: The bulk replay (``replays.id``) that last queued it again, if any; no foreign key, so
+    #: the hot path never checks one.
+    replay_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class DeliveryAttempt(Base):

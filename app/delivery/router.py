@@ -20,13 +20,16 @@ from app.delivery.schemas import (
     SendExampleIn,
     StatusClass,
 )
-from app.delivery.status import PublicStatus, public_status
+from app.delivery.search import search_deliveries, search_events
+from app.delivery.search_query import DeliveryHistoryFilter, EventHistoryFilter
+from app.delivery.status import public_status
 from app.deps import AppSettings, DbSession, TenantId
 from app.endpoints.service import get_endpoint
 from app.errors import problem_responses
 from app.events import service as events
-from app.jsonsafety import StoredStr
-from app.pagination import IsoDatetime, Page, Pagination, make_page
+from app.events.router import render as render_event
+from app.events.schemas import EventOut
+from app.pagination import Page, Pagination, make_page
 from app.queue.schema import JobStatus
 
 router = APIRouter(prefix="/v1", tags=["deliveries"], responses=problem_responses(401, 403, 422))
@@ -57,31 +60,32 @@ def render_attempt(attempt: DeliveryAttempt) -> AttemptOut:
 
 
 @router.get(
-    "/deliveries", summary="List deliveries, newest first", response_model=Page[DeliveryOut]
+    "/deliveries",
+    summary="List and search deliveries, newest first",
+    response_model=Page[DeliveryOut],
 )
 async def list_deliveries(
-    session: DbSession,
-    tenant: TenantId,
-    page: Pagination,
-    endpoint_id: Annotated[uuid.UUID | None, Query(description="Only to this endpoint.")] = None,
-    event_id: Annotated[uuid.UUID | None, Query(description="Only of this event.")] = None,
-    event_type: Annotated[StoredStr | None, Query(description="Only of this event type.")] = None,
-    status: Annotated[PublicStatus | None, Query(description="Only in this state.")] = None,
-    since: Annotated[IsoDatetime | None, Query(description="Created at or after.")] = None,
-    until: Annotated[IsoDatetime | None, Query(description="Created before.")] = None,
+    session: DbSession, tenant: TenantId, page: Pagination, search: DeliveryHistoryFilter
 ) -> Page[DeliveryOut]:
-    rows = await service.list_deliveries(
-        session,
-        tenant,
-        page,
-        endpoint_id=endpoint_id,
-        event_id=event_id,
-        event_type=event_type,
-        status=status,
-        since=since,
-        until=until,
-    )
+    """`data_contains` and `channel` are about each delivery's event; the time range is the
+    delivery's creation (its event's fan-out)."""
+    rows = await search_deliveries(session, tenant, search, page)
     return make_page(rows, page, id_of=lambda d: d.id, render=render)
+
+
+@router.get(
+    "/events",
+    tags=["events"],
+    summary="List and search events, newest first",
+    response_model=Page[EventOut],
+)
+async def list_events(
+    session: DbSession, tenant: TenantId, page: Pagination, search: EventHistoryFilter
+) -> Page[EventOut]:
+    """`endpoint_id` and `status` are about each event's deliveries: `status=failed` lists the
+    events with at least one failed delivery."""
+    rows = await search_events(session, tenant, search, page)
+    return make_page(rows, page, id_of=lambda e: e.id, render=render_event)
 
 
 @router.get(

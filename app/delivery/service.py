@@ -1,7 +1,6 @@
 """Delivery history and replay, scoped to a tenant."""
 
 import uuid
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +16,6 @@ from app.delivery.models import (
 )
 from app.delivery.queue import DELIVERIES
 from app.delivery.schemas import StatusClass
-from app.delivery.status import PublicStatus, queue_status
 from app.endpoints.models import Endpoint, EndpointStatus
 from app.endpoints.service import get_endpoint
 from app.errors import Conflict
@@ -29,36 +27,6 @@ from app.tenants.models import Tenant
 
 #: Each ``status_class`` filter as the attempts' stored class (a status code's hundreds).
 _CLASSES = {"2xx": 2, "3xx": 3, "4xx": 4, "5xx": 5, "none": 0}
-
-
-async def list_deliveries(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    page: PageParams,
-    *,
-    endpoint_id: uuid.UUID | None,
-    event_id: uuid.UUID | None,
-    event_type: str | None,
-    status: PublicStatus | None,
-    since: datetime | None,
-    until: datetime | None,
-    endpoint_ids: Collection[uuid.UUID] | None = None,
-) -> list[Delivery]:
-    """The tenant's deliveries, newest first; only to the endpoints in ``endpoint_ids`` when
-    given (a portal session scoped to some endpoints), whatever ``endpoint_id`` asks for."""
-    query = select(Delivery).where(Delivery.tenant_id == tenant_id)
-    if endpoint_ids is not None:
-        query = query.where(Delivery.endpoint_id.in_(list(endpoint_ids)))
-    if endpoint_id is not None:
-        query = query.where(Delivery.endpoint_id == endpoint_id)
-    if event_id is not None:
-        query = query.where(Delivery.event_id == event_id)
-    if event_type is not None:
-        query = query.where(Delivery.event_type == event_type)
-    if status is not None:
-        query = query.where(Delivery.status == queue_status(status))
-    query = query.where(*created_between(Delivery.created_at, since, until))
-    return await fetch_page(session, query, Delivery.id, page)
 
 
 async def get_delivery(

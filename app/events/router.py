@@ -25,9 +25,7 @@ from app.events.schemas import (
     IdempotencyKey,
     PublishedTypeOut,
 )
-from app.jsonsafety import StoredStr
 from app.metrics import EVENTS_PUBLISHED
-from app.pagination import IsoDatetime, Page, Pagination, make_page
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=problem_responses(401, 403, 422))
 
@@ -35,7 +33,7 @@ _batch_item = TypeAdapter(BatchItemIn)
 _batch_items = TypeAdapter(list[BatchItemIn])
 
 
-def _render(row: Event) -> EventOut:
+def render(row: Event) -> EventOut:
     return EventOut(id=row.id, type=row.type, data=row.data, created_at=row.created_at)
 
 
@@ -177,21 +175,6 @@ def _conforming(
         else:
             kept.append((index, item))
     return kept
-
-
-@router.get("", summary="List events, newest first", response_model=Page[EventOut])
-async def list_events(
-    session: DbSession,
-    tenant: TenantId,
-    page: Pagination,
-    type: Annotated[StoredStr | None, Query(description="Only this event type.")] = None,
-    since: Annotated[IsoDatetime | None, Query(description="Created at or after.")] = None,
-    until: Annotated[IsoDatetime | None, Query(description="Created before.")] = None,
-) -> Page[EventOut]:
-    rows = await service.list_events(
-        session, tenant, page, event_type=type, since=since, until=until
-    )
-    return make_page(rows, page, id_of=lambda e: e.id, render=_render)
 
 
 @router.get(

@@ -70,6 +70,7 @@ def navigation(portal: PortalSession) -> list[tuple[str, str]]:
     links = [
         (PATH, "Endpoints"),
         (f"{PATH}/deliveries", "Deliveries"),
+        (f"{PATH}/events", "Events"),
         (f"{PATH}/event-types", "Event catalogue"),
     ]
     if not portal.limited:

@@ -3,6 +3,7 @@ what `GET /v1/deliveries`, `/v1/deliveries/{id}/attempts` and `/v1/events/{id}` 
 the endpoints the session may see."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
@@ -12,7 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Field,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -23,14 +26,16 @@ from app.delivery import service
 from app.delivery.models import Delivery
 from app.delivery.router import render as render_delivery
 from app.delivery.router import render_attempt
+from app.delivery.search import HistoryFilter, search_deliveries, search_events
 from app.delivery.status import PublicStatus
 from app.deps import DbSession
 from app.endpoints import service as endpoints
 from app.endpoints.models import Endpoint
 from app.errors import Conflict, NotFound, field_path
 from app.events import service as events
+from app.events.search import MAX_CHANNEL_LENGTH, EventSearch, read_data_contains
 from app.jsonsafety import StoredStr
-from app.pagination import IsoDatetime, PageParams, Pagination, make_page
+from app.pagination import IsoDatetime, Page, PageParams, Pagination, make_page
 from app.portal.browser import PATH, Portal, PortalWrite, page
 from app.portal.history import RETRIED, pretty_json, retried
 from app.portal.sessions import PortalSession
@@ -51,6 +56,8 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcTime = Annotated[IsoDatetime, AfterValidator(_as_utc)]
+#: A JSON object typed in a text field, read as `?data_contains=` is.
+DataContains = Annotated[dict[str, Any], BeforeValidator(read_data_contains)]
 
 
 class LogFilters(BaseModel):
@@ -62,6 +69,8 @@ class LogFilters(BaseModel):
     event_type: StoredStr | None = None
     status: PublicStatus | None = None
     endpoint_id: uuid.UUID | None = None
+    data_contains: DataContains | None = None
+    channel: Annotated[StoredStr, Field(max_length=MAX_CHANNEL_LENGTH)] | None = None
     since: UtcTime | None = None
     until: UtcTime | None = None
 
@@ -73,6 +82,19 @@ class LogFilters(BaseModel):
             raise ValueError("must be later than since")
         return until
 
+    def search(self) -> HistoryFilter:
+        return HistoryFilter(
+            event=EventSearch(
+                event_type=self.event_type,
+                channel=self.channel,
+                data_contains=self.data_contains,
+                since=self.since,
+                until=self.until,
+            ),
+            endpoint_id=self.endpoint_id,
+            status=self.status,
+        )
+
 
 FILTERS = tuple(LogFilters.model_fields)
 
@@ -83,50 +105,94 @@ async def _visible_endpoints(session: AsyncSession, portal: PortalSession) -> li
     )
 
 
-@router.get("/deliveries")
-async def delivery_log(
-    request: Request, portal: Portal, session: DbSession, page_params: Pagination
+async def _history_page(
+    request: Request,
+    portal: PortalSession,
+    session: AsyncSession,
+    page_params: PageParams,
+    *,
+    template: str,
+    title: str,
+    listed_as: str,
+    search: Callable[[HistoryFilter], Awaitable[Page[Any]]],
 ) -> HTMLResponse:
+    """A searchable history page (the delivery log, the events): the filters as the form sent
+    them, a 422 naming each bad one, or the page of ``search`` with a link to the next."""
     chosen = {
         name: value for name in FILTERS if (value := request.query_params.get(name, "").strip())
     }
     choices = await _visible_endpoints(session, portal)
     context: dict[str, Any] = {
-        "title": "Deliveries",
+        "title": title,
         "chosen": chosen,
         "statuses": get_args(PublicStatus),
         "endpoints": choices,
         "urls": {e.id: e.url for e in choices},
         "errors": [],
-        "deliveries": None,
+        listed_as: None,
     }
     try:
         filters = LogFilters.model_validate(chosen)
     except ValidationError as exc:
         context["errors"] = [{"field": field_path(e), "message": e["msg"]} for e in exc.errors()]
-        return page(request, portal, "portal/deliveries.html", context, status_code=422)
-    rows = await service.list_deliveries(
-        session,
-        portal.tenant_id,
-        page_params,
-        endpoint_id=filters.endpoint_id,
-        event_id=None,
-        event_type=filters.event_type,
-        status=filters.status,
-        since=filters.since,
-        until=filters.until,
-        endpoint_ids=portal.endpoint_ids,
-    )
-    listed = make_page(rows, page_params, id_of=lambda d: d.id, render=render_delivery)
+        return page(request, portal, template, context, status_code=422)
+    listed = await search(filters.search())
     kept = dict(chosen)
     if "limit" in request.query_params:
         kept["limit"] = str(page_params.limit)
-    context["deliveries"] = listed
+    context[listed_as] = listed
     context["here"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     context["older"] = (
         f"?{urlencode({**kept, 'cursor': listed.next_cursor})}" if listed.next_cursor else None
     )
-    return page(request, portal, "portal/deliveries.html", context)
+    return page(request, portal, template, context)
+
+
+@router.get("/deliveries")
+async def delivery_log(
+    request: Request, portal: Portal, session: DbSession, page_params: Pagination
+) -> HTMLResponse:
+    async def search(filters: HistoryFilter) -> Page[Any]:
+        rows = await search_deliveries(
+            session, portal.tenant_id, filters, page_params, endpoint_ids=portal.endpoint_ids
+        )
+        return make_page(rows, page_params, id_of=lambda d: d.id, render=render_delivery)
+
+    return await _history_page(
+        request,
+        portal,
+        session,
+        page_params,
+        template="portal/deliveries.html",
+        title="Deliveries",
+        listed_as="deliveries",
+        search=search,
+    )
+
+
+@router.get("/events")
+async def event_history(
+    request: Request, portal: Portal, session: DbSession, page_params: Pagination
+) -> HTMLResponse:
+    """The tenant's events, searchable like the log (`GET /v1/events`); a session scoped to
+    some endpoints sees the events delivered to them."""
+
+    async def search(filters: HistoryFilter) -> Page[Any]:
+        rows = await search_events(
+            session, portal.tenant_id, filters, page_params, endpoint_ids=portal.endpoint_ids
+        )
+        return make_page(rows, page_params, id_of=lambda e: e.id, render=lambda e: e)
+
+    return await _history_page(
+        request,
+        portal,
+        session,
+        page_params,
+        template="portal/events.html",
+        title="Events",
+        listed_as="events",
+        search=search,
+    )
 
 
 async def _visible_delivery(
