@@ -41,6 +41,7 @@ from app.portal.router import router as portal_router
 from app.queue.supervision import LoopWatch, spawn, watch_loops
 from app.settings import Settings
 from app.tenants.key_cache import KeyCache
+from app.tenants.policy_router import router as delivery_policy_router
 from app.tenants.router import router as tenants_router
 from app.web.tokens import TokenSigner
 from app.workers import build_runtime
@@ -132,6 +133,7 @@ def create_app(
         ops_admin_router,
         tenants_router,
         endpoints_router,
+        delivery_policy_router,
         delivery_router,
         inbound_router,
         inbound_receiver,

@@ -16,6 +16,7 @@ from pydantic import (
     IPvAnyNetwork,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -192,6 +193,13 @@ class Settings(BaseSettings):
         alias="HOOKLINE_REQUEST_TIMEOUT_SECONDS",
         description="Total time for one attempt, connecting included.",
     )
+    max_request_timeout: Seconds = Field(
+        default=timedelta(seconds=60),
+        alias="HOOKLINE_MAX_REQUEST_TIMEOUT_SECONDS",
+        description="The longest request timeout a tenant may give its endpoints (the delivery "
+        "policy's `timeout_seconds`, docs/delivery-policy.md): a slow receiver holds one of the "
+        "worker's in-flight slots that long.",
+    )
     sender: Literal["http11", "aiohttp"] = Field(
         default="http11",
         description="The HTTP client of deliveries: `http11` (lean, on httptools; several times "
@@ -287,6 +295,15 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL, e.g. postgresql://user@host:5432/db")
         return value
+
+    @model_validator(mode="after")
+    def _default_timeout_within_maximum(self) -> "Settings":
+        if self.request_timeout > self.max_request_timeout:
+            raise ValueError(
+                "HOOKLINE_REQUEST_TIMEOUT_SECONDS is longer than "
+                "HOOKLINE_MAX_REQUEST_TIMEOUT_SECONDS: raise the maximum or lower the default"
+            )
+        return self
 
     @property
     def embedded(self) -> bool:

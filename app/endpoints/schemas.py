@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.delivery_policy import PolicyOverrides, PolicyView
 from app.endpoints.filters import is_filter
 from app.endpoints.models import EndpointStatus
 from app.endpoints.signing_secret import validate_signing_secret
@@ -87,7 +88,7 @@ Ordered = Annotated[
 ]
 
 
-class EndpointIn(BaseModel):
+class EndpointIn(PolicyOverrides):
     model_config = ConfigDict(extra="forbid")
 
     url: Url
@@ -103,8 +104,9 @@ class EndpointIn(BaseModel):
     )
 
 
-class EndpointPatch(BaseModel):
-    """Only the fields present change. `rate_limit_per_second: null` removes the limit.
+class EndpointPatch(PolicyOverrides):
+    """Only the fields present change. `rate_limit_per_second: null` removes the limit; a
+    delivery-policy field set to null inherits the tenant's default again.
 
     `headers` replaces the whole set (values are write-only, so they cannot be merged with
     what is stored): to remove one header, send the others; `{}` removes them all.
@@ -124,7 +126,7 @@ class EndpointPatch(BaseModel):
     metadata: Metadata | None = None
 
 
-class EndpointOut(BaseModel):
+class EndpointOut(PolicyView):
     id: uuid.UUID
     url: str
     description: str
@@ -143,7 +145,7 @@ class EndpointOut(BaseModel):
     last_success_at: datetime | None = Field(description="When an attempt last succeeded.")
     failing_since: datetime | None = Field(
         description="Since when every attempt has failed; null after a success. Failing for "
-        "`HOOKLINE_DISABLE_AFTER_SECONDS` disables the endpoint."
+        "`policy.disable_after_seconds` disables the endpoint."
     )
     created_at: datetime
     updated_at: datetime

@@ -16,6 +16,7 @@ from app.crypto import SecretBox
 from app.delivery import probe
 from app.delivery import service as deliveries
 from app.delivery.schemas import RecoverIn
+from app.delivery_policy import Source
 from app.deps import AppSettings, DbSession
 from app.endpoints import service as endpoints
 from app.endpoints.models import Endpoint, EndpointStatus
@@ -25,7 +26,9 @@ from app.endpoints.ssrf import TargetGuard
 from app.errors import Forbidden, field_path
 from app.portal.browser import PATH, Portal, PortalWrite, page, visible_endpoint
 from app.portal.health import last_day, overall, success_chart
+from app.portal.policy_form import shown
 from app.portal.sessions import PortalSession
+from app.settings import Settings
 from app.web.templating import notice
 
 router = APIRouter(include_in_schema=False)
@@ -82,17 +85,22 @@ async def detail_page(
     endpoint: Endpoint,
     *,
     errors: list[dict[str, Any]] | None = None,
+    settings: Settings,
     since: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
     activity = await last_day(session, endpoint.id)
+    inherited = await endpoints.inherited_policy(session, portal.tenant_id, settings)
     return page(
         request,
         portal,
         "portal/endpoint.html",
         {
             "title": "Endpoint",
-            "endpoint": render(endpoint),
+            "endpoint": render(endpoint, inherited),
+            "policy": shown(
+                inherited.under(endpoint, Source.ENDPOINT), settings.max_request_timeout
+            ),
             "chart": success_chart(activity, wide=True),
             "overall": overall(activity),
             "errors": errors or [],
@@ -106,10 +114,14 @@ async def detail_page(
 
 @router.get("/endpoints/{endpoint_id}")
 async def endpoint_page(
-    endpoint_id: uuid.UUID, request: Request, portal: Portal, session: DbSession
+    endpoint_id: uuid.UUID,
+    request: Request,
+    portal: Portal,
+    session: DbSession,
+    settings: AppSettings,
 ) -> HTMLResponse:
     endpoint = await endpoint_of(session, portal, endpoint_id)
-    return await detail_page(request, portal, session, endpoint)
+    return await detail_page(request, portal, session, endpoint, settings=settings)
 
 
 async def _set_status(
@@ -119,28 +131,47 @@ async def _set_status(
     box: SecretBox,
     endpoint_id: uuid.UUID,
     status: UserStatus,
+    settings: Settings,
 ) -> None:
     """Pause or resume, as ``PATCH /v1/endpoints/{id}`` with ``status`` does."""
     await endpoint_of(session, portal, endpoint_id)
     patch = EndpointPatch(status=status)
     await endpoints.update_endpoint(
-        session, portal.tenant_id, endpoint_id, patch, guard=guard, box=box
+        session,
+        portal.tenant_id,
+        endpoint_id,
+        patch,
+        guard=guard,
+        box=box,
+        max_timeout=settings.max_request_timeout,
     )
 
 
 @router.post("/endpoints/{endpoint_id}/pause")
 async def pause(
-    endpoint_id: uuid.UUID, write: PortalWrite, session: DbSession, guard: Guard, box: Box
+    endpoint_id: uuid.UUID,
+    write: PortalWrite,
+    session: DbSession,
+    guard: Guard,
+    box: Box,
+    settings: AppSettings,
 ) -> Response:
-    await _set_status(write.session, session, guard, box, endpoint_id, EndpointStatus.PAUSED)
+    portal = write.session
+    await _set_status(portal, session, guard, box, endpoint_id, EndpointStatus.PAUSED, settings)
     return done(endpoint_id, "paused")
 
 
 @router.post("/endpoints/{endpoint_id}/resume")
 async def resume(
-    endpoint_id: uuid.UUID, write: PortalWrite, session: DbSession, guard: Guard, box: Box
+    endpoint_id: uuid.UUID,
+    write: PortalWrite,
+    session: DbSession,
+    guard: Guard,
+    box: Box,
+    settings: AppSettings,
 ) -> Response:
-    await _set_status(write.session, session, guard, box, endpoint_id, EndpointStatus.ACTIVE)
+    portal = write.session
+    await _set_status(portal, session, guard, box, endpoint_id, EndpointStatus.ACTIVE, settings)
     return done(endpoint_id, "resumed")
 
 
@@ -180,7 +211,14 @@ async def recover(
     except ValidationError as exc:
         errors = [{"field": field_path(e), "message": e["msg"]} for e in exc.errors()]
         return await detail_page(
-            request, write.session, session, endpoint, errors=errors, since=since, status_code=422
+            request,
+            write.session,
+            session,
+            endpoint,
+            settings=settings,
+            errors=errors,
+            since=since,
+            status_code=422,
         )
     recovered = await deliveries.recover_endpoint(
         session,
@@ -205,7 +243,7 @@ async def confirm_delete(
         request,
         portal,
         "portal/endpoint_delete.html",
-        {"title": "Delete the endpoint", "endpoint": render(endpoint)},
+        {"title": "Delete the endpoint", "endpoint": endpoint},
     )
 
 
