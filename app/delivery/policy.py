@@ -41,6 +41,7 @@ class Policies:
         self.default = default
         self._known: dict[tuple[tuple[int, ...] | None, float | None, int | None], EndpointPolicy]
         self._known = {(None, None, None): default}
+        self._retries: dict[tuple[int, ...], RetryPolicy] = {}
 
     def of(
         self,
@@ -55,12 +56,7 @@ class Policies:
         if policy is None:
             default = self.default
             policy = EndpointPolicy(
-                retry=default.retry
-                if schedule is None
-                else RetryPolicy(
-                    delays=tuple(timedelta(seconds=s) for s in schedule),
-                    jitter=default.retry.jitter,
-                ),
+                retry=default.retry if schedule is None else self._retry(schedule),
                 timeout=default.timeout if timeout_seconds is None else timeout_seconds,
                 disable_after=default.disable_after
                 if disable_after_seconds is None
@@ -68,3 +64,10 @@ class Policies:
             )
             self._known[key] = policy
         return policy
+
+    def _retry(self, schedule: tuple[int, ...]) -> RetryPolicy:
+        retry = self._retries.get(schedule)
+        if retry is None:
+            delays = tuple(timedelta(seconds=s) for s in schedule)
+            retry = self._retries[schedule] = RetryPolicy(delays, jitter=self.default.retry.jitter)
+        return retry
