@@ -16,7 +16,6 @@ from pydantic import (
     IPvAnyNetwork,
     SecretStr,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -198,7 +197,8 @@ class Settings(BaseSettings):
         alias="HOOKLINE_MAX_REQUEST_TIMEOUT_SECONDS",
         description="The longest request timeout a tenant may give its endpoints (the delivery "
         "policy's `timeout_seconds`, docs/delivery-policy.md): a slow receiver holds one of the "
-        "worker's in-flight slots that long.",
+        "worker's in-flight slots that long. It bounds what tenants set, not "
+        "`HOOKLINE_REQUEST_TIMEOUT_SECONDS`, the default.",
     )
     sender: Literal["http11", "aiohttp"] = Field(
         default="http11",
@@ -295,15 +295,6 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL, e.g. postgresql://user@host:5432/db")
         return value
-
-    @model_validator(mode="after")
-    def _default_timeout_within_maximum(self) -> "Settings":
-        if self.request_timeout > self.max_request_timeout:
-            raise ValueError(
-                "HOOKLINE_REQUEST_TIMEOUT_SECONDS is longer than "
-                "HOOKLINE_MAX_REQUEST_TIMEOUT_SECONDS: raise the maximum or lower the default"
-            )
-        return self
 
     @property
     def embedded(self) -> bool:
