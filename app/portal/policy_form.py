@@ -37,10 +37,13 @@ def durations(seconds: list[float] | tuple[float, ...]) -> str:
 
 
 def _seconds(text: str) -> list[int | float]:
-    """Whole seconds as integers (the API takes whole seconds; a fraction is refused there)."""
-    return [
-        s if not (s := d.total_seconds()).is_integer() else int(s) for d in parse_schedule(text)
-    ]
+    """Whole seconds as integers (the API takes whole seconds; a fraction is refused there).
+    Raises ValueError naming the part that is not a duration, or too long for one."""
+    try:
+        delays = parse_schedule(text)
+    except OverflowError:
+        raise ValueError("a duration longer than any this server keeps") from None
+    return [s if not (s := d.total_seconds()).is_integer() else int(s) for d in delays]
 
 
 @dataclass
@@ -99,7 +102,7 @@ class PolicyForm:
 #: How each source reads on a page.
 _SOURCES = {
     Source.ENDPOINT: "this endpoint's own",
-    Source.TENANT: "your account's default",
+    Source.TENANT: "the account's default",
     Source.DEFAULT: "the server's default",
 }
 
