@@ -199,10 +199,15 @@ class Policy:
             ),
         )
 
+    @property
+    def max_attempts(self) -> int:
+        """The first attempt and one per retry delay."""
+        return len(self.retry_schedule) + 1
+
     def out(self) -> EffectivePolicy:
         return EffectivePolicy(
             retry_schedule=list(self.retry_schedule),
-            max_attempts=len(self.retry_schedule) + 1,
+            max_attempts=self.max_attempts,
             timeout_seconds=self.timeout_seconds,
             disable_after_seconds=self.disable_after_seconds,
             source=PolicySources(**dict(zip(PARTS, self.sources, strict=True))),

@@ -21,7 +21,7 @@ from app.delivery.schemas import (
 )
 from app.delivery.status import PublicStatus, public_status
 from app.deps import AppSettings, DbSession, TenantId
-from app.endpoints.service import get_endpoint
+from app.endpoints.service import effective_policy, get_endpoint
 from app.errors import problem_responses
 from app.events import service as events
 from app.jsonsafety import StoredStr
@@ -198,7 +198,7 @@ async def recover_endpoint(
         endpoint_id,
         since=body.since,
         until=body.until,
-        attempts_each=len(settings.retry_schedule) + 1,
+        attempts_each=(await effective_policy(session, tenant, endpoint_id, settings)).max_attempts,
     )
     return RecoverOut(recovered=recovered)
 
@@ -215,8 +215,9 @@ async def send_test_event(
 ) -> DeliveryOut:
     """A real delivery, signed and retried like any other, whatever the endpoint subscribes to;
     follow it with `GET /v1/deliveries/{id}`. 409 when the endpoint is paused or disabled."""
+    policy = await effective_policy(session, tenant, endpoint_id, settings)
     delivery = await probe.send_test_event(
-        session, tenant, endpoint_id, max_attempts=len(settings.retry_schedule) + 1
+        session, tenant, endpoint_id, max_attempts=policy.max_attempts
     )
     return render(delivery)
 

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.crypto import SecretBox
-from app.delivery_policy import Policy, refuse_timeout_over, tenant_policy
+from app.delivery_policy import Policy, Source, refuse_timeout_over, tenant_policy
 from app.endpoints.custom_headers import seal_headers
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
 from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch
@@ -158,6 +158,14 @@ async def inherited_policy(
 ) -> Policy:
     """The delivery policy the tenant's endpoints inherit: its defaults over the settings."""
     return tenant_policy(settings, await get_tenant(session, tenant_id))
+
+
+async def effective_policy(
+    session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, settings: Settings
+) -> Policy:
+    """The delivery policy the endpoint's deliveries follow now."""
+    endpoint = await get_endpoint(session, tenant_id, endpoint_id)
+    return (await inherited_policy(session, tenant_id, settings)).under(endpoint, Source.ENDPOINT)
 
 
 async def delete_endpoint(

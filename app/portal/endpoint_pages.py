@@ -181,11 +181,10 @@ async def send_test_event(
 ) -> Response:
     """On to the test delivery's page, to watch its attempt arrive."""
     await endpoint_of(session, write.session, endpoint_id)
+    tenant = write.session.tenant_id
+    policy = await endpoints.effective_policy(session, tenant, endpoint_id, settings)
     delivery = await probe.send_test_event(
-        session,
-        write.session.tenant_id,
-        endpoint_id,
-        max_attempts=len(settings.retry_schedule) + 1,
+        session, tenant, endpoint_id, max_attempts=policy.max_attempts
     )
     return RedirectResponse(f"{PATH}/deliveries/{delivery.id}", status_code=303)
 
@@ -220,13 +219,15 @@ async def recover(
             since=since,
             status_code=422,
         )
+    tenant = write.session.tenant_id
+    policy = await endpoints.effective_policy(session, tenant, endpoint_id, settings)
     recovered = await deliveries.recover_endpoint(
         session,
-        write.session.tenant_id,
+        tenant,
         endpoint_id,
         since=_as_utc(body.since),
         until=None,
-        attempts_each=len(settings.retry_schedule) + 1,
+        attempts_each=policy.max_attempts,
     )
     return RedirectResponse(
         f"{endpoint_path(endpoint_id)}?done=recovered&recovered={recovered}", status_code=303

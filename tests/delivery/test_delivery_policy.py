@@ -140,3 +140,15 @@ async def test_each_endpoint_is_disabled_after_its_own_window(
     assert disabled["status"] == "disabled"
     assert "longer than 1:00:00" in disabled["disabled_reason"]
     assert (await _endpoint(api, tenant, day["id"]))["status"] == "active"
+
+
+async def test_a_test_event_gets_the_attempts_of_the_endpoints_schedule(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    tenant = await make_tenant(client)
+    endpoint = await make_endpoint(client, tenant, retry_schedule=[1, 1, 1])
+
+    sent = await client.post(f"/v1/endpoints/{endpoint['id']}/test-event", headers=tenant)
+
+    assert sent.status_code == 202, sent.text
+    assert await _max_attempts(engine, sent.json()["id"]) == 4
