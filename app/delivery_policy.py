@@ -158,7 +158,9 @@ class PolicyView(BaseModel):
     disable_after_seconds: int | None = Field(
         description="Its own disable-after window; null inherits."
     )
-    policy: EffectivePolicy
+    policy: EffectivePolicy = Field(
+        description="The policy its deliveries follow: each part its own, else inherited."
+    )
 
 
 @dataclass(frozen=True)

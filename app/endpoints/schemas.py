@@ -88,7 +88,9 @@ Ordered = Annotated[
 ]
 
 
-class EndpointIn(PolicyOverrides):
+class EndpointFields(BaseModel):
+    """What an endpoint is given on creation, but its delivery policy."""
+
     model_config = ConfigDict(extra="forbid")
 
     url: Url
@@ -104,13 +106,12 @@ class EndpointIn(PolicyOverrides):
     )
 
 
-class EndpointPatch(PolicyOverrides):
-    """Only the fields present change. `rate_limit_per_second: null` removes the limit; a
-    delivery-policy field set to null inherits the tenant's default again.
+class EndpointIn(PolicyOverrides, EndpointFields):
+    """A new endpoint; its delivery-policy fields may be left out (they inherit)."""
 
-    `headers` replaces the whole set (values are write-only, so they cannot be merged with
-    what is stored): to remove one header, send the others; `{}` removes them all.
-    """
+
+class EndpointPatchFields(BaseModel):
+    """What a patch may change, but the delivery policy."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -126,7 +127,18 @@ class EndpointPatch(PolicyOverrides):
     metadata: Metadata | None = None
 
 
-class EndpointOut(PolicyView):
+class EndpointPatch(PolicyOverrides, EndpointPatchFields):
+    """Only the fields present change. `rate_limit_per_second: null` removes the limit; a
+    delivery-policy field set to null inherits the tenant's default again.
+
+    `headers` replaces the whole set (values are write-only, so they cannot be merged with
+    what is stored): to remove one header, send the others; `{}` removes them all.
+    """
+
+
+class EndpointFacts(BaseModel):
+    """An endpoint as the API shows it, but its delivery policy."""
+
     id: uuid.UUID
     url: str
     description: str
@@ -149,6 +161,10 @@ class EndpointOut(PolicyView):
     )
     created_at: datetime
     updated_at: datetime
+
+
+class EndpointOut(PolicyView, EndpointFacts):
+    """An endpoint, with its delivery-policy overrides and the policy its deliveries follow."""
 
 
 class PreviousSecret(BaseModel):
