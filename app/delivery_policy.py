@@ -154,7 +154,7 @@ class PolicyView(BaseModel):
     retry_schedule: list[int] | None = Field(
         description="Its own retry schedule (seconds after each failed attempt); null inherits."
     )
-    timeout_seconds: float | None = Field(description="Its own request timeout; null inherits.")
+    timeout_seconds: Seconds | None = Field(description="Its own request timeout; null inherits.")
     disable_after_seconds: int | None = Field(
         description="Its own disable-after window; null inherits."
     )
