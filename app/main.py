@@ -47,6 +47,7 @@ from app.queue.supervision import LoopWatch, spawn, watch_loops
 from app.replays.router import router as replays_router
 from app.settings import Settings
 from app.tenants.key_cache import KeyCache
+from app.tenants.policy_router import router as delivery_policy_router
 from app.tenants.router import router as tenants_router
 from app.web.tokens import TokenSigner
 from app.workers import build_runtime
@@ -140,6 +141,7 @@ def create_app(
         tenants_router,
         endpoints_router,
         event_types_router,
+        delivery_policy_router,
         delivery_router,
         replays_router,
         inbound_router,

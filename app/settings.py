@@ -203,6 +203,14 @@ class Settings(BaseSettings):
         alias="HOOKLINE_REQUEST_TIMEOUT_SECONDS",
         description="Total time for one attempt, connecting included.",
     )
+    max_request_timeout: Seconds = Field(
+        default=timedelta(seconds=60),
+        alias="HOOKLINE_MAX_REQUEST_TIMEOUT_SECONDS",
+        description="The longest request timeout a tenant may give its endpoints (the delivery "
+        "policy's `timeout_seconds`, docs/delivery-policy.md): a slow receiver holds one of the "
+        "worker's in-flight slots that long. It bounds what tenants set, not "
+        "`HOOKLINE_REQUEST_TIMEOUT_SECONDS`, the default.",
+    )
     sender: Literal["http11", "aiohttp"] = Field(
         default="http11",
         description="The HTTP client of deliveries: `http11` (lean, on httptools; several times "

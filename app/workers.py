@@ -11,6 +11,7 @@ from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointDirectory
 from app.delivery.fanout import FanOut
 from app.delivery.http import Http11Sender
+from app.delivery.policy import Policies
 from app.delivery.queue import DELIVERIES
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
@@ -25,7 +26,6 @@ from app.ops.retention import retention_tasks
 from app.queue.config import WorkerConfig
 from app.queue.consumer import ConsumerOptions
 from app.queue.handoff import Handoff
-from app.queue.retry import RetryPolicy
 from app.queue.runtime import Binding, WorkerRuntime
 from app.queue.supervision import LoopWatch
 from app.replays.queue import REPLAYS
@@ -49,11 +49,6 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
-def retry_policy(settings: Settings) -> RetryPolicy:
-    """The one retry schedule of every queue."""
-    return RetryPolicy(delays=settings.retry_schedule)
-
-
 def sender(settings: Settings, guard: TargetGuard) -> Sender:
     """The delivery HTTP client ``HOOKLINE_SENDER`` names, with the attempt bounds."""
     kind = Http11Sender if settings.sender == "http11" else AiohttpSender
@@ -70,10 +65,14 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     if settings.secret_key is None:
         raise ValueError("settings.secret_key is required to sign deliveries")
     guard = TargetGuard(settings.allowed_target_networks)
-    retry = retry_policy(settings)
+    policies = Policies.of_settings(settings)
+    retry = policies.default.retry
     # One directory per process: the delivery consumers and fan-out share its refreshes.
     directory = EndpointDirectory(
-        engine, SecretBox(settings.secret_key.get_secret_value()), refresh=settings.endpoint_refresh
+        engine,
+        SecretBox(settings.secret_key.get_secret_value()),
+        refresh=settings.endpoint_refresh,
+        policies=policies,
     )
     bodies = EventBodies(engine)
     context = DeliveryContext(
@@ -81,7 +80,6 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         directory=directory,
         sender=sender(settings, guard),
         schedule=DeliverySchedule(retry, min_after_overload=settings.retry_min_after_overload),
-        disable_after=settings.disable_after,
         limiter=RateLimiter(),
         bodies=bodies,
     )
@@ -111,7 +109,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         # Fan-out is database work only: big batches, one transaction each.
         Binding(
             EVENTS,
-            FanOut(directory, bodies, max_attempts=retry.max_attempts, handoff=handoff),
+            FanOut(directory, bodies, handoff=handoff),
             ConsumerOptions(concurrency=500, retry=retry),
         ),
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),

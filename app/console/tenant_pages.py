@@ -11,14 +11,18 @@ from pydantic import ValidationError
 
 from app.console.browser import PATH, Operator, OperatorForm, page, see_other
 from app.console.tenant_forms import TenantForm, form_errors, text_of
-from app.deps import AppSettings, DbSession
+from app.delivery_policy import PARTS, Policy, tenant_policy
+from app.deps import AppSettings, DbSession, get_settings
+from app.errors import InvalidInput
 from app.event_types import service as event_types
 from app.pagination import PageParams, Pagination, make_page
+from app.portal.policy_form import shown
 from app.portal.router import portal_link
 from app.portal.service import start_session
 from app.tenants import service as tenants
 from app.tenants.models import Tenant
-from app.tenants.schemas import ApiKeyIn, ApiKeyInfo, TenantIn, TenantOut, TenantPatch
+from app.tenants.router import render
+from app.tenants.schemas import ApiKeyIn, ApiKeyInfo, TenantIn, TenantPatch
 from app.web.templating import notice
 from app.web.tokens import signer
 
@@ -45,6 +49,7 @@ async def _list_page(
     errors: list[dict[str, str]],
 ) -> HTMLResponse:
     rows = await tenants.list_tenants(session, page_params)
+    settings = await get_settings(request)
     return page(
         request,
         operator,
@@ -52,7 +57,7 @@ async def _list_page(
         {
             "title": "Tenants",
             "tenants": make_page(
-                rows, page_params, id_of=lambda t: t.id, render=TenantOut.model_validate
+                rows, page_params, id_of=lambda t: t.id, render=lambda t: render(t, settings)
             ),
             "form": form,
             "errors": errors,
@@ -112,13 +117,16 @@ async def _tenant_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     keys = await tenants.list_keys(session, page_params, tenant_id=tenant.id)
+    settings = await get_settings(request)
     return page(
         request,
         operator,
         "console/tenant.html",
         {
             "title": tenant.name,
-            "tenant": TenantOut.model_validate(tenant),
+            "tenant": render(tenant, settings),
+            "policy": shown(tenant_policy(settings, tenant), settings.max_request_timeout),
+            "server_policy": shown(Policy.of_settings(settings), settings.max_request_timeout),
             "keys": make_page(
                 keys, page_params, id_of=lambda k: k.id, render=ApiKeyInfo.model_validate
             ),
@@ -154,20 +162,32 @@ async def update_tenant(
     form: OperatorForm,
     session: DbSession,
     page_params: Pagination,
+    settings: AppSettings,
 ) -> Response:
+    """Name, framing and the delivery-policy defaults, as `PATCH /v1/tenants/{id}` sets them."""
     tenant = await tenants.get_tenant(session, tenant_id)
     submitted = TenantForm.read(form)
+    policy, errors = submitted.policy.body()
     try:
-        body = TenantPatch.model_validate(submitted.body())
+        body = TenantPatch.model_validate(submitted.body() | policy)
+        if not errors:
+            await tenants.update_tenant(
+                session,
+                tenant_id,
+                name=body.name,
+                portal_frame_ancestors=body.portal_frame_ancestors,
+                policy=body.model_dump(include=set(PARTS)),
+                max_timeout=settings.max_request_timeout,
+            )
+            return see_other(tenant_path(tenant_id, "saved"))
     except ValidationError as exc:
-        view = TenantView(form=submitted, errors=form_errors(exc))
-        return await _tenant_page(
-            request, operator, session, tenant, page_params, view, status_code=422
-        )
-    await tenants.update_tenant(
-        session, tenant_id, name=body.name, portal_frame_ancestors=body.portal_frame_ancestors
+        errors += form_errors(exc)
+    except InvalidInput as exc:
+        errors += exc.errors
+    view = TenantView(form=submitted, errors=errors)
+    return await _tenant_page(
+        request, operator, session, tenant, page_params, view, status_code=422
     )
-    return see_other(tenant_path(tenant_id, "saved"))
 
 
 @router.post("/{tenant_id}/keys")

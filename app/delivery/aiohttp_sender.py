@@ -64,6 +64,7 @@ class AiohttpSender:
         self._timeout = aiohttp.ClientTimeout(
             total=total_timeout.total_seconds(), sock_connect=connect_timeout.total_seconds()
         )
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -93,7 +94,11 @@ class AiohttpSender:
         try:
             self._check_literal_address(request.url)
             async with self._client().post(
-                request.url, data=request.body, headers=request.headers, allow_redirects=False
+                request.url,
+                data=request.body,
+                headers=request.headers,
+                allow_redirects=False,
+                timeout=self._timeout_of(request),
             ) as response:
                 body = await self._read_capped(response)
                 return watch.response(
@@ -111,6 +116,18 @@ class AiohttpSender:
             if not isinstance(exc, aiohttp.ClientError | OSError):
                 log.exception("delivery.unexpected_send_error")
             return watch.failure(*_classify(exc))
+
+    def _timeout_of(self, request: Outbound) -> aiohttp.ClientTimeout:
+        """The session's timeouts, with the request's own total when it has one (one object
+        per distinct total: endpoints share a handful of values)."""
+        total = request.timeout
+        if total is None or total == self._timeout.total:
+            return self._timeout
+        timeout = self._timeouts.get(total)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=total, sock_connect=self._timeout.sock_connect)
+            self._timeouts[total] = timeout
+        return timeout
 
     def _check_literal_address(self, url: str) -> None:
         """The resolver never sees IP literals, so check them here."""

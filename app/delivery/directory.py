@@ -30,6 +30,11 @@ change endpoints behind the triggers' back. It reads ``CHUNK`` endpoints per sta
 tasks run in between; at 50,000 endpoints what still holds the event loop is Python's garbage
 collector passing over the new objects (about half a second, once an hour: bench/README.md).
 
+Each endpoint comes with its delivery policy (:mod:`app.delivery.policy`), its overrides
+merged with its tenant's defaults in the same statement. A change to a tenant's defaults moves
+the ``config_xid`` of each of its endpoints (a trigger), and creating an endpoint waits for such
+a change in flight (a share lock on the tenant's row), so the argument above holds for them too.
+
 Secrets and header values are decrypted on first use, once per version of an endpoint (a
 refresh that re-reads an unchanged endpoint keeps its decrypted version), not on every load.
 The key sets claims filter by are kept up to date as endpoints change, not rebuilt per claim,
@@ -51,11 +56,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.crypto import SecretBox
+from app.delivery.policy import EndpointPolicy, Policies
 from app.delivery.queue import endpoint_key
 from app.delivery.subscriptions import SubscriptionIndex
 from app.endpoints.custom_headers import open_headers
 from app.endpoints.models import EndpointStatus
 from app.queue.ring import bucket_for
+from app.settings import Settings
 
 #: How often a directory reloads everything (and the longest an incremental refresh may rely on
 #: tombstones, which retention keeps for a day).
@@ -75,8 +82,12 @@ _ENDPOINTS = """
            e.sealed_headers::text AS sealed_headers,
            e.status, e.rate_limit_per_second, e.ordered, e.config_xid,
            s.ids AS secret_ids, s.ciphertexts AS secret_ciphertexts,
-           s.expiries AS secret_expiries
+           s.expiries AS secret_expiries,
+           COALESCE(e.retry_schedule, t.retry_schedule) AS retry_schedule,
+           COALESCE(e.timeout_seconds, t.timeout_seconds) AS timeout_seconds,
+           COALESCE(e.disable_after_seconds, t.disable_after_seconds) AS disable_after_seconds
     FROM endpoints AS e
+    JOIN tenants AS t ON t.id = e.tenant_id
     LEFT JOIN LATERAL (
         SELECT array_agg(es.id ORDER BY es.expires_at DESC NULLS FIRST, es.id DESC) AS ids,
                array_agg(es.ciphertext ORDER BY es.expires_at DESC NULLS FIRST, es.id DESC)
@@ -96,10 +107,11 @@ _CHANGED_SINCE = text(
         {_ENDPOINTS}
         WHERE e.config_xid >= :since OR e.config_xid = ANY(CAST(:pending AS bigint[]))
         UNION ALL
-        SELECT t.endpoint_id, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        SELECT d.endpoint_id, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL,
                NULL, NULL, NULL
-        FROM endpoint_tombstones AS t
-        WHERE t.deleted_xid >= :since OR t.deleted_xid = ANY(CAST(:pending AS bigint[]))
+        FROM endpoint_tombstones AS d
+        WHERE d.deleted_xid >= :since OR d.deleted_xid = ANY(CAST(:pending AS bigint[]))
     ) AS c ON true
     """
 )
@@ -140,6 +152,8 @@ class EndpointConfig:
     sealed_headers: str = field(repr=False, compare=False)
     #: Every secret that signed when this version was read, the current one first.
     sealed_secrets: tuple[SealedSecret, ...] = field(repr=False, compare=False)
+    #: Retry schedule, timeout and disable-after window: its own, its tenant's or the default.
+    policy: EndpointPolicy = field(repr=False, compare=False)
 
     @cached_property
     def key(self) -> str:
@@ -207,8 +221,11 @@ class EndpointDirectory:
         refresh: timedelta,
         full_reload: timedelta = timedelta(seconds=FULL_RELOAD_SECONDS),
         chunk: int = CHUNK,
+        policies: Policies | None = None,
     ) -> None:
+        """``policies``: the delivery policies, with the defaults (by default, the settings')."""
         self.engine = engine
+        self.policies = policies or Policies.of_settings(Settings.model_construct())
         self.chunk = chunk
         self.box = box
         self.refresh_interval = refresh.total_seconds()
@@ -351,6 +368,9 @@ class EndpointDirectory:
                     row.secret_expiries or (),
                     strict=True,
                 )
+            ),
+            policy=self.policies.of(
+                row.retry_schedule, row.timeout_seconds, row.disable_after_seconds
             ),
         )
 

@@ -38,7 +38,6 @@ class FanOut(JobHandler):
         directory: EndpointDirectory,
         bodies: EventBodies,
         *,
-        max_attempts: int,
         handoff: Handoff | None = None,
     ) -> None:
         """``handoff`` links to this process's fresh-delivery consumer; without one (a process
@@ -46,8 +45,6 @@ class FanOut(JobHandler):
         self.directory = directory
         #: The delivery bodies this process keeps: fresh deliveries then need no query.
         self.bodies = bodies
-        #: Attempts each delivery gets: the first and one per retry delay.
-        self.max_attempts = max_attempts
         #: This process's fresh-delivery consumer, which runs the deliveries it owns at once.
         self.handoff = handoff or Handoff(DELIVERIES)
 
@@ -59,9 +56,7 @@ class FanOut(JobHandler):
         events = [s.job.row for s in settled if s.status == JobStatus.DONE]
         if events:
             self.bodies.remember(events)
-            await fan_out(
-                conn, self.directory, events, max_attempts=self.max_attempts, handoff=self.handoff
-            )
+            await fan_out(conn, self.directory, events, handoff=self.handoff)
 
     def after_settle(self, *, committed: bool) -> None:
         self.handoff.finish(committed=committed)
@@ -72,10 +67,10 @@ async def fan_out(
     directory: EndpointDirectory,
     events: Sequence[Any],
     *,
-    max_attempts: int,
     handoff: Handoff,
 ) -> None:
-    """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction.
+    """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction,
+    each with the attempts its endpoint's retry schedule gives.
 
     The deliveries this process would claim next (an active, unordered endpoint in a bucket it
     owns) go in already claimed by the ``handoff``'s consumer, which sends them as soon as the
@@ -96,7 +91,7 @@ async def fan_out(
                     key=endpoint.key,
                     bucket=endpoint.bucket,
                     skipped=endpoint.status == EndpointStatus.DISABLED,
-                    max_attempts=max_attempts,
+                    max_attempts=endpoint.policy.retry.max_attempts,
                     now=now,
                 )
             )

@@ -8,7 +8,7 @@ event through the ordinary pipeline.
 
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -60,18 +60,19 @@ async def record_results(
 
 
 async def disable_failing_too_long(
-    conn: AsyncConnection, candidates: Collection[uuid.UUID], window: timedelta
+    conn: AsyncConnection, windows: Mapping[uuid.UUID, timedelta]
 ) -> None:
-    """Disable those of ``candidates`` that have failed without a success for over ``window``."""
-    if not candidates:
+    """Disable the endpoints of ``windows`` that have failed without a success for longer than
+    their window (each endpoint's delivery policy says how long)."""
+    if not windows:
         return
     rows = await conn.execute(
         sql.endpoint_list_failing_too_long,
-        {"ids": list(candidates), "window_seconds": window.total_seconds()},
+        {"ids": list(windows), "windows": [w.total_seconds() for w in windows.values()]},
     )
     reasons = {
         row.id: f"every delivery failed since {row.failing_since.isoformat()} "
-        f"(longer than {window})"
+        f"(longer than {timedelta(seconds=row.seconds)})"
         for row in rows
     }
     await disable(conn, reasons)

@@ -24,7 +24,7 @@ from app.delivery.search import search_deliveries, search_events
 from app.delivery.search_query import DeliveryHistoryFilter, EventHistoryFilter
 from app.delivery.status import public_status
 from app.deps import AppSettings, DbSession, TenantId
-from app.endpoints.service import get_endpoint
+from app.endpoints.service import effective_policy, get_endpoint
 from app.errors import problem_responses
 from app.events import service as events
 from app.events.router import render as render_event
@@ -203,7 +203,7 @@ async def recover_endpoint(
         endpoint_id,
         since=body.since,
         until=body.until,
-        attempts_each=len(settings.retry_schedule) + 1,
+        attempts_each=(await effective_policy(session, tenant, endpoint_id, settings)).max_attempts,
     )
     return RecoverOut(recovered=recovered)
 
@@ -220,8 +220,9 @@ async def send_test_event(
 ) -> DeliveryOut:
     """A real delivery, signed and retried like any other, whatever the endpoint subscribes to;
     follow it with `GET /v1/deliveries/{id}`. 409 when the endpoint is paused or disabled."""
+    policy = await effective_policy(session, tenant, endpoint_id, settings)
     delivery = await probe.send_test_event(
-        session, tenant, endpoint_id, max_attempts=len(settings.retry_schedule) + 1
+        session, tenant, endpoint_id, max_attempts=policy.max_attempts
     )
     return render(delivery)
 

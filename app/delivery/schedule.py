@@ -39,13 +39,15 @@ class DeliverySchedule:
         status_code: int | None = None,
         retry_after: str | None = None,
         timed_out: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> timedelta:
-        """How long to wait after failed attempt number ``attempt`` (1-based)."""
+        """How long to wait after failed attempt number ``attempt`` (1-based); by ``retry``'s
+        schedule when given (an endpoint's own), else by this schedule's."""
         asked = None
         if status_code in _OVERLOAD_STATUSES and retry_after is not None:
             asked = parse_retry_after(retry_after)
         overloaded = timed_out or status_code == 429
-        return self.retry.delay(
+        return (retry or self.retry).delay(
             attempt, asked=asked, at_least=self.min_after_overload if overloaded else timedelta(0)
         )
 

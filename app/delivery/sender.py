@@ -7,10 +7,10 @@ client on ``httptools``, the default because it costs a fraction of the CPU, ben
 result here, so both report the same attempt the same way.
 
 Every attempt is bounded: connect and total timeouts (a body trickled byte by byte is cut off by
-the total), redirects not followed, at most ``body_limit`` bytes of the response read (a huge or
-endless body is cut off and its connection dropped), and the address actually connected to is
-checked against the SSRF rules after DNS, so a name that re-resolves to an internal address is
-refused at connect time.
+the total, which is the endpoint's own when the request carries one), redirects not followed, at
+most ``body_limit`` bytes of the response read (a huge or endless body is cut off and its
+connection dropped), and the address actually connected to is checked against the SSRF rules
+after DNS, so a name that re-resolves to an internal address is refused at connect time.
 
 Responses are never decompressed (requests ask for ``Accept-Encoding: identity``):
 ``body_limit`` counts the bytes read off the wire, a gzip bomb costs no more than any other body,
@@ -34,6 +34,8 @@ class Outbound:
     #: Custom header values are secrets: never in a repr, so never in a log.
     headers: dict[str, str] = field(repr=False)
     body: bytes = field(repr=False)
+    #: Seconds the attempt may take (the endpoint's policy); None: the sender's own total.
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

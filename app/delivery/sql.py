@@ -68,11 +68,13 @@ endpoint_disable_many = text(
               endpoints.disabled_reason, endpoints.disabled_at
     """
 )
+#: Each endpoint with its own window (its delivery policy's disable-after).
 endpoint_list_failing_too_long = text(
     f"""
-    SELECT id, failing_since FROM endpoints
-    WHERE id = ANY(CAST(:ids AS uuid[])) AND status = '{_ACTIVE}'
-      AND failing_since < now() - make_interval(secs => :window_seconds)
+    SELECT e.id, e.failing_since, w.seconds
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:windows AS float8[])) AS w(id, seconds)
+    JOIN endpoints AS e ON e.id = w.id
+    WHERE e.status = '{_ACTIVE}' AND e.failing_since < now() - make_interval(secs => w.seconds)
     """
 )
 delivery_skip_pending_of_endpoints = text(

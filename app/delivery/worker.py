@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -63,8 +63,8 @@ class DeliveryContext:
     engine: AsyncEngine
     directory: EndpointDirectory
     sender: Sender
+    #: Retry-After and overload rules; the delays come from each endpoint's policy.
     schedule: DeliverySchedule
-    disable_after: timedelta
     limiter: RateLimiter
     bodies: EventBodies
     success_marks: health.SuccessMarks = field(default_factory=health.SuccessMarks)
@@ -119,13 +119,17 @@ class DeliveryHandler(JobHandler):
         if result.succeeded:
             return Done(detail=record)
         error = f"{result.error_class}: {result.error}"
-        if result.status_code == 410:
+        # The endpoint's schedule now, not when the delivery was made (docs/delivery-policy.md);
+        # an empty one asks for no retry at all.
+        retry = endpoint.policy.retry
+        if result.status_code == 410 or not retry.delays:
             return Dead(error=error, detail=record)
         delay = self.context.schedule.delay(
             job.attempts,
             status_code=result.status_code,
             retry_after=result.retry_after,
             timed_out=result.error_class == "timeout",
+            retry=retry,
         )
         return Retry(error=error, delay=delay, detail=record)
 
@@ -142,6 +146,15 @@ class DeliveryHandler(JobHandler):
         return {
             "last_status_code": record.result.status_code,
             "next_trigger": AttemptTrigger.SCHEDULED.value,
+        }
+
+    def _windows(self, endpoint_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, timedelta]:
+        """Each endpoint's disable-after window (a deleted endpoint has none)."""
+        directory = self.context.directory
+        return {
+            endpoint.id: endpoint.policy.disable_after
+            for endpoint_id in endpoint_ids
+            if (endpoint := directory.get(endpoint_id)) is not None
         }
 
     async def _endpoint(self, endpoint_id: uuid.UUID) -> EndpointConfig | None:
@@ -172,7 +185,7 @@ class DeliveryHandler(JobHandler):
             if r.result.status_code == 410
         }
         await health.disable(conn, gone)
-        await health.disable_failing_too_long(conn, failed - succeeded, self.context.disable_after)
+        await health.disable_failing_too_long(conn, self._windows(failed - succeeded))
         for s, r in attempted:
             await _announce_delivery(conn, s, r.result)
             _observe(s, r.result)
@@ -210,7 +223,7 @@ def _request(endpoint: EndpointConfig, message_id: str, body: bytes) -> Outbound
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(message_id, timestamp, body, endpoint.secrets),
     }
-    return Outbound(url=endpoint.url, headers=headers, body=body)
+    return Outbound(url=endpoint.url, headers=headers, body=body, timeout=endpoint.policy.timeout)
 
 
 def _attempt_row(settled: SettledJob, record: AttemptRecord) -> dict[str, Any]:

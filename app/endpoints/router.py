@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.crypto import SecretBox
+from app.delivery_policy import Policy, Source, view
 from app.deps import AppSettings, DbSession, TenantId
 from app.endpoints import service
 from app.endpoints.models import Endpoint, EndpointStatus
@@ -36,11 +37,18 @@ async def _box(request: Request) -> SecretBox:
     return box
 
 
+async def _inherited(session: DbSession, tenant: TenantId, settings: AppSettings) -> Policy:
+    return await service.inherited_policy(session, tenant, settings)
+
+
 Guard = Annotated[TargetGuard, Depends(_guard)]
 Box = Annotated[SecretBox, Depends(_box)]
+#: The delivery policy the caller's endpoints inherit (its tenant's defaults over settings).
+Inherited = Annotated[Policy, Depends(_inherited)]
 
 
-def render(endpoint: Endpoint) -> EndpointOut:
+def render(endpoint: Endpoint, inherited: Policy) -> EndpointOut:
+    """``inherited``: the policy of the endpoint's tenant, which its overrides layer on."""
     return EndpointOut(
         id=endpoint.id,
         url=endpoint.url,
@@ -57,6 +65,7 @@ def render(endpoint: Endpoint) -> EndpointOut:
         failing_since=endpoint.failing_since,
         created_at=endpoint.created_at,
         updated_at=endpoint.updated_at,
+        **view(endpoint, inherited.under(endpoint, Source.ENDPOINT)),
     )
 
 
@@ -67,9 +76,18 @@ def render(endpoint: Endpoint) -> EndpointOut:
     response_model=EndpointOut,
 )
 async def create_endpoint(
-    body: EndpointIn, session: DbSession, tenant: TenantId, guard: Guard, box: Box
+    body: EndpointIn,
+    session: DbSession,
+    tenant: TenantId,
+    guard: Guard,
+    box: Box,
+    settings: AppSettings,
+    inherited: Inherited,
 ) -> EndpointOut:
-    return render(await service.create_endpoint(session, tenant, body, guard=guard, box=box))
+    created = await service.create_endpoint(
+        session, tenant, body, guard=guard, box=box, max_timeout=settings.max_request_timeout
+    )
+    return render(created, inherited)
 
 
 @router.get("", summary="List endpoints, newest first", response_model=Page[EndpointOut])
@@ -77,10 +95,11 @@ async def list_endpoints(
     session: DbSession,
     tenant: TenantId,
     page: Pagination,
+    inherited: Inherited,
     status: Annotated[EndpointStatus | None, Query(description="Only this status.")] = None,
 ) -> Page[EndpointOut]:
     rows = await service.list_endpoints(session, tenant, page, status=status)
-    return make_page(rows, page, id_of=lambda e: e.id, render=render)
+    return make_page(rows, page, id_of=lambda e: e.id, render=lambda e: render(e, inherited))
 
 
 @router.get(
@@ -89,8 +108,10 @@ async def list_endpoints(
     response_model=EndpointOut,
     responses=problem_responses(404),
 )
-async def get_endpoint(endpoint_id: uuid.UUID, session: DbSession, tenant: TenantId) -> EndpointOut:
-    return render(await service.get_endpoint(session, tenant, endpoint_id))
+async def get_endpoint(
+    endpoint_id: uuid.UUID, session: DbSession, tenant: TenantId, inherited: Inherited
+) -> EndpointOut:
+    return render(await service.get_endpoint(session, tenant, endpoint_id), inherited)
 
 
 @router.patch(
@@ -106,10 +127,21 @@ async def update_endpoint(
     tenant: TenantId,
     guard: Guard,
     box: Box,
+    settings: AppSettings,
+    inherited: Inherited,
 ) -> EndpointOut:
-    return render(
-        await service.update_endpoint(session, tenant, endpoint_id, body, guard=guard, box=box)
+    """A delivery-policy change applies from the next attempt on: deliveries already waiting
+    keep their next attempt time; every attempt after it follows the new policy."""
+    updated = await service.update_endpoint(
+        session,
+        tenant,
+        endpoint_id,
+        body,
+        guard=guard,
+        box=box,
+        max_timeout=settings.max_request_timeout,
     )
+    return render(updated, inherited)
 
 
 @router.delete(

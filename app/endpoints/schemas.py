@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.delivery_policy import PolicyOverrides, PolicyView
 from app.endpoints.filters import is_filter
 from app.endpoints.models import EndpointStatus
 from app.endpoints.signing_secret import validate_signing_secret
@@ -87,7 +88,9 @@ Ordered = Annotated[
 ]
 
 
-class EndpointIn(BaseModel):
+class EndpointFields(BaseModel):
+    """What an endpoint is given on creation, but its delivery policy."""
+
     model_config = ConfigDict(extra="forbid")
 
     url: Url
@@ -103,12 +106,12 @@ class EndpointIn(BaseModel):
     )
 
 
-class EndpointPatch(BaseModel):
-    """Only the fields present change. `rate_limit_per_second: null` removes the limit.
+class EndpointIn(PolicyOverrides, EndpointFields):
+    """A new endpoint; its delivery-policy fields may be left out (they inherit)."""
 
-    `headers` replaces the whole set (values are write-only, so they cannot be merged with
-    what is stored): to remove one header, send the others; `{}` removes them all.
-    """
+
+class EndpointPatchFields(BaseModel):
+    """What a patch may change, but the delivery policy."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -124,7 +127,18 @@ class EndpointPatch(BaseModel):
     metadata: Metadata | None = None
 
 
-class EndpointOut(BaseModel):
+class EndpointPatch(PolicyOverrides, EndpointPatchFields):
+    """Only the fields present change. `rate_limit_per_second: null` removes the limit; a
+    delivery-policy field set to null inherits the tenant's default again.
+
+    `headers` replaces the whole set (values are write-only, so they cannot be merged with
+    what is stored): to remove one header, send the others; `{}` removes them all.
+    """
+
+
+class EndpointFacts(BaseModel):
+    """An endpoint as the API shows it, but its delivery policy."""
+
     id: uuid.UUID
     url: str
     description: str
@@ -143,10 +157,14 @@ class EndpointOut(BaseModel):
     last_success_at: datetime | None = Field(description="When an attempt last succeeded.")
     failing_since: datetime | None = Field(
         description="Since when every attempt has failed; null after a success. Failing for "
-        "`HOOKLINE_DISABLE_AFTER_SECONDS` disables the endpoint."
+        "`policy.disable_after_seconds` disables the endpoint."
     )
     created_at: datetime
     updated_at: datetime
+
+
+class EndpointOut(PolicyView, EndpointFacts):
+    """An endpoint, with its delivery-policy overrides and the policy its deliveries follow."""
 
 
 class PreviousSecret(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.crypto import SecretBox
+from app.delivery_policy import Policy, Source, refuse_timeout_over, tenant_policy
 from app.endpoints.custom_headers import seal_headers
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
 from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch
@@ -18,7 +19,9 @@ from app.endpoints.ssrf import TargetGuard, UnsafeTarget
 from app.errors import InvalidInput, NotFound
 from app.ids import uuid7
 from app.pagination import PageParams, fetch_page
+from app.settings import Settings
 from app.tenancy import get_owned
+from app.tenants.service import get_tenant
 
 
 async def _check_url(guard: TargetGuard, url: str) -> None:
@@ -35,7 +38,10 @@ async def create_endpoint(
     *,
     guard: TargetGuard,
     box: SecretBox,
+    max_timeout: timedelta,
 ) -> Endpoint:
+    """``max_timeout``: the longest request timeout the operator allows."""
+    refuse_timeout_over(body.timeout_seconds, max_timeout)
     await _check_url(guard, body.url)
     values = body.model_dump(exclude={"metadata", "secret", "headers"})
     endpoint_id = uuid7()
@@ -87,13 +93,16 @@ async def update_endpoint(
     *,
     guard: TargetGuard,
     box: SecretBox,
+    max_timeout: timedelta,
     keep_headers: Collection[str] = (),
 ) -> Endpoint:
     """Apply the fields ``patch`` sets. Its ``headers`` replace the stored ones, but for those
     named in ``keep_headers``, which keep their stored values (which no one can read back to
-    send again) unless ``headers`` sets them anew."""
+    send again) unless ``headers`` sets them anew. ``max_timeout``: the longest request timeout
+    the operator allows."""
     endpoint = await get_endpoint(session, tenant_id, endpoint_id)
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
+    refuse_timeout_over(changes.get("timeout_seconds"), max_timeout)
     for required in (
         "url",
         "description",
@@ -142,6 +151,21 @@ def _merged_headers(
         message = f"at most {MAX_HEADERS} headers"
         raise InvalidInput(f"headers: {message}", errors=[{"field": "headers", "message": message}])
     return kept | seal_headers(box, endpoint.id, headers)
+
+
+async def inherited_policy(
+    session: AsyncSession, tenant_id: uuid.UUID, settings: Settings
+) -> Policy:
+    """The delivery policy the tenant's endpoints inherit: its defaults over the settings."""
+    return tenant_policy(settings, await get_tenant(session, tenant_id))
+
+
+async def effective_policy(
+    session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, settings: Settings
+) -> Policy:
+    """The delivery policy the endpoint's deliveries follow now."""
+    endpoint = await get_endpoint(session, tenant_id, endpoint_id)
+    return (await inherited_policy(session, tenant_id, settings)).under(endpoint, Source.ENDPOINT)
 
 
 async def delete_endpoint(

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from app.deps import DbSession
+from app.deps import AppSettings, DbSession, get_settings
 from app.endpoints import service as endpoints
 from app.endpoints.models import Endpoint
 from app.endpoints.router import Box, Guard, render
@@ -29,12 +29,23 @@ from app.errors import Forbidden, InvalidInput, field_path
 from app.events.service import published_types
 from app.portal.browser import Portal, PortalWrite, page
 from app.portal.endpoint_pages import done, endpoint_of, endpoint_path, refuse_read_only
+from app.portal.policy_form import PolicyForm, shown
 from app.portal.sessions import PortalSession
 
 router = APIRouter(include_in_schema=False)
 
 #: The form's fields, each with its errors beside it; errors of anything else go on top.
-FIELDS = ("url", "description", "event_types", "rate_limit_per_second", "ordered", "headers")
+FIELDS = (
+    "url",
+    "description",
+    "event_types",
+    "rate_limit_per_second",
+    "ordered",
+    "headers",
+    "retry_schedule",
+    "timeout_seconds",
+    "disable_after_seconds",
+)
 #: Empty rows for new headers (no script adds rows).
 NEW_HEADER_ROWS = 3
 EVERYTHING = "*"
@@ -54,6 +65,7 @@ class EndpointForm:
     ordered: bool = False
     #: Existing headers ticked for removal (an edit).
     remove_headers: list[str] = field(default_factory=list)
+    policy: PolicyForm = field(default_factory=PolicyForm)
 
     @property
     def event_types(self) -> list[str]:
@@ -70,6 +82,7 @@ class EndpointForm:
             patterns=", ".join(t for t in endpoint.event_types if t not in choices),
             rate_limit=str(endpoint.rate_limit_per_second or ""),
             ordered=endpoint.ordered,
+            policy=PolicyForm.of(endpoint),
         )
 
     def body(self, headers: dict[str, str]) -> dict[str, Any]:
@@ -80,6 +93,7 @@ class EndpointForm:
             "rate_limit_per_second": self.rate_limit or None,
             "ordered": self.ordered,
             "headers": headers,
+            **self.policy.body()[0],
         }
 
 
@@ -117,8 +131,9 @@ def read_form(form: FormData) -> tuple[EndpointForm, dict[str, str], list[dict[s
         rate_limit=_text(form, "rate_limit_per_second"),
         ordered="ordered" in form,
         remove_headers=_texts(form, "remove_header"),
+        policy=PolicyForm.read(form),
     )
-    return submitted, headers, errors
+    return submitted, headers, errors + submitted.policy.body()[1]
 
 
 def shown_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -149,18 +164,21 @@ async def _form_page(
 ) -> HTMLResponse:
     published = [t.type for t in await published_types(session, portal.tenant_id)]
     choices = list(dict.fromkeys([EVERYTHING, *published, *submitted.picked]))
+    settings = await get_settings(request)
+    inherited = await endpoints.inherited_policy(session, portal.tenant_id, settings)
     return page(
         request,
         portal,
         "portal/endpoint_form.html",
         {
             "title": "Edit the endpoint" if endpoint else "Add an endpoint",
-            "endpoint": render(endpoint) if endpoint else None,
+            "endpoint": render(endpoint, inherited) if endpoint else None,
             "action": endpoint_path(endpoint.id, "/edit") if endpoint else "/portal/endpoints/new",
             "form": submitted,
             "choices": choices,
             "new_header_rows": range(NEW_HEADER_ROWS),
             "errors": shown_errors(errors or []),
+            "inherited": shown(inherited, settings.max_request_timeout),
         },
         status_code=422 if errors else 200,
     )
@@ -180,7 +198,12 @@ async def new_form(request: Request, portal: Portal, session: DbSession) -> HTML
 
 @router.post("/endpoints/new")
 async def create(
-    request: Request, write: PortalWrite, session: DbSession, guard: Guard, box: Box
+    request: Request,
+    write: PortalWrite,
+    session: DbSession,
+    guard: Guard,
+    box: Box,
+    settings: AppSettings,
 ) -> Response:
     portal = write.session
     _refuse_limited(portal)
@@ -189,7 +212,12 @@ async def create(
         body = EndpointIn.model_validate(submitted.body(headers))
         if not errors:
             created = await endpoints.create_endpoint(
-                session, portal.tenant_id, body, guard=guard, box=box
+                session,
+                portal.tenant_id,
+                body,
+                guard=guard,
+                box=box,
+                max_timeout=settings.max_request_timeout,
             )
             return done(created.id, "created")
     except ValidationError as exc:
@@ -218,6 +246,7 @@ async def update(
     session: DbSession,
     guard: Guard,
     box: Box,
+    settings: AppSettings,
 ) -> Response:
     portal = write.session
     endpoint = await endpoint_of(session, portal, endpoint_id)
@@ -236,6 +265,7 @@ async def update(
                 patch,
                 guard=guard,
                 box=box,
+                max_timeout=settings.max_request_timeout,
                 keep_headers=kept,
             )
             return done(endpoint_id, "saved")

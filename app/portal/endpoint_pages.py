@@ -16,6 +16,7 @@ from app.crypto import SecretBox
 from app.delivery import probe
 from app.delivery import service as deliveries
 from app.delivery.schemas import RecoverIn
+from app.delivery_policy import Source
 from app.deps import AppSettings, DbSession
 from app.endpoints import service as endpoints
 from app.endpoints.models import Endpoint, EndpointStatus
@@ -26,7 +27,9 @@ from app.errors import Forbidden, field_path
 from app.event_types import service as event_types
 from app.portal.browser import PATH, Portal, PortalWrite, page, visible_endpoint
 from app.portal.health import last_day, overall, success_chart
+from app.portal.policy_form import shown
 from app.portal.sessions import PortalSession
+from app.settings import Settings
 from app.web.templating import notice
 
 router = APIRouter(include_in_schema=False)
@@ -83,18 +86,23 @@ async def detail_page(
     endpoint: Endpoint,
     *,
     errors: list[dict[str, Any]] | None = None,
+    settings: Settings,
     since: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
     activity = await last_day(session, endpoint.id)
     catalogue = await event_types.all_types(session, portal.tenant_id, include_archived=False)
+    inherited = await endpoints.inherited_policy(session, portal.tenant_id, settings)
     return page(
         request,
         portal,
         "portal/endpoint.html",
         {
             "title": "Endpoint",
-            "endpoint": render(endpoint),
+            "endpoint": render(endpoint, inherited),
+            "policy": shown(
+                inherited.under(endpoint, Source.ENDPOINT), settings.max_request_timeout
+            ),
             "chart": success_chart(activity, wide=True),
             "overall": overall(activity),
             "errors": errors or [],
@@ -109,10 +117,14 @@ async def detail_page(
 
 @router.get("/endpoints/{endpoint_id}")
 async def endpoint_page(
-    endpoint_id: uuid.UUID, request: Request, portal: Portal, session: DbSession
+    endpoint_id: uuid.UUID,
+    request: Request,
+    portal: Portal,
+    session: DbSession,
+    settings: AppSettings,
 ) -> HTMLResponse:
     endpoint = await endpoint_of(session, portal, endpoint_id)
-    return await detail_page(request, portal, session, endpoint)
+    return await detail_page(request, portal, session, endpoint, settings=settings)
 
 
 async def _set_status(
@@ -122,28 +134,47 @@ async def _set_status(
     box: SecretBox,
     endpoint_id: uuid.UUID,
     status: UserStatus,
+    settings: Settings,
 ) -> None:
     """Pause or resume, as ``PATCH /v1/endpoints/{id}`` with ``status`` does."""
     await endpoint_of(session, portal, endpoint_id)
     patch = EndpointPatch(status=status)
     await endpoints.update_endpoint(
-        session, portal.tenant_id, endpoint_id, patch, guard=guard, box=box
+        session,
+        portal.tenant_id,
+        endpoint_id,
+        patch,
+        guard=guard,
+        box=box,
+        max_timeout=settings.max_request_timeout,
     )
 
 
 @router.post("/endpoints/{endpoint_id}/pause")
 async def pause(
-    endpoint_id: uuid.UUID, write: PortalWrite, session: DbSession, guard: Guard, box: Box
+    endpoint_id: uuid.UUID,
+    write: PortalWrite,
+    session: DbSession,
+    guard: Guard,
+    box: Box,
+    settings: AppSettings,
 ) -> Response:
-    await _set_status(write.session, session, guard, box, endpoint_id, EndpointStatus.PAUSED)
+    portal = write.session
+    await _set_status(portal, session, guard, box, endpoint_id, EndpointStatus.PAUSED, settings)
     return done(endpoint_id, "paused")
 
 
 @router.post("/endpoints/{endpoint_id}/resume")
 async def resume(
-    endpoint_id: uuid.UUID, write: PortalWrite, session: DbSession, guard: Guard, box: Box
+    endpoint_id: uuid.UUID,
+    write: PortalWrite,
+    session: DbSession,
+    guard: Guard,
+    box: Box,
+    settings: AppSettings,
 ) -> Response:
-    await _set_status(write.session, session, guard, box, endpoint_id, EndpointStatus.ACTIVE)
+    portal = write.session
+    await _set_status(portal, session, guard, box, endpoint_id, EndpointStatus.ACTIVE, settings)
     return done(endpoint_id, "resumed")
 
 
@@ -153,11 +184,10 @@ async def send_test_event(
 ) -> Response:
     """On to the test delivery's page, to watch its attempt arrive."""
     await endpoint_of(session, write.session, endpoint_id)
+    tenant = write.session.tenant_id
+    policy = await endpoints.effective_policy(session, tenant, endpoint_id, settings)
     delivery = await probe.send_test_event(
-        session,
-        write.session.tenant_id,
-        endpoint_id,
-        max_attempts=len(settings.retry_schedule) + 1,
+        session, tenant, endpoint_id, max_attempts=policy.max_attempts
     )
     return RedirectResponse(f"{PATH}/deliveries/{delivery.id}", status_code=303)
 
@@ -183,15 +213,24 @@ async def recover(
     except ValidationError as exc:
         errors = [{"field": field_path(e), "message": e["msg"]} for e in exc.errors()]
         return await detail_page(
-            request, write.session, session, endpoint, errors=errors, since=since, status_code=422
+            request,
+            write.session,
+            session,
+            endpoint,
+            settings=settings,
+            errors=errors,
+            since=since,
+            status_code=422,
         )
+    tenant = write.session.tenant_id
+    policy = await endpoints.effective_policy(session, tenant, endpoint_id, settings)
     recovered = await deliveries.recover_endpoint(
         session,
-        write.session.tenant_id,
+        tenant,
         endpoint_id,
         since=_as_utc(body.since),
         until=None,
-        attempts_each=len(settings.retry_schedule) + 1,
+        attempts_each=policy.max_attempts,
     )
     return RedirectResponse(
         f"{endpoint_path(endpoint_id)}?done=recovered&recovered={recovered}", status_code=303
@@ -208,7 +247,7 @@ async def confirm_delete(
         request,
         portal,
         "portal/endpoint_delete.html",
-        {"title": "Delete the endpoint", "endpoint": render(endpoint)},
+        {"title": "Delete the endpoint", "endpoint": endpoint},
     )
 
 

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.deps import AppSettings, DbSession
 from app.endpoints import service as endpoints
-from app.endpoints.router import Box, render
+from app.endpoints.router import Box
 from app.portal.browser import Portal, PortalWrite, page
 from app.portal.endpoint_pages import done, endpoint_of, refuse_read_only
 from app.web.templating import notice
@@ -35,7 +35,7 @@ async def reveal(
         "portal/endpoint_secret.html",
         {
             "title": "Signing secret",
-            "endpoint": render(endpoint),
+            "endpoint": endpoint,
             "current": keys[0],
             "previous": [k for k in keys[1:] if k.expires_at is not None],
             "notice": notice(request, NOTICES),
@@ -59,7 +59,7 @@ async def confirm_rotate(
         "portal/endpoint_rotate.html",
         {
             "title": "Rotate the signing secret",
-            "endpoint": render(endpoint),
+            "endpoint": endpoint,
             "grace_hours": settings.secret_rotation_grace.total_seconds() / 3600,
         },
     )

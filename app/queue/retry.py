@@ -29,7 +29,10 @@ class RetryPolicy:
         return len(self.delays) + 1
 
     def scheduled(self, attempt: int) -> timedelta:
-        """The delay after failed attempt number ``attempt`` (1-based), before jitter."""
+        """The delay after failed attempt number ``attempt`` (1-based), before jitter; past the
+        last delay, the last again (none at all for an empty schedule: one attempt only)."""
+        if not self.delays:
+            return timedelta(0)
         return self.delays[min(max(attempt, 1), len(self.delays)) - 1]
 
     def delay(

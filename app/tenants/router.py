@@ -5,10 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.deps import AdminOnly, DbSession
+from app.delivery_policy import PARTS, tenant_policy, view
+from app.deps import AdminOnly, AppSettings, DbSession
 from app.errors import problem_responses
 from app.pagination import Page, Pagination, make_page
+from app.settings import Settings
 from app.tenants import service
+from app.tenants.models import Tenant
 from app.tenants.schemas import (
     ApiKeyIn,
     ApiKeyInfo,
@@ -26,23 +29,35 @@ router = APIRouter(
 )
 
 
+def render(tenant: Tenant, settings: Settings) -> TenantOut:
+    return TenantOut(
+        id=tenant.id,
+        name=tenant.name,
+        portal_frame_ancestors=tenant.portal_frame_ancestors,
+        created_at=tenant.created_at,
+        **view(tenant, tenant_policy(settings, tenant)),
+    )
+
+
 @router.post(
     "/tenants",
     summary="Create a tenant",
     status_code=status.HTTP_201_CREATED,
     response_model=TenantOut,
 )
-async def create_tenant(body: TenantIn, session: DbSession) -> TenantOut:
+async def create_tenant(body: TenantIn, session: DbSession, settings: AppSettings) -> TenantOut:
     tenant = await service.create_tenant(
         session, name=body.name, portal_frame_ancestors=body.portal_frame_ancestors
     )
-    return TenantOut.model_validate(tenant)
+    return render(tenant, settings)
 
 
 @router.get("/tenants", summary="List tenants, newest first", response_model=Page[TenantOut])
-async def list_tenants(session: DbSession, page: Pagination) -> Page[TenantOut]:
+async def list_tenants(
+    session: DbSession, page: Pagination, settings: AppSettings
+) -> Page[TenantOut]:
     rows = await service.list_tenants(session, page)
-    return make_page(rows, page, id_of=lambda t: t.id, render=TenantOut.model_validate)
+    return make_page(rows, page, id_of=lambda t: t.id, render=lambda t: render(t, settings))
 
 
 @router.get(
@@ -51,24 +66,31 @@ async def list_tenants(session: DbSession, page: Pagination) -> Page[TenantOut]:
     response_model=TenantOut,
     responses=problem_responses(404),
 )
-async def get_tenant(tenant_id: uuid.UUID, session: DbSession) -> TenantOut:
-    return TenantOut.model_validate(await service.get_tenant(session, tenant_id))
+async def get_tenant(tenant_id: uuid.UUID, session: DbSession, settings: AppSettings) -> TenantOut:
+    return render(await service.get_tenant(session, tenant_id), settings)
 
 
 @router.patch(
     "/tenants/{tenant_id}",
-    summary="Rename a tenant or change who may embed its portal",
+    summary="Rename a tenant, change who may embed its portal, or set its delivery policy",
     response_model=TenantOut,
     responses=problem_responses(404),
 )
-async def update_tenant(tenant_id: uuid.UUID, body: TenantPatch, session: DbSession) -> TenantOut:
+async def update_tenant(
+    tenant_id: uuid.UUID, body: TenantPatch, session: DbSession, settings: AppSettings
+) -> TenantOut:
+    """The delivery-policy fields set the defaults of every endpoint of the tenant that does
+    not override them (docs/delivery-policy.md); workers apply a change within
+    `HOOKLINE_ENDPOINT_REFRESH_SECONDS`."""
     tenant = await service.update_tenant(
         session,
         tenant_id,
         name=body.name,
         portal_frame_ancestors=body.portal_frame_ancestors,
+        policy=body.model_dump(include=set(PARTS), exclude_unset=True),
+        max_timeout=settings.max_request_timeout,
     )
-    return TenantOut.model_validate(tenant)
+    return render(tenant, settings)
 
 
 @router.post(

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.delivery_policy import PolicyOverrides, PolicyView
 from app.jsonsafety import StoredStr
 
 #: An origin that may frame the portal: HTTPS (a ``*.`` wildcard for subdomains allowed), or
@@ -35,20 +36,38 @@ class TenantIn(BaseModel):
     portal_frame_ancestors: FrameAncestors = []
 
 
-class TenantPatch(BaseModel):
+class TenantPatchFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: StoredStr | None = Field(default=None, min_length=1, max_length=200)
     portal_frame_ancestors: FrameAncestors | None = None
 
 
-class TenantOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class TenantPatch(PolicyOverrides, TenantPatchFields):
+    """Only the fields present change; a delivery-policy part set to null goes back to the
+    server's default."""
 
+
+class TenantFacts(BaseModel):
     id: uuid.UUID
     name: str
     portal_frame_ancestors: list[str]
     created_at: datetime
+
+
+class TenantOut(PolicyView, TenantFacts):
+    """A tenant, with its delivery-policy defaults (null: the server's) and what they make."""
+
+
+class DeliveryPolicyOut(PolicyView):
+    """A tenant's delivery-policy defaults (null: the server's), and the policy they make for
+    an endpoint that overrides nothing."""
+
+
+class PolicyPatch(PolicyOverrides):
+    """Only the parts present change; a part set to null goes back to the server's default."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ApiKeyIn(BaseModel):

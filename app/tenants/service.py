@@ -3,11 +3,15 @@
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.delivery_policy import PARTS, refuse_timeout_over
 from app.errors import NotFound
 from app.pagination import PageParams, fetch_page
 from app.tenants.key_cache import KeyCache, VerifiedKey
@@ -47,8 +51,16 @@ async def update_tenant(
     *,
     name: str | None,
     portal_frame_ancestors: list[str] | None,
+    policy: Mapping[str, Any],
+    max_timeout: timedelta,
 ) -> Tenant:
+    """``policy`` holds the delivery-policy defaults to set (None: back to the server's); a
+    timeout over ``max_timeout`` is refused before anything changes."""
     tenant = await get_tenant(session, tenant_id)
+    refuse_timeout_over(policy.get("timeout_seconds"), max_timeout)
+    for part in PARTS:
+        if part in policy:
+            setattr(tenant, part, policy[part])
     if name is not None:
         tenant.name = name
     if portal_frame_ancestors is not None:

@@ -224,7 +224,7 @@ async def test_fan_out_reaches_an_endpoint_created_after_the_directory_loaded(
     async with engine.begin() as conn:
         [job] = await EVENTS.claim(conn, worker=uuid.uuid4(), limit=1, lease=timedelta(60))
     async with engine.begin() as conn:
-        await fan_out(conn, directory, [job.row], max_attempts=3, handoff=Handoff(DELIVERIES))
+        await fan_out(conn, directory, [job.row], handoff=Handoff(DELIVERIES))
         rows = (await conn.execute(text("SELECT event_id, endpoint_id FROM deliveries"))).all()
 
     assert [(str(e), str(p)) for e, p in rows] == [(event["id"], endpoint["id"])]

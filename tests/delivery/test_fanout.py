@@ -85,7 +85,7 @@ async def test_a_crash_before_commit_and_a_repeated_fan_out_never_duplicate(
         await make_endpoint(client, tenant)
     await publish(client, tenant)
     directory = EndpointDirectory(engine, SecretBox("test-secret-key"), refresh=timedelta(0))
-    handler = FanOut(directory, EventBodies(engine), max_attempts=8)
+    handler = FanOut(directory, EventBodies(engine))
 
     # worker A claims and fans out, then dies before its transaction commits
     async with engine.begin() as conn:
@@ -107,7 +107,7 @@ async def test_a_crash_before_commit_and_a_repeated_fan_out_never_duplicate(
 
     # and a late duplicate fan-out of the same event (a stale worker, a replay) adds nothing
     async with engine.begin() as conn:
-        await fan_out(conn, directory, [job.row], max_attempts=8, handoff=Handoff(DELIVERIES))
+        await fan_out(conn, directory, [job.row], handoff=Handoff(DELIVERIES))
 
     deliveries = await _deliveries(engine)
     assert len(deliveries) == 3

@@ -32,13 +32,7 @@ async def _fan_out(engine: AsyncEngine, events: Sequence[Job]) -> None:
     directory = EndpointDirectory(engine, SecretBox("test-secret-key"), refresh=timedelta(0))
     async with engine.begin() as conn:
         await EVENTS.settle(conn, [(job, Done()) for job in events])
-        await fan_out(
-            conn,
-            directory,
-            [job.row for job in events],
-            max_attempts=5,
-            handoff=Handoff(DELIVERIES),
-        )
+        await fan_out(conn, directory, [job.row for job in events], handoff=Handoff(DELIVERIES))
 
 
 async def _claim_events(engine: AsyncEngine) -> list[Job]:

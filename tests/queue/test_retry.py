@@ -31,6 +31,14 @@ def test_the_policy_honours_what_was_asked_within_twice_the_schedule() -> None:
     assert policy.max_attempts == 3
 
 
+def test_an_empty_schedule_is_one_attempt_and_never_a_negative_index() -> None:
+    policy = RetryPolicy(delays=[], jitter=0)
+
+    assert policy.max_attempts == 1
+    assert policy.delay(1) == timedelta(0)
+    assert policy.delay(1, at_least=timedelta(seconds=3)) == timedelta(seconds=3)
+
+
 async def test_a_failing_handler_is_retried_on_the_queues_schedule(
     engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:

@@ -68,7 +68,7 @@ class Http11Sender:
         try:
             target = self._targets.target(request.url)
             payload = _encode(target, request)
-            async with asyncio.timeout(self._total_timeout):
+            async with asyncio.timeout(request.timeout or self._total_timeout):
                 response = await self._exchange(target, payload)
             return watch.response(
                 response.status,
