@@ -244,13 +244,14 @@ async def send_example(
     """The type's example `example` (default the first) as the `data` of a real delivery,
     signed and retried like any other, to this endpoint only. 404 when the type is not in the
     catalogue, 422 when it has no such example, 409 when the endpoint is not active."""
+    policy = await effective_policy(session, tenant, endpoint_id, settings)
     delivery = await probe.send_example(
         session,
         tenant,
         endpoint_id,
         body.event_type,
         body.example,
-        max_attempts=len(settings.retry_schedule) + 1,
+        max_attempts=policy.max_attempts,
     )
     return render(delivery)
 

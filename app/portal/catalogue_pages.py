@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from app.delivery import probe
 from app.delivery.schemas import SendExampleIn
 from app.deps import AppSettings, DbSession
+from app.endpoints import service as endpoints
 from app.errors import InvalidInput
 from app.event_types import service as event_types
 from app.event_types.router import render
@@ -49,17 +50,19 @@ async def send_example(
     endpoint = await endpoint_of(session, write.session, endpoint_id)
     chosen = write.form.get("event_type")
     errors: list[dict[str, Any]] = []
+    tenant = write.session.tenant_id
+    policy = await endpoints.effective_policy(session, tenant, endpoint_id, settings)
     try:
         body = SendExampleIn.model_validate(
             {"event_type": chosen if isinstance(chosen, str) else ""}
         )
         delivery = await probe.send_example(
             session,
-            write.session.tenant_id,
+            tenant,
             endpoint_id,
             body.event_type,
             body.example,
-            max_attempts=len(settings.retry_schedule) + 1,
+            max_attempts=policy.max_attempts,
         )
     except ValidationError as exc:
         errors = [{"field": "example", "message": e["msg"]} for e in exc.errors()]
@@ -67,6 +70,12 @@ async def send_example(
         errors = [{"field": "example", "message": e["message"]} for e in exc.errors]
     if errors:
         return await detail_page(
-            request, write.session, session, endpoint, errors=errors, status_code=422
+            request,
+            write.session,
+            session,
+            endpoint,
+            settings=settings,
+            errors=errors,
+            status_code=422,
         )
     return RedirectResponse(f"{PATH}/deliveries/{delivery.id}", status_code=303)
