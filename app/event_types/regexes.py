@@ -62,7 +62,9 @@ class Pattern:
         self._set.Compile()
 
     def search(self, text: str) -> bool:
-        return self._set.Match(text) is not None
+        # a lone surrogate (refused before validation, but not here) is matched as bytes, never
+        # raised as an encoding error
+        return self._set.Match(text.encode("utf-8", "surrogatepass")) is not None
 
 
 def to_re2_syntax(pattern: str) -> str:

@@ -109,7 +109,7 @@ def test_both_validators_match_with_ecma_semantics(fast: bool) -> None:
     assert validator.fast is fast
 
     assert validator.errors({"code": "123"}, prefix="d") == []
-    for code in ("١٢٣", "123\n"):
+    for code in ("١٢٣", "123\n", "\ud800"):
         assert [e.path for e in validator.errors({"code": code}, prefix="d")] == ["d.code"]
     assert validator.errors({"name": "Zoë"}, prefix="d") == []
     assert [e.path for e in validator.errors({"name": "zoë"}, prefix="d")] == ["d.name"]
