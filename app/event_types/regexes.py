@@ -34,11 +34,17 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 
-#: Compiled patterns kept, across tenants (as ``re`` keeps 512).
-CACHED_PATTERNS = 512
+#: Compiled patterns kept, across tenants (each holds up to :data:`MAX_PATTERN_MEMORY`).
+CACHED_PATTERNS = 256
+#: RE2's memory budget per pattern: its program and its DFA's state cache. RE2's default
+#: (8 MiB) lets one pattern such as ``[\p{L}]{100}`` hold ~3 MiB of an API process; 2 MiB
+#: still compiles ``^.{1,255}$`` and any pattern without a large counted repetition of a large
+#: Unicode class (write ``[\p{L}]+`` with ``maxLength`` instead).
+MAX_PATTERN_MEMORY = 2 << 20
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # a refused pattern is the tenant's mistake, not a log line
+_OPTIONS.max_mem = MAX_PATTERN_MEMORY
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -108,6 +114,8 @@ def compile_pattern(pattern: str) -> Pattern:
         detail = reason.decode() if isinstance(reason, bytes) else str(reason)
         if detail.startswith("failed to"):  # compiled alone, but not as a matcher
             detail = "pattern too large"
+        if detail == "pattern too large":
+            detail += f" for a memory budget of {MAX_PATTERN_MEMORY >> 20} MiB"
         raise UnsupportedRegex(
             f"RE2 cannot compile this pattern ({detail}). Patterns are matched with RE2, "
             "which runs in linear time but has no backreferences (\\1, \\k<name>) and no "

@@ -69,6 +69,11 @@ async def test_a_backtracking_pattern_is_checked_in_linear_time(client: httpx.As
             "no lookaround",
         ),
         (
+            {"properties": {"name": {"type": "string", "pattern": "^[\\p{L}]{100}$"}}},
+            "/properties/name/pattern",
+            "pattern too large for a memory budget of 2 MiB",
+        ),
+        (
             {"unevaluatedProperties": False, "allOf": [{"patternProperties": {"^x": {}}}]},
             "/unevaluatedProperties",
             "cannot be combined with patternProperties (/allOf/0/patternProperties)",
@@ -78,7 +83,8 @@ async def test_a_backtracking_pattern_is_checked_in_linear_time(client: httpx.As
 async def test_a_regex_re2_cannot_run_is_refused_at_save(
     client: httpx.AsyncClient, schema: dict[str, Any], place: str, words: str
 ) -> None:
-    """Python's ``re`` compiles the first two: only RE2 refuses them."""
+    """Python's ``re`` compiles the first two (and refuses ``\\p{L}`` outright): only RE2
+    refuses them."""
     acme = await make_tenant(client)
 
     response = await client.post(
