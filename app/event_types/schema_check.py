@@ -10,17 +10,22 @@ process that publishes, so it is checked before it is saved:
   network or the file system, whatever library compiles it;
 - no chain of ``$ref`` loops back without descending into the data (``{"$ref": "#"}`` would
   recurse forever on any value);
-- every ``pattern`` compiles as a Python regular expression of bounded length.
+- every ``pattern`` and ``patternProperties`` key is of bounded length and compiles with RE2
+  (:mod:`app.event_types.regexes`: linear-time matching, so no backreferences or lookaround);
+  the meta-schema's own ``format: regex`` check (Python's ``re``) is left out, so RE2 alone
+  decides which patterns are accepted;
+- ``unevaluatedProperties`` and ``patternProperties`` are not both used: ``jsonschema`` would
+  evaluate the patterns for the former with Python's backtracking ``re``.
 """
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from app.event_types.regexes import UnsupportedRegex, compile_pattern
 from app.jsonsafety import check_json
 
 MAX_SCHEMA_BYTES = 64 * 1024
@@ -47,6 +52,10 @@ MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "de
 LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 #: Keywords that give a subschema an identity a reference could resolve through a URI.
 _IDENTIFYING = ("$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$recursiveRef")
+#: The meta-schema's format checks, except ``regex``: that one compiles with ``re``, not RE2.
+_META_FORMATS = FormatChecker(
+    [name for name in Draft202012Validator.FORMAT_CHECKER.checkers if name != "regex"]
+)
 
 
 class SchemaProblem(ValueError):
@@ -114,13 +123,37 @@ def check_schema(schema: Any) -> None:
     if declared not in (DRAFT_2020_12, DRAFT_2020_12 + "#"):
         raise SchemaProblem("/$schema", f"only draft 2020-12 ({DRAFT_2020_12}) is supported")
     try:
-        Draft202012Validator.check_schema(schema)
+        Draft202012Validator.check_schema(schema, format_checker=_META_FORMATS)
     except SchemaError as error:
         where = "".join(f"/{_escape(str(part))}" for part in error.absolute_path)
         raise SchemaProblem(where, _short(error.message)) from None
+    check_regexes(schema)
     for pointer, sub in subschemas(schema):
         _check_subschema(schema, pointer, sub)
     _check_no_reference_loop(schema)
+
+
+def check_regexes(schema: dict[str, Any]) -> None:
+    """Raise :class:`SchemaProblem` unless every regex of ``schema`` is evaluated by RE2."""
+    unevaluated = None
+    pattern_properties = None
+    for pointer, sub in subschemas(schema):
+        pattern = sub.get("pattern")
+        if isinstance(pattern, str):
+            _check_pattern(f"{pointer}/pattern", pattern)
+        names = sub.get("patternProperties")
+        if isinstance(names, dict):
+            pattern_properties = pattern_properties or f"{pointer}/patternProperties"
+            for name in names:
+                _check_pattern(f"{pointer}/patternProperties/{_escape(name)}", name)
+        if "unevaluatedProperties" in sub:
+            unevaluated = unevaluated or f"{pointer}/unevaluatedProperties"
+    if unevaluated is not None and pattern_properties is not None:
+        raise SchemaProblem(
+            unevaluated,
+            f"cannot be combined with patternProperties ({pattern_properties}) in one schema: "
+            "the validator would evaluate those patterns without RE2's linear-time guarantee",
+        )
 
 
 def _check_bounds(schema: dict[str, Any]) -> None:
@@ -153,20 +186,15 @@ def _check_subschema(root: dict[str, Any], pointer: str, sub: dict[str, Any]) ->
             resolve_pointer(root, ref)
         except KeyError:
             raise SchemaProblem(f"{pointer}/$ref", f"{ref} names nothing in this schema") from None
-    pattern = sub.get("pattern")
-    if isinstance(pattern, str):
-        _check_pattern(f"{pointer}/pattern", pattern)
-    for name in sub.get("patternProperties", {}):
-        _check_pattern(f"{pointer}/patternProperties/{_escape(name)}", name)
 
 
 def _check_pattern(pointer: str, pattern: str) -> None:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise SchemaProblem(pointer, f"a pattern is at most {MAX_PATTERN_LENGTH} characters")
     try:
-        re.compile(pattern)
-    except re.error as error:
-        raise SchemaProblem(pointer, f"not a regular expression: {error}") from None
+        compile_pattern(pattern)
+    except UnsupportedRegex as error:
+        raise SchemaProblem(pointer, str(error)) from None
 
 
 def _short(message: str, limit: int = 300) -> str:

@@ -9,6 +9,15 @@ same in both (:data:`FAST_KEYWORDS`, ``enum``/``const`` of strings and nulls onl
 verdict is trusted only when it says *valid*. When it says invalid (or fails in any way), the
 exact validator decides, and its errors are the answer. Measured in ``bench/schema_validation.py``.
 
+Regexes run on RE2 in both (:mod:`app.event_types.regexes`): the exact validator is
+``jsonschema``'s with RE2 keywords, and the generated code's compiled patterns (its
+``REGEX_PATTERNS`` table, looked up when the code runs) are swapped for RE2's before first use.
+A schema whose patterns the generator would itself match at compile time (a ``required`` name
+outside ``properties`` next to ``patternProperties`` and ``additionalProperties: false``) is
+left to the exact validator. A stored schema that no longer passes :func:`check_regexes` (saved
+before patterns had to compile with RE2) refuses every value, saying why, rather than falling
+back to a backtracking engine.
+
 Code generation is safe to feed: a schema reaches it only after :func:`check_schema` (meta-schema
 valid, so every keyword has the type the generator expects and interpolates as a number;
 strings are written by the generator with ``repr``/escaping, which the hostile-name tests
@@ -22,9 +31,9 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import fastjsonschema
-from jsonschema import Draft202012Validator
 
-from app.event_types.schema_check import subschemas
+from app.event_types.regexes import Re2Validator, compile_pattern
+from app.event_types.schema_check import SchemaProblem, check_regexes, subschemas
 
 #: Keywords fastjsonschema implements exactly as draft 2020-12 does (formats off, no defaults).
 FAST_KEYWORDS = frozenset(
@@ -94,9 +103,19 @@ _NO_REMOTE: dict[str, Callable[[str], Any]] = {
 }
 
 
+def _matched_at_compile_time(sub: dict[str, Any]) -> bool:
+    """Whether fastjsonschema's generator runs ``re`` on this subschema's own strings."""
+    properties = sub.get("properties", {})
+    return (
+        bool(sub.get("patternProperties"))
+        and not sub.get("additionalProperties", True)
+        and any(name not in properties for name in sub.get("required", []))
+    )
+
+
 def _fast_safe(schema: dict[str, Any]) -> bool:
     for _, sub in subschemas(schema):
-        if not FAST_KEYWORDS.issuperset(sub):
+        if not FAST_KEYWORDS.issuperset(sub) or _matched_at_compile_time(sub):
             return False
         if "$ref" in sub and len(sub) > 1:
             return False  # 2020-12 applies a $ref's siblings; older drafts ignore them
@@ -113,19 +132,28 @@ def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
     definition.pop("$schema", None)
     definition.pop("$id", None)
     try:
-        return fastjsonschema.compile(
+        check = fastjsonschema.compile(
             definition, handlers=_NO_REMOTE, use_default=False, use_formats=False
         )
+        patterns = check.__globals__["REGEX_PATTERNS"]
+        for source in patterns:  # keyed by the schema's own pattern (formats are off)
+            patterns[source] = compile_pattern(source)
     except Exception:  # anything it cannot compile is left to the exact validator
         return None
+    return check
 
 
 class DataValidator:
     """Checks one event type's ``data``; see the module docstring for how."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self._exact = Draft202012Validator(schema)
-        self._fast = _compile_fast(schema)
+        self._exact = Re2Validator(schema)
+        self._unusable: SchemaProblem | None = None
+        try:
+            check_regexes(schema)
+        except SchemaProblem as problem:
+            self._unusable = problem
+        self._fast = None if self._unusable else _compile_fast(schema)
 
     @property
     def fast(self) -> bool:
@@ -133,6 +161,15 @@ class DataValidator:
 
     def errors(self, data: Any, prefix: str = "data") -> list[DataError]:
         """Every failing path of ``data``, or an empty list when it is valid."""
+        if self._unusable is not None:
+            return [
+                DataError(
+                    path=prefix,
+                    message=_cut(
+                        f"the type's schema cannot be checked, save it again: {self._unusable}"
+                    ),
+                )
+            ]
         if self._fast is not None:
             try:
                 self._fast(data)
