@@ -30,6 +30,7 @@ most :data:`MAX_NODES` conditions, :data:`MAX_DEPTH` levels of logical nesting, 
 allow it).
 """
 
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ MAX_LIST = 256
 MAX_PATH_SEGMENTS = 16
 #: Characters of one path.
 MAX_PATH_LENGTH = 256
+#: Bytes of a filter as JSON.
+MAX_FILTER_BYTES = 16384
 #: Roots a path may start at, and whether segments may follow.
 ROOTS = {"type": False, "channels": False, "data": True, "metadata": True}
 
@@ -68,6 +71,7 @@ FIELD_OPERATORS = (
 Event = Mapping[str, Any]
 
 _MISSING: Any = object()
+log = logging.getLogger("hookline.endpoints.payload_filter")
 
 
 class FilterError(ValueError):
@@ -354,11 +358,16 @@ def _field_operator(
 ) -> Node:
     budget.spend(where)
     if name not in FIELD_OPERATORS:
-        hint = " (operators such as $where that run code are not supported)" if name in (
-            "$where",
-            "$expr",
-            "$function",
-        ) else ""
+        hint = (
+            " (operators such as $where that run code are not supported)"
+            if name
+            in (
+                "$where",
+                "$expr",
+                "$function",
+            )
+            else ""
+        )
         raise FilterError(where, f"unknown operator {name}{hint}")
     if name == "$not":
         if depth >= MAX_DEPTH:
@@ -445,8 +454,33 @@ def compile_filter(document: Any) -> Node:
     return _document("", document, _Budget(), 0)
 
 
+class _Nothing(Node):
+    """A stored filter that no longer compiles: it fails closed."""
+
+    __slots__ = ()
+
+    def matches(self, event: Event) -> bool:
+        del event
+        return False
+
+
+def compile_stored(document: Any) -> Node | None:
+    """A filter as stored (JSON null: none). One that does not compile (written behind the
+    API's back, or under older limits) matches nothing, and says so in the log, rather than
+    stopping the fan-out of every event of its tenant."""
+    if document is None:
+        return None
+    try:
+        return compile_filter(document)
+    except FilterError as exc:
+        log.warning("endpoint.filter_invalid", extra={"error": str(exc)})
+        return _Nothing("")
+
+
 def validate_filter(document: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The filter unchanged when it compiles (a pydantic validator)."""
+    """The filter unchanged when it compiles and is small enough (a pydantic validator)."""
     if document is not None:
+        if len(orjson.dumps(document)) > MAX_FILTER_BYTES:
+            raise FilterError("", f"larger than {MAX_FILTER_BYTES} bytes as JSON")
         compile_filter(document)
     return document

@@ -6,8 +6,8 @@ same functions.
 """
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,10 @@ class NewEvent:
     type: str
     data: dict[str, Any]
     idempotency_key: str | None = None
+    #: Channel names (see app/endpoints/channels.py).
+    channels: Sequence[str] = ()
+    #: The publisher's labels, string to string.
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ async def publish_on(
                 "type": event.type,
                 "data": event.data,
                 "idempotency_key": _scoped_key(tenant_id, event.idempotency_key),
+                "channels": list(event.channels),
+                "metadata": dict(event.metadata),
             }
             for event in events
         ],
@@ -114,7 +120,7 @@ async def publish(
 
 
 #: The columns :func:`publish_alone` returns (with ``id`` and ``idempotency_key``).
-ALONE_RETURNS = ("type", "data", "created_at")
+ALONE_RETURNS = ("type", "data", "channels", "metadata", "created_at")
 
 
 async def publish_alone(
@@ -124,24 +130,29 @@ async def publish_alone(
     data: dict[str, Any],
     *,
     idempotency_key: str | None = None,
+    channels: Sequence[str] = (),
+    metadata: Mapping[str, str] | None = None,
 ) -> Published:
     """Publish one event as a statement of its own: it has committed when this returns.
 
     ``conn`` must be in autocommit (:data:`app.deps.OneStatement`); see
     :meth:`app.queue.queue.Queue.enqueue_alone` for why it bypasses SQLAlchemy's execution. The
-    row has ``id``, ``idempotency_key`` and :data:`ALONE_RETURNS`.
+    row has ``id``, ``idempotency_key`` and :data:`ALONE_RETURNS`. Channels and metadata are
+    sent only when given (else the columns' defaults apply), so the common statement stays the
+    one it was.
     """
     _refuse_unpublishable(type)
-    enqueued = await EVENTS.enqueue_alone(
-        conn,
-        {
-            "tenant_id": tenant_id,
-            "type": type,
-            "data": orjson.dumps(data).decode(),  # the driver's jsonb codec takes JSON text
-            "idempotency_key": _scoped_key(tenant_id, idempotency_key),
-        },
-        returning=ALONE_RETURNS,
-    )
+    row: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "type": type,
+        "data": orjson.dumps(data).decode(),  # the driver's jsonb codec takes JSON text
+        "idempotency_key": _scoped_key(tenant_id, idempotency_key),
+    }
+    if channels:
+        row["channels"] = list(channels)
+    if metadata:
+        row["metadata"] = orjson.dumps(metadata).decode()
+    enqueued = await EVENTS.enqueue_alone(conn, row, returning=ALONE_RETURNS)
     return Published(row=dict(enqueued.row), created=enqueued.created)
 
 

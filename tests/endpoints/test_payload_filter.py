@@ -116,7 +116,10 @@ def _nested(depth: int) -> dict[str, Any]:
 
 
 BAD: list[tuple[Any, str]] = [
-    ({"$and": [{"type": "x"}, {"data.amount": {"$gtt": 5}}]}, "filter.$and[1].data.amount.$gtt: unknown operator $gtt"),
+    (
+        {"$and": [{"type": "x"}, {"data.amount": {"$gtt": 5}}]},
+        "filter.$and[1].data.amount.$gtt: unknown operator $gtt",
+    ),
     ({"$where": "sleep(1)"}, "filter.$where: unknown operator $where"),
     ({"data.x": {"$where": "1"}}, "filter.data.x.$where: unknown operator $where (operators such"),
     ({"payload.x": 1}, "filter.payload.x: unknown field 'payload.x'"),
