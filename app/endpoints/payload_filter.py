@@ -84,9 +84,9 @@ class FilterError(ValueError):
         #: For :func:`app.errors.field_path`: one part, already spelled as users write it.
         self.path: tuple[str, ...] = (where,) if where else ()
 
-    def __str__(self) -> str:
-        message = super().__str__()
-        return f"filter.{self.where}: {message}" if self.where else f"filter: {message}"
+    def located(self) -> str:
+        """The problem with its place, as users read it: ``filter.$or[0].type: ...``."""
+        return f"filter.{self.where}: {self}" if self.where else f"filter: {self}"
 
 
 # Values ------------------------------------------------------------------------------------
@@ -473,7 +473,7 @@ def compile_stored(document: Any) -> Node | None:
     try:
         return compile_filter(document)
     except FilterError as exc:
-        log.warning("endpoint.filter_invalid", extra={"error": str(exc)})
+        log.warning("endpoint.filter_invalid", extra={"error": exc.located()})
         return _Nothing("")
 
 

@@ -153,4 +153,4 @@ def test_invalid_filters_name_the_path(document: Any, message: str | None) -> No
         return
     with pytest.raises(FilterError) as raised:
         compile_filter(document)
-    assert message in str(raised.value)
+    assert message in raised.value.located()
