@@ -67,6 +67,8 @@ FIELD_OPERATORS = (
     "$exists",
     "$not",
 )
+#: MongoDB's operators that evaluate code: refused with a word of why.
+CODE_OPERATORS = ("$where", "$expr", "$function", "$accumulator")
 #: The event as a filter reads it: a row of the events table, or any mapping with these keys.
 Event = Mapping[str, Any]
 
@@ -358,16 +360,7 @@ def _field_operator(
 ) -> Node:
     budget.spend(where)
     if name not in FIELD_OPERATORS:
-        hint = (
-            " (operators such as $where that run code are not supported)"
-            if name
-            in (
-                "$where",
-                "$expr",
-                "$function",
-            )
-            else ""
-        )
+        hint = " (operators that run code are not supported)" if name in CODE_OPERATORS else ""
         raise FilterError(where, f"unknown operator {name}{hint}")
     if name == "$not":
         if depth >= MAX_DEPTH:

@@ -38,7 +38,7 @@ def _field(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _event_id(text: str) -> uuid.UUID | None:
+def _uuid(text: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(text)
     except ValueError:
@@ -93,7 +93,7 @@ async def _answer(
     chosen = pasted or picked
     if not chosen:
         return answer(None, "Pick a recent event or paste an event id.")
-    event_id = _event_id(chosen)
+    event_id = _uuid(chosen)
     event = None if event_id is None else await _visible_event(session, portal, event_id)
     if event is None:
         return answer(None, f"No event {chosen} was found.")
@@ -106,7 +106,7 @@ async def _answer(
 @router.post("/endpoints/filter-test")
 async def filter_test(request: Request, write: PortalWrite, session: DbSession) -> HTMLResponse:
     portal = write.session
-    endpoint_id = _event_id(_field(write.form, "endpoint_id"))
+    endpoint_id = _uuid(_field(write.form, "endpoint_id"))
     endpoint = None
     if endpoint_id is not None:
         endpoint = await endpoint_of(session, portal, endpoint_id)
