@@ -10,6 +10,7 @@ from app.endpoints.payload_filter import (
     MAX_NODES,
     FilterError,
     compile_filter,
+    compile_stored,
 )
 
 EVENT: dict[str, Any] = {
@@ -154,3 +155,14 @@ def test_invalid_filters_name_the_path(document: Any, message: str | None) -> No
     with pytest.raises(FilterError) as raised:
         compile_filter(document)
     assert message in raised.value.located()
+
+
+def test_a_stored_filter_that_no_longer_compiles_matches_nothing() -> None:
+    """Written behind the API's back, it must neither stop fan-out nor let everything through."""
+    broken, everything = compile_stored({"data.amount": {"$gtt": 1}}), compile_stored({})
+
+    assert compile_stored(None) is None
+    assert broken is not None
+    assert broken.matches(EVENT) is False
+    assert everything is not None
+    assert everything.matches(EVENT) is True
