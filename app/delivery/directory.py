@@ -35,8 +35,9 @@ merged with its tenant's defaults in the same statement. A change to a tenant's 
 the ``config_xid`` of each of its endpoints (a trigger), and creating an endpoint waits for such
 a change in flight (a share lock on the tenant's row), so the argument above holds for them too.
 
-Secrets and header values are decrypted on first use, once per version of an endpoint (a
-refresh that re-reads an unchanged endpoint keeps its decrypted version), not on every load.
+Secrets and header values are decrypted, and payload filters compiled, on first use, once per
+version of an endpoint (a refresh that re-reads an unchanged endpoint keeps its decrypted
+version), not on every load.
 The key sets claims filter by are kept up to date as endpoints change, not rebuilt per claim,
 and subscriptions are indexed per tenant (:mod:`app.delivery.subscriptions`).
 """
@@ -61,6 +62,7 @@ from app.delivery.queue import endpoint_key
 from app.delivery.subscriptions import SubscriptionIndex
 from app.endpoints.custom_headers import open_headers
 from app.endpoints.models import EndpointStatus
+from app.endpoints.payload_filter import Node, compile_stored
 from app.queue.ring import bucket_for
 from app.settings import Settings
 
@@ -79,7 +81,7 @@ _SNAPSHOT = """
 #: Endpoints with their signing secrets (the current one first), as a worker uses them.
 _ENDPOINTS = """
     SELECT e.id, false AS deleted, e.tenant_id, e.url, e.event_types,
-           e.sealed_headers::text AS sealed_headers,
+           e.sealed_headers::text AS sealed_headers, e.channels, e.filter::text AS filter,
            e.status, e.rate_limit_per_second, e.ordered, e.config_xid,
            s.ids AS secret_ids, s.ciphertexts AS secret_ciphertexts,
            s.expiries AS secret_expiries,
@@ -108,7 +110,7 @@ _CHANGED_SINCE = text(
         WHERE e.config_xid >= :since OR e.config_xid = ANY(CAST(:pending AS bigint[]))
         UNION ALL
         SELECT d.endpoint_id, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL
         FROM endpoint_tombstones AS d
         WHERE d.deleted_xid >= :since OR d.deleted_xid = ANY(CAST(:pending AS bigint[]))
@@ -154,6 +156,11 @@ class EndpointConfig:
     sealed_secrets: tuple[SealedSecret, ...] = field(repr=False, compare=False)
     #: Retry schedule, timeout and disable-after window: its own, its tenant's or the default.
     policy: EndpointPolicy = field(repr=False, compare=False)
+    #: Channels subscribed to; None: every channel.
+    channels: frozenset[str] | None = None
+    #: ``endpoints.filter`` as JSON text (None: no filter): compiled, like decrypted, on first
+    #: use.
+    filter: str | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def key(self) -> str:
@@ -169,6 +176,11 @@ class EndpointConfig:
     def headers(self) -> dict[str, str]:
         """Custom headers, decrypted (once per version)."""
         return open_headers(self.box, self.id, orjson.loads(self.sealed_headers))
+
+    @cached_property
+    def matcher(self) -> Node | None:
+        """The payload filter, compiled (once per version); None without one."""
+        return None if self.filter is None else compile_stored(orjson.loads(self.filter))
 
     @cached_property
     def _opened_secrets(self) -> tuple[tuple[str, float | None], ...]:
@@ -360,6 +372,8 @@ class EndpointDirectory:
             version=row.config_xid,
             box=self.box,
             sealed_headers=row.sealed_headers,
+            channels=None if row.channels is None else frozenset(row.channels),
+            filter=row.filter,
             sealed_secrets=tuple(
                 SealedSecret(id=i, ciphertext=c, expires_at=_unix(e))
                 for i, c, e in zip(

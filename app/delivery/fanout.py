@@ -25,6 +25,8 @@ from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointDirectory
 from app.delivery.models import DeliveryState
 from app.delivery.queue import DELIVERIES
+from app.delivery.routing import passes_filters
+from app.delivery.sql import event_set_filtered_out_many
 from app.endpoints.models import EndpointStatus
 from app.queue.consumer import JobHandler, SettledJob
 from app.queue.handoff import Handoff
@@ -69,8 +71,10 @@ async def fan_out(
     *,
     handoff: Handoff,
 ) -> None:
-    """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction,
-    each with the attempts its endpoint's retry schedule gives.
+    """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction:
+    one per endpoint subscribed to the event's type that its channels and payload filter let
+    through (:mod:`app.delivery.routing`), each with the attempts its endpoint's retry schedule
+    gives. Each event records how many endpoints the filters left out.
 
     The deliveries this process would claim next (an active, unordered endpoint in a bucket it
     owns) go in already claimed by the ``handoff``'s consumer, which sends them as soon as the
@@ -82,8 +86,14 @@ async def fan_out(
     owned = handoff.owned_buckets()
     deliveries: list[dict[str, Any]] = []
     wanted: list[bool] = []
+    filtered_ids: list[uuid.UUID] = []
+    filtered_counts: list[int] = []
     for event in events:
+        excluded = 0
         for endpoint in directory.subscribers(event["tenant_id"], event["type"]):
+            if not passes_filters(endpoint, event):
+                excluded += 1
+                continue
             deliveries.append(
                 delivery_row(
                     event,
@@ -100,7 +110,14 @@ async def fan_out(
                 and endpoint.status == EndpointStatus.ACTIVE
                 and not endpoint.ordered
             )
+        if excluded:
+            filtered_ids.append(event["id"])
+            filtered_counts.append(excluded)
     await handoff.insert(conn, deliveries, wanted)
+    if filtered_ids:  # one statement for the batch, and none while no filter excludes
+        await conn.execute(
+            event_set_filtered_out_many, {"ids": filtered_ids, "counts": filtered_counts}
+        )
 
 
 def delivery_row(

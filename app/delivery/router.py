@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.delivery import probe, service
+from app.delivery import filter_check, probe, service
 from app.delivery.activity import ActivityBucket, attempt_activity
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.delivery.schemas import (
@@ -15,6 +15,8 @@ from app.delivery.schemas import (
     DeliveryOut,
     DeliverySummary,
     EventDetail,
+    FilterTestIn,
+    FilterTestOut,
     RecoverIn,
     RecoverOut,
     SendExampleIn,
@@ -184,6 +186,25 @@ async def retry_delivery(
 
 
 @router.post(
+    "/endpoints/filter-test",
+    tags=["endpoints"],
+    summary="Try a payload filter and channels against an event",
+    response_model=FilterTestOut,
+    responses=problem_responses(404),
+)
+async def test_filter(body: FilterTestIn, session: DbSession, tenant: TenantId) -> FilterTestOut:
+    """Answers as fan-out would for an endpoint with this `filter` and `channels` (its event
+    types aside), and says which clause failed. Nothing is saved or sent."""
+    if body.event_id is not None:
+        event = await filter_check.past_event(session, tenant, body.event_id)
+    else:
+        assert body.event is not None
+        event = body.event.model_dump()
+    verdict = filter_check.check_filter(body.filter, body.channels, event)
+    return FilterTestOut(matches=verdict.matches, reason=verdict.reason)
+
+
+@router.post(
     "/endpoints/{endpoint_id}/recover",
     summary="Queue an endpoint's dead and skipped deliveries again",
     status_code=status.HTTP_202_ACCEPTED,
@@ -270,8 +291,11 @@ async def get_event(event_id: uuid.UUID, session: DbSession, tenant: TenantId) -
         id=event.id,
         type=event.type,
         data=event.data,
+        channels=event.channels,
+        metadata=event.metadata_,
         created_at=event.created_at,
         fanout=JobStatus.DONE if event.status == JobStatus.DONE else JobStatus.PENDING,
+        filtered_out=event.filtered_out,
         deliveries=[
             DeliverySummary(
                 delivery_id=d.id,

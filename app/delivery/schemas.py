@@ -4,12 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.delivery.models import AttemptOutcome, AttemptTrigger
 from app.delivery.status import PublicStatus
-from app.events.schemas import EventOut
-from app.jsonsafety import StoredStr
+from app.endpoints.channels import EndpointChannels, EventChannels
+from app.endpoints.schemas import PayloadFilter
+from app.events.schemas import EventMetadata, EventOut
+from app.jsonsafety import JsonObject, StoredStr
 from app.pagination import IsoDatetime
 from app.queue.schema import JobStatus
 
@@ -77,6 +79,11 @@ class EventDetail(EventOut):
     fanout: Literal[JobStatus.PENDING, JobStatus.DONE] = Field(
         description="`done` once the event's deliveries exist."
     )
+    filtered_out: int = Field(
+        description="Endpoints subscribed to the event's type that did not get it because of "
+        "their channels or payload filter (counted at fan-out).",
+        examples=[3],
+    )
     deliveries: list[DeliverySummary]
 
 
@@ -94,3 +101,53 @@ class SendExampleIn(BaseModel):
         max_length=128, description="A type in the catalogue.", examples=["invoice.paid"]
     )
     example: int = Field(default=0, ge=0, le=1000, description="Which of its examples, from 0.")
+
+
+class SampleEvent(BaseModel):
+    """An event as a filter sees it, written out rather than published."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: StoredStr = Field(max_length=128, examples=["invoice.paid"])
+    data: JsonObject = Field(default_factory=dict, examples=[{"amount": 250}])
+    channels: EventChannels = Field(default_factory=list)
+    metadata: EventMetadata = Field(default_factory=dict)
+
+
+class FilterTestIn(BaseModel):
+    """A filter (and channels) to try, and the event to try them on: a past event by
+    `event_id`, or one written out in `event`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "filter": {"data.amount": {"$gte": 100}},
+                    "event": {"type": "invoice.paid", "data": {"amount": 250}},
+                }
+            ]
+        },
+    )
+
+    filter: PayloadFilter | None = None
+    channels: EndpointChannels | None = Field(
+        default=None, description="Channels the endpoint would receive; null: every channel."
+    )
+    event_id: uuid.UUID | None = Field(default=None, description="One of your past events.")
+    event: SampleEvent | None = None
+
+    @model_validator(mode="after")
+    def _one_event(self) -> "FilterTestIn":
+        if (self.event_id is None) == (self.event is None):
+            raise ValueError("give either event_id or event")
+        return self
+
+
+class FilterTestOut(BaseModel):
+    matches: bool = Field(description="Whether the event would be delivered to the endpoint.")
+    reason: str | None = Field(
+        description="Why not: the channels, or the filter's clause that failed and the value "
+        "it saw. Null when it matches.",
+        examples=["filter.data.amount.$gte: $gte 100 is false (the value is 5)"],
+    )

@@ -46,6 +46,16 @@ attempt_insert_many = text(
     """
 )
 
+#: How many subscribed endpoints each event's routing left out (see app/delivery/routing.py),
+#: written in the fan-out's transaction, one statement per batch.
+event_set_filtered_out_many = text(
+    """
+    UPDATE events SET filtered_out = v.count
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:counts AS int[])) AS v(id, count)
+    WHERE events.id = v.id
+    """
+)
+
 endpoint_mark_succeeded = text(
     """
     UPDATE endpoints SET failing_since = NULL, last_success_at = now()

@@ -70,7 +70,7 @@ class Endpoint(Base):
     #: Channels subscribed to: only events on one of them are delivered. NULL: any channel.
     channels: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     #: A payload filter over the event (see app/endpoints/payload_filter.py); NULL: none.
-    filter: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    filter: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     #: Delivery policy overrides; NULL inherits the tenant's, then the settings'.
     retry_schedule: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     timeout_seconds: Mapped[float | None] = mapped_column(Float)

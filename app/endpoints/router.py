@@ -61,6 +61,8 @@ def render(endpoint: Endpoint, inherited: Policy) -> EndpointOut:
         rate_limit_per_second=endpoint.rate_limit_per_second,
         ordered=endpoint.ordered,
         metadata=endpoint.metadata_,
+        channels=endpoint.channels,
+        filter=endpoint.filter,
         last_success_at=endpoint.last_success_at,
         failing_since=endpoint.failing_since,
         created_at=endpoint.created_at,

@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.delivery_policy import PolicyOverrides, PolicyView
+from app.endpoints.channels import EndpointChannels
 from app.endpoints.filters import is_filter
 from app.endpoints.models import EndpointStatus
+from app.endpoints.payload_filter import validate_filter
 from app.endpoints.signing_secret import validate_signing_secret
 from app.jsonsafety import JsonObject, StoredStr
 
@@ -75,6 +77,18 @@ Metadata = Annotated[JsonObject, Field(max_length=50)]
 UserStatus = Literal[EndpointStatus.ACTIVE, EndpointStatus.PAUSED]
 SigningSecret = Annotated[str, AfterValidator(validate_signing_secret)]
 
+PayloadFilter = Annotated[
+    JsonObject,
+    Field(
+        description="Deliver only events this filter matches: MongoDB-style operators (`$eq`, "
+        "`$neq`/`$ne`, `$in`, `$nin`, `$gt`, `$gte`, `$lt`, `$lte`, `$exists`, `$and`, `$or`, "
+        "`$not`) over dotted paths into `data`, `metadata`, and `type` and `channels`; plain "
+        'values compare for equality, keys combine with AND. Type-strict: `1` is not `"1"`. '
+        "Null: no filter. Try one with `POST /v1/endpoints/filter-test`.",
+        examples=[{"data.amount": {"$gte": 100}, "data.currency": {"$in": ["usd", "eur"]}}],
+    ),
+    AfterValidator(validate_filter),
+]
 
 #: Strict per-endpoint order, documented once for every shape that carries it.
 Ordered = Annotated[
@@ -101,6 +115,8 @@ class EndpointFields(BaseModel):
     rate_limit_per_second: RateLimit | None = None
     ordered: Ordered = False
     metadata: Metadata = Field(default_factory=dict)
+    channels: EndpointChannels | None = None
+    filter: PayloadFilter | None = None
     secret: SigningSecret | None = Field(
         default=None, description="A `whsec_...` secret to use; by default one is generated."
     )
@@ -125,6 +141,10 @@ class EndpointPatchFields(BaseModel):
     rate_limit_per_second: RateLimit | None = None
     ordered: Ordered | None = None
     metadata: Metadata | None = None
+    channels: EndpointChannels | None = Field(
+        default=None, description="The channels to receive; null: every channel."
+    )
+    filter: PayloadFilter | None = Field(default=None, description="null removes the filter.")
 
 
 class EndpointPatch(PolicyOverrides, EndpointPatchFields):
@@ -154,6 +174,14 @@ class EndpointFacts(BaseModel):
     rate_limit_per_second: int | None
     ordered: Ordered
     metadata: dict[str, Any]
+    channels: list[str] | None = Field(
+        description="Channels received (an event needs one of them); null: every channel.",
+        examples=[["billing"]],
+    )
+    filter: dict[str, Any] | None = Field(
+        description="The payload filter events must match; null: none.",
+        examples=[{"data.amount": {"$gte": 100}}],
+    )
     last_success_at: datetime | None = Field(description="When an attempt last succeeded.")
     failing_since: datetime | None = Field(
         description="Since when every attempt has failed; null after a success. Failing for "

@@ -11,7 +11,7 @@ that: a value drawn earlier may commit later.
 import uuid
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,6 +63,9 @@ class Event(QueueColumns[JobStatus], Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONB, server_default=text("'{}'::jsonb")
     )
+    #: Endpoints subscribed to its type that its channels or their payload filter left out,
+    #: counted by the fan-out (see app/delivery/routing.py).
+    filtered_out: Mapped[int] = mapped_column(Integer, server_default="0")
     #: The publishing transaction's id (``pg_current_xact_id()``): publish order, first key.
     xact: Mapped[int] = mapped_column(BigInteger, server_default=text(XACT_ID))
     #: Insert order (publish order's second key: within one transaction, a batch's order).

@@ -6,8 +6,8 @@ same functions.
 """
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,10 @@ class NewEvent:
     type: str
     data: dict[str, Any]
     idempotency_key: str | None = None
+    #: Channel names (see app/endpoints/channels.py).
+    channels: Sequence[str] = ()
+    #: The publisher's labels, string to string.
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,19 +83,25 @@ async def publish_on(
 ) -> list[Published]:
     """:func:`publish_many` on a Core connection (workers publish Hookline's own events)."""
     enqueued = await EVENTS.enqueue(
-        conn,
-        [
-            {
-                "tenant_id": tenant_id,
-                "type": event.type,
-                "data": event.data,
-                "idempotency_key": _scoped_key(tenant_id, event.idempotency_key),
-            }
-            for event in events
-        ],
-        returning=returning,
+        conn, [_event_row(tenant_id, event) for event in events], returning=returning
     )
     return [Published(row=dict(e.row), created=e.created) for e in enqueued]
+
+
+def _event_row(tenant_id: uuid.UUID, event: NewEvent) -> dict[str, Any]:
+    """The events row of ``event``. Channels and metadata go in only when given (else the
+    columns' defaults apply): each value costs the insert CPU, and most events have neither."""
+    row = {
+        "tenant_id": tenant_id,
+        "type": event.type,
+        "data": event.data,
+        "idempotency_key": _scoped_key(tenant_id, event.idempotency_key),
+    }
+    if event.channels:
+        row["channels"] = list(event.channels)
+    if event.metadata:
+        row["metadata"] = dict(event.metadata)
+    return row
 
 
 async def publish(
@@ -114,7 +124,7 @@ async def publish(
 
 
 #: The columns :func:`publish_alone` returns (with ``id`` and ``idempotency_key``).
-ALONE_RETURNS = ("type", "data", "created_at")
+ALONE_RETURNS = ("type", "data", "channels", "metadata", "created_at")
 
 
 async def publish_alone(
@@ -124,24 +134,29 @@ async def publish_alone(
     data: dict[str, Any],
     *,
     idempotency_key: str | None = None,
+    channels: Sequence[str] = (),
+    metadata: Mapping[str, str] | None = None,
 ) -> Published:
     """Publish one event as a statement of its own: it has committed when this returns.
 
     ``conn`` must be in autocommit (:data:`app.deps.OneStatement`); see
     :meth:`app.queue.queue.Queue.enqueue_alone` for why it bypasses SQLAlchemy's execution. The
-    row has ``id``, ``idempotency_key`` and :data:`ALONE_RETURNS`.
+    row has ``id``, ``idempotency_key`` and :data:`ALONE_RETURNS`. Channels and metadata are
+    sent only when given (else the columns' defaults apply), so the common statement stays the
+    one it was.
     """
     _refuse_unpublishable(type)
-    enqueued = await EVENTS.enqueue_alone(
-        conn,
-        {
-            "tenant_id": tenant_id,
-            "type": type,
-            "data": orjson.dumps(data).decode(),  # the driver's jsonb codec takes JSON text
-            "idempotency_key": _scoped_key(tenant_id, idempotency_key),
-        },
-        returning=ALONE_RETURNS,
-    )
+    row: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "type": type,
+        "data": orjson.dumps(data).decode(),  # the driver's jsonb codec takes JSON text
+        "idempotency_key": _scoped_key(tenant_id, idempotency_key),
+    }
+    if channels:
+        row["channels"] = list(channels)
+    if metadata:
+        row["metadata"] = orjson.dumps(metadata).decode()
+    enqueued = await EVENTS.enqueue_alone(conn, row, returning=ALONE_RETURNS)
     return Published(row=dict(enqueued.row), created=enqueued.created)
 
 

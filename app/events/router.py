@@ -34,14 +34,21 @@ _batch_items = TypeAdapter(list[BatchItemIn])
 
 
 def render(row: Event) -> EventOut:
-    return EventOut(id=row.id, type=row.type, data=row.data, created_at=row.created_at)
+    return EventOut(
+        id=row.id,
+        type=row.type,
+        data=row.data,
+        channels=row.channels,
+        metadata=row.metadata_,
+        created_at=row.created_at,
+    )
 
 
 def _published(row: dict[str, Any], status_code: int) -> Response:
     """An :class:`EventOut` body, serialised directly: the row is what the database returned,
     so validating it again through the response model (the whole payload, every time) would
     check nothing. ``OPT_UTC_Z`` writes times as pydantic does."""
-    body = {key: row[key] for key in ("id", "type", "data", "created_at")}
+    body = {key: row[key] for key in ("id", "type", "data", "channels", "metadata", "created_at")}
     return Response(
         orjson.dumps(body, default=_uuid_text, option=orjson.OPT_UTC_Z),
         status_code=status_code,
@@ -87,7 +94,13 @@ async def publish_event(
         )
     # One INSERT, committed by itself before the response (see app.deps.OneStatement).
     published = await publish_alone(
-        conn, tenant, body.type, body.data, idempotency_key=idempotency_key
+        conn,
+        tenant,
+        body.type,
+        body.data,
+        idempotency_key=idempotency_key,
+        channels=body.channels,
+        metadata=body.metadata,
     )
     if not published.created:
         return _published(published.row, status.HTTP_200_OK)
@@ -145,7 +158,16 @@ async def publish_batch(
     published = await publish_many(
         session,
         tenant,
-        [NewEvent(type=i.type, data=i.data, idempotency_key=i.idempotency_key) for _, i in valid],
+        [
+            NewEvent(
+                type=i.type,
+                data=i.data,
+                idempotency_key=i.idempotency_key,
+                channels=i.channels,
+                metadata=i.metadata,
+            )
+            for _, i in valid
+        ],
         returning=("id",),
     )
     EVENTS_PUBLISHED.inc(sum(outcome.created for outcome in published))

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.endpoints.channels import EventChannels
 from app.endpoints.filters import EVENT_TYPE_MAX_LENGTH, EVENT_TYPE_PATTERN, is_reserved
 from app.errors import FieldError
 from app.jsonsafety import JsonObject, StoredStr
@@ -29,6 +30,20 @@ EventType = Annotated[
 ]
 IdempotencyKey = Annotated[StoredStr, Field(min_length=1, max_length=255)]
 MAX_BATCH = 1000
+#: Event metadata: a few short labels, for routing (payload filters) and search.
+MAX_METADATA_KEYS = 20
+EventMetadata = Annotated[
+    dict[
+        Annotated[StoredStr, Field(min_length=1, max_length=64)],
+        Annotated[StoredStr, Field(max_length=256)],
+    ],
+    Field(
+        max_length=MAX_METADATA_KEYS,
+        description=f"Labels for routing and search, not sent to receivers: at most "
+        f"{MAX_METADATA_KEYS} keys of 1 to 64 characters, each a string of at most 256.",
+        examples=[{"region": "eu-west", "source": "checkout"}],
+    ),
+]
 
 
 class EventIn(BaseModel):
@@ -39,6 +54,8 @@ class EventIn(BaseModel):
         description="The payload, a JSON object PostgreSQL can store: no NUL, no lone "
         "surrogates, integers within 64 bits, finite numbers, at most 64 levels deep."
     )
+    channels: EventChannels = Field(default_factory=list)
+    metadata: EventMetadata = Field(default_factory=dict)
 
 
 class BatchItemIn(EventIn):
@@ -59,6 +76,8 @@ class EventOut(BaseModel):
     id: uuid.UUID
     type: str
     data: dict[str, Any]
+    channels: list[str] = Field(examples=[["billing", "eu"]])
+    metadata: dict[str, str] = Field(examples=[{"region": "eu-west"}])
     created_at: datetime
 
 

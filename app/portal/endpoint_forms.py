@@ -3,6 +3,10 @@
 safety, event-type patterns, header names) is the API's; what they refuse is shown next to its
 field, with status 422, and nothing is saved.
 
+Channels are typed as a list, the payload filter as JSON in a text area: JSON that does not parse
+is refused like any other field. A filter can be tried on a past event before saving
+(:mod:`app.portal.filter_test_pages`).
+
 Custom header values are write-only: the form sets a header's value or removes the header, and
 never shows a value, not even the one just typed when the form comes back with an error.
 """
@@ -14,19 +18,23 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
+from app.delivery.search import HistoryFilter, search_events
 from app.deps import AppSettings, DbSession, get_settings
 from app.endpoints import service as endpoints
 from app.endpoints.models import Endpoint
 from app.endpoints.router import Box, Guard, render
 from app.endpoints.schemas import EndpointIn, EndpointPatch
 from app.errors import Forbidden, InvalidInput, field_path
+from app.events.models import Event
 from app.events.service import published_types
+from app.pagination import PageParams
 from app.portal.browser import Portal, PortalWrite, page
 from app.portal.endpoint_pages import done, endpoint_of, endpoint_path, refuse_read_only
 from app.portal.policy_form import PolicyForm, shown
@@ -39,6 +47,8 @@ FIELDS = (
     "url",
     "description",
     "event_types",
+    "channels",
+    "filter",
     "rate_limit_per_second",
     "ordered",
     "headers",
@@ -46,6 +56,8 @@ FIELDS = (
     "timeout_seconds",
     "disable_after_seconds",
 )
+#: Fields whose errors name a place inside them (a header, a clause of the filter).
+NESTED_FIELDS = ("headers", "filter")
 #: Empty rows for new headers (no script adds rows).
 NEW_HEADER_ROWS = 3
 EVERYTHING = "*"
@@ -66,6 +78,23 @@ class EndpointForm:
     #: Existing headers ticked for removal (an edit).
     remove_headers: list[str] = field(default_factory=list)
     policy: PolicyForm = field(default_factory=PolicyForm)
+    #: Channel names, comma- or space-separated; empty: every channel.
+    channels: str = ""
+    #: The payload filter as JSON text; empty: none.
+    filter: str = ""
+
+    @property
+    def channel_list(self) -> list[str] | None:
+        return [c for c in re.split(r"[\s,]+", self.channels) if c] or None
+
+    def filter_document(self) -> tuple[Any, list[dict[str, str]]]:
+        """The filter typed, parsed (None when empty), or why it is not JSON."""
+        if not self.filter.strip():
+            return None, []
+        try:
+            return orjson.loads(self.filter), []
+        except orjson.JSONDecodeError as exc:
+            return None, [{"field": "filter", "message": f"not valid JSON: {exc}"}]
 
     @property
     def event_types(self) -> list[str]:
@@ -83,18 +112,26 @@ class EndpointForm:
             rate_limit=str(endpoint.rate_limit_per_second or ""),
             ordered=endpoint.ordered,
             policy=PolicyForm.of(endpoint),
+            channels=", ".join(endpoint.channels or ()),
+            filter=_pretty(endpoint.filter),
         )
 
-    def body(self, headers: dict[str, str]) -> dict[str, Any]:
+    def body(self, headers: dict[str, str], document: Any) -> dict[str, Any]:
         return {
             "url": self.url,
             "description": self.description,
             "event_types": self.event_types,
+            "channels": self.channel_list,
+            "filter": document,
             "rate_limit_per_second": self.rate_limit or None,
             "ordered": self.ordered,
             "headers": headers,
             **self.policy.body()[0],
         }
+
+
+def _pretty(document: Any) -> str:
+    return "" if document is None else orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
 
 
 def _texts(form: FormData, name: str) -> list[str]:
@@ -121,7 +158,21 @@ def _new_headers(form: FormData) -> tuple[dict[str, str], list[dict[str, str]]]:
     return headers, errors
 
 
-def read_form(form: FormData) -> tuple[EndpointForm, dict[str, str], list[dict[str, str]]]:
+@dataclass(frozen=True)
+class Submitted:
+    """A submitted form, with the values the API's bodies take and what is already wrong."""
+
+    form: EndpointForm
+    headers: dict[str, str]
+    #: The filter, parsed from its JSON (None: none, or not JSON).
+    document: Any
+    errors: list[dict[str, str]]
+
+    def body(self) -> dict[str, Any]:
+        return self.form.body(self.headers, self.document)
+
+
+def read_form(form: FormData) -> Submitted:
     headers, errors = _new_headers(form)
     submitted = EndpointForm(
         url=_text(form, "url"),
@@ -132,8 +183,11 @@ def read_form(form: FormData) -> tuple[EndpointForm, dict[str, str], list[dict[s
         ordered="ordered" in form,
         remove_headers=_texts(form, "remove_header"),
         policy=PolicyForm.read(form),
+        channels=_text(form, "channels"),
+        filter=_texts(form, "filter")[0] if _texts(form, "filter") else "",
     )
-    return submitted, headers, errors + submitted.policy.body()[1]
+    document, invalid = submitted.filter_document()
+    return Submitted(submitted, headers, document, errors + invalid + submitted.policy.body()[1])
 
 
 def shown_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
@@ -143,7 +197,7 @@ def shown_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     for error in errors:
         top, _, rest = str(error["field"]).partition(".")
         message = str(error["message"]).removeprefix("Value error, ")
-        if rest and top == "headers":
+        if rest and top in NESTED_FIELDS:
             message = f"{rest}: {message}"
         shown.append({"field": top if top in FIELDS else "form", "message": message})
     return shown
@@ -153,7 +207,18 @@ def _pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
     return [{"field": field_path(e), "message": e["msg"]} for e in exc.errors()]
 
 
-async def _form_page(
+@dataclass(frozen=True)
+class FilterTest:
+    """The event picked to try the filter on (recent or pasted), and the answer, if asked."""
+
+    picked: str = ""
+    pasted: str = ""
+    #: True/False: matches or not; None: no answer (not asked, or the input was wrong).
+    matches: bool | None = None
+    message: str = ""
+
+
+async def form_page(
     request: Request,
     portal: PortalSession,
     session: AsyncSession,
@@ -161,7 +226,9 @@ async def _form_page(
     *,
     endpoint: Endpoint | None = None,
     errors: list[dict[str, str]] | None = None,
+    test: FilterTest | None = None,
 ) -> HTMLResponse:
+    """The form; ``test`` is the answer of its "test against a past event" button."""
     published = [t.type for t in await published_types(session, portal.tenant_id)]
     choices = list(dict.fromkeys([EVERYTHING, *published, *submitted.picked]))
     settings = await get_settings(request)
@@ -179,12 +246,28 @@ async def _form_page(
             "new_header_rows": range(NEW_HEADER_ROWS),
             "errors": shown_errors(errors or []),
             "inherited": shown(inherited, settings.max_request_timeout),
+            "test": test or FilterTest(),
+            "recent": await _recent_events(session, portal),
         },
         status_code=422 if errors else 200,
     )
 
 
-def _refuse_limited(portal: PortalSession) -> None:
+#: Recent events offered to try a filter on.
+RECENT_EVENTS = 20
+
+
+async def _recent_events(session: AsyncSession, portal: PortalSession) -> list[Event]:
+    """The tenant's latest events; none for a session scoped to some endpoints, which may not
+    see every event (it pastes the id of one delivered to its endpoints)."""
+    if portal.limited:
+        return []
+    return await search_events(
+        session, portal.tenant_id, HistoryFilter(), PageParams(limit=RECENT_EVENTS, before=None)
+    )
+
+
+def refuse_limited(portal: PortalSession) -> None:
     if portal.limited:
         raise Forbidden("This portal session is limited to some endpoints: it cannot add one.")
 
@@ -192,8 +275,8 @@ def _refuse_limited(portal: PortalSession) -> None:
 @router.get("/endpoints/new")
 async def new_form(request: Request, portal: Portal, session: DbSession) -> HTMLResponse:
     refuse_read_only(portal)
-    _refuse_limited(portal)
-    return await _form_page(request, portal, session, EndpointForm())
+    refuse_limited(portal)
+    return await form_page(request, portal, session, EndpointForm())
 
 
 @router.post("/endpoints/new")
@@ -206,10 +289,11 @@ async def create(
     settings: AppSettings,
 ) -> Response:
     portal = write.session
-    _refuse_limited(portal)
-    submitted, headers, errors = read_form(write.form)
+    refuse_limited(portal)
+    submitted = read_form(write.form)
+    errors = submitted.errors
     try:
-        body = EndpointIn.model_validate(submitted.body(headers))
+        body = EndpointIn.model_validate(submitted.body())
         if not errors:
             created = await endpoints.create_endpoint(
                 session,
@@ -224,7 +308,7 @@ async def create(
         errors += _pydantic_errors(exc)
     except InvalidInput as exc:
         errors += exc.errors
-    return await _form_page(request, portal, session, submitted, errors=errors)
+    return await form_page(request, portal, session, submitted.form, errors=errors)
 
 
 @router.get("/endpoints/{endpoint_id}/edit")
@@ -235,7 +319,7 @@ async def edit_form(
     endpoint = await endpoint_of(session, portal, endpoint_id)
     published = [t.type for t in await published_types(session, portal.tenant_id)]
     submitted = EndpointForm.of(endpoint, published)
-    return await _form_page(request, portal, session, submitted, endpoint=endpoint)
+    return await form_page(request, portal, session, submitted, endpoint=endpoint)
 
 
 @router.post("/endpoints/{endpoint_id}/edit")
@@ -250,10 +334,11 @@ async def update(
 ) -> Response:
     portal = write.session
     endpoint = await endpoint_of(session, portal, endpoint_id)
-    submitted, headers, errors = read_form(write.form)
-    values = submitted.body(headers)
-    kept = [name for name in endpoint.sealed_headers if name not in submitted.remove_headers]
-    if not headers and len(kept) == len(endpoint.sealed_headers):
+    submitted = read_form(write.form)
+    errors = submitted.errors
+    values = submitted.body()
+    kept = [name for name in endpoint.sealed_headers if name not in submitted.form.remove_headers]
+    if not submitted.headers and len(kept) == len(endpoint.sealed_headers):
         del values["headers"]  # no header changes: leave them as they are
     try:
         patch = EndpointPatch.model_validate(values)
@@ -273,4 +358,6 @@ async def update(
         errors += _pydantic_errors(exc)
     except InvalidInput as exc:
         errors += exc.errors
-    return await _form_page(request, portal, session, submitted, endpoint=endpoint, errors=errors)
+    return await form_page(
+        request, portal, session, submitted.form, endpoint=endpoint, errors=errors
+    )

@@ -11,7 +11,13 @@ from app.deps import DbSession
 from app.endpoints import service as endpoints
 from app.errors import Unauthorized
 from app.pagination import Pagination, make_page
-from app.portal import catalogue_pages, endpoint_forms, endpoint_pages, secret_pages
+from app.portal import (
+    catalogue_pages,
+    endpoint_forms,
+    endpoint_pages,
+    filter_test_pages,
+    secret_pages,
+)
 from app.portal.browser import COOKIE, PATH, Portal, page
 from app.portal.health import last_day_of, success_chart
 from app.portal.sessions import open_session
@@ -22,7 +28,7 @@ from app.web.tokens import InvalidToken, signer
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 # The form routes first: /endpoints/new is not an endpoint's id.
-for module in (endpoint_forms, endpoint_pages, secret_pages, catalogue_pages):
+for module in (endpoint_forms, filter_test_pages, endpoint_pages, secret_pages, catalogue_pages):
     router.include_router(module.router)
 
 NOTICES = {"deleted": "The endpoint was deleted, with its deliveries."}

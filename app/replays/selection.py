@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.delivery.fanout import delivery_row
 from app.delivery.models import AttemptTrigger, Delivery
 from app.delivery.queue import DELIVERIES, endpoint_key
+from app.delivery.routing import EndpointRoute, routes_to
 from app.delivery.search import HistoryFilter, deliveries_where, events_where, status_in
-from app.endpoints.filters import matches
 from app.endpoints.models import Endpoint, EndpointStatus
 from app.events.models import Event
 from app.events.search import EventSearch
@@ -34,12 +34,6 @@ _SKEW = timedelta(minutes=5)
 
 #: A row of the endpoints table, or of the events table.
 Row = Mapping[str, Any] | RowMapping
-
-
-def wants(endpoint: Row, event: Row) -> bool:
-    """Whether fan-out would have given ``event`` a delivery to ``endpoint`` (rows of their
-    tables): what ``create_missing`` creates. The one place a replay decides it."""
-    return bool(matches(endpoint["event_types"], event["type"]))
 
 
 async def endpoint_row(
@@ -87,7 +81,7 @@ class Selection:
         return [*deliveries_where(self.tenant_id, self.history), status_in(self.request.status)]
 
     def missing(self, endpoint_id: uuid.UUID) -> list[ColumnElement[bool]]:
-        """The events in range without a delivery to the endpoint (before :func:`wants`)."""
+        """The events in range without a delivery to the endpoint (before routing decides)."""
         events = HistoryFilter(event=self.history.event)
         no_delivery = ~exists().where(
             Delivery.event_id == Event.id, Delivery.endpoint_id == endpoint_id
@@ -104,7 +98,8 @@ async def missing_events(
     conn: AsyncConnection, selection: Selection, endpoint: Row, *, after: uuid.UUID, limit: int
 ) -> tuple[list[Row], uuid.UUID | None]:
     """Up to ``limit`` events after ``after`` without a delivery to ``endpoint``, and of those the
-    ones it :func:`wants`; with the last id read (None: the walk is over)."""
+    ones fan-out would have sent it (its type, channels and payload filter:
+    :func:`~app.delivery.routing.routes_to`); with the last id read (None: the walk is over)."""
     events = Event.__table__
     query = (
         select(events)
@@ -114,14 +109,15 @@ async def missing_events(
     )
     rows = list((await conn.execute(query)).mappings())
     last = rows[-1]["id"] if len(rows) == limit else None
-    return [row for row in rows if wants(endpoint, row)], last
+    route = EndpointRoute.of_row(endpoint)
+    return [row for row in rows if routes_to(route, row)], last
 
 
 async def count_missing(
     conn: AsyncConnection, selection: Selection, endpoint: Row, *, batch: int = 2000
 ) -> int:
     """How many deliveries ``create_missing`` would create: a walk over the candidate events,
-    as :func:`wants` is decided per event."""
+    as routing is decided per event."""
     count, after = 0, selection.start()
     while True:
         wanted, last = await missing_events(conn, selection, endpoint, after=after, limit=batch)

@@ -29,6 +29,12 @@ HOSTILE: list[dict[str, Any]] = [
     {"header_name": "X-Only-A-Name"},
     {"header_value": "only a value"},
     {"ordered": "perhaps"},
+    {"filter": "[" * 100_000 + "]" * 100_000},
+    {"filter": '{"data.a": "\\u0000"}'},
+    {"filter": '{"data.a": "\\ud800"}'},
+    {"filter": '{"data.a": {"$where": "sleep(1)"}}'},
+    {"filter": '{"data.a": 1e999}'},
+    {"channels": "ok, not ok\x00"},
 ]
 
 

@@ -190,3 +190,26 @@ async def test_create_missing_gives_a_later_endpoint_the_events_it_subscribes_to
             text("SELECT count(*) FROM deliveries WHERE endpoint_id = :e"), {"e": late["id"]}
         )
     assert count == 4  # three created, the one it had kept, none for invoice.paid
+
+
+async def test_create_missing_routes_as_fan_out_would_by_channel_and_payload_filter(
+    api: httpx.AsyncClient, receiver: Receiver, engine: AsyncEngine
+) -> None:
+    tenant = await make_tenant(api)
+    acme = await tenant_id_of(engine, api, tenant)
+    for n, channels in [(1, ("eu",)), (2, ("us",)), (3, ()), (50, ("eu",)), (4, ("eu", "us"))]:
+        await insert_event(engine, acme, {"n": n}, channels=channels)
+    late = await make_endpoint(
+        api,
+        tenant,
+        url=receiver.script("/routed"),
+        channels=["eu"],
+        filter={"data.n": {"$lt": 10}},
+    )
+
+    body = {"endpoint_id": late["id"], "create_missing": True}
+    dry = await api.post("/v1/replays", json=RECENT | body | {"dry_run": True}, headers=tenant)
+    assert dry.json() == {"matched": 2}
+    replay = await start_replay(api, tenant, **body)
+    await wait_for_replay(api, tenant, replay["id"])
+    assert sorted(b["data"]["n"] for b in _bodies(receiver, "/routed")) == [1, 4]
