@@ -179,7 +179,7 @@ async def run(args: argparse.Namespace) -> None:
         try:
             directory = EndpointDirectory(engine, box, refresh=timedelta(seconds=2))
             await directory.reload()
-            handler = FanOut(directory, EventBodies(engine), max_attempts=8)
+            handler = FanOut(directory, EventBodies(engine))
             modes = list(tenants)
             rounds: dict[str, list[Tally]] = {mode: [] for mode in modes}
             offset = 0
