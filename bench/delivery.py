@@ -143,7 +143,7 @@ class Hookline:
         self.headers = await tenant_headers(self.api)
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, *exc: Any) -> None:
         await self.api.close()
         await stop(self.process)
         for worker in self.workers:

@@ -34,7 +34,7 @@ class BenchBase(DeclarativeBase):
     metadata = MetaData()
 
 
-class BenchJob(QueueColumns, BenchBase):
+class BenchJob(QueueColumns[JobStatus], BenchBase):
     __tablename__ = "bench_jobs"
 
 

@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 
@@ -79,7 +80,7 @@ async def run(args: argparse.Namespace) -> None:
     receiver = await start_receiver(port)
     url = f"http://127.0.0.1:{port}/sender"
     guard = TargetGuard([ipaddress.ip_network("127.0.0.0/8")])
-    bounds = {
+    bounds: dict[str, Any] = {
         "connect_timeout": timedelta(seconds=5),
         "total_timeout": timedelta(seconds=15),
         "body_limit": 256,
