@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, and_, exists, func, select
+from sqlalchemy import ColumnElement, RowMapping, ScalarSelect, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.delivery.fanout import delivery_row
@@ -25,6 +25,7 @@ from app.events.search import EventSearch
 from app.ids import uuid7_floor
 from app.queue.ring import bucket_for
 from app.replays.schemas import ReplayIn
+from app.tenants.models import Tenant
 
 #: Delivery ids are UUIDv7 drawn when the row is written, never before its ``created_at`` (the
 #: transaction's start): a walk from ``since`` starts this much earlier, for clock skew between
@@ -45,6 +46,20 @@ async def endpoint_row(
         endpoints.c.id == endpoint_id, endpoints.c.tenant_id == tenant_id
     )
     return (await conn.execute(query)).mappings().first()
+
+
+def attempts_of(endpoint_id: Any, default: int) -> ScalarSelect[int]:
+    """The attempts the endpoint's effective retry schedule gives a delivery (its own, else its
+    tenant's, else ``default``, the settings'): what fan-out, a recovery and a test event give.
+    ``endpoint_id`` may be a column, so an UPDATE of deliveries reads each row's endpoint."""
+    schedule = func.coalesce(Endpoint.retry_schedule, Tenant.retry_schedule)
+    return (
+        select(func.coalesce(func.cardinality(schedule) + 1, default))
+        .select_from(Endpoint)
+        .join(Tenant, Tenant.id == Endpoint.tenant_id)
+        .where(Endpoint.id == endpoint_id)
+        .scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)
@@ -134,10 +149,12 @@ async def requeue_batch(
     replay_id: uuid.UUID,
     after: uuid.UUID,
     limit: int,
-    attempts_each: int,
+    default_attempts: int,
 ) -> tuple[int, uuid.UUID | None]:
     """Queue again up to ``limit`` matching deliveries after ``after`` (the same requeue as
-    ``retry``/``recover``); returns how many, and the last id read (None: the walk is over)."""
+    ``recover``: each gets as many attempts again as its endpoint's retry schedule gives, with
+    ``default_attempts`` where neither endpoint nor tenant sets one); returns how many, and the
+    last id read (None: the walk is over)."""
     query = (
         select(Delivery.id)
         .where(*selection.deliveries(), Delivery.id > after)
@@ -148,7 +165,7 @@ async def requeue_batch(
     requeued = await DELIVERIES.requeue(
         conn,
         and_(Delivery.id.in_(ids), *selection.deliveries()),
-        max_attempts=Delivery.attempts + attempts_each,
+        max_attempts=Delivery.attempts + attempts_of(Delivery.endpoint_id, default_attempts),
         values={"next_trigger": AttemptTrigger.MANUAL.value, "replay_id": replay_id},
     )
     return len(requeued), ids[-1] if len(ids) == limit else None
@@ -162,11 +179,14 @@ async def create_batch(
     replay_id: uuid.UUID,
     after: uuid.UUID,
     limit: int,
-    max_attempts: int,
+    default_attempts: int,
 ) -> tuple[int, uuid.UUID | None]:
     """Create the deliveries to ``endpoint`` that up to ``limit`` events after ``after`` lack,
-    as fan-out would have; returns how many, and the last id read (None: the walk is over)."""
+    as fan-out would have (with the attempts of the endpoint's retry schedule); returns how
+    many, and the last id read (None: the walk is over)."""
     wanted, last = await missing_events(conn, selection, endpoint, after=after, limit=limit)
+    attempts = select(attempts_of(endpoint["id"], default_attempts))
+    max_attempts = int((await conn.execute(attempts)).scalar_one())
     now = datetime.now(UTC)
     key = endpoint_key(endpoint["id"])
     rows = [
