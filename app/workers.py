@@ -122,7 +122,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
                 ReplayLimits(
                     batch=settings.replay_batch,
                     rows_per_second=settings.replay_rows_per_second,
-                    attempts_each=retry.max_attempts,
+                    default_attempts=retry.max_attempts,
                 ),
             ),
             # A replay runs for minutes: two at a time, each throttled on its own.

@@ -48,14 +48,14 @@ async def insert_event(
     channels: tuple[str, ...] = (),
     created_at: datetime | None = None,
 ) -> uuid.UUID:
-    """A fanned-out event (status done)."""
+    """A fanned-out event (status done, after the one attempt of the fan-out that claimed it)."""
     event_id = uuid7_at(created_at)
     async with engine.begin() as conn:
         await conn.execute(
             text(
-                "INSERT INTO events (id, tenant_id, type, data, channels, status, created_at) "
-                "VALUES (:id, :tenant, :type, CAST(:data AS jsonb), :channels, 'done', "
-                "coalesce(:created_at, now()))"
+                "INSERT INTO events (id, tenant_id, type, data, channels, status, attempts,"
+                " created_at) VALUES (:id, :tenant, :type, CAST(:data AS jsonb), :channels,"
+                " 'done', 1, coalesce(:created_at, now()))"
             ),
             {
                 "id": event_id,

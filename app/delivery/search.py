@@ -53,13 +53,22 @@ def status_in(statuses: Collection[PublicStatus]) -> ColumnElement[bool]:
     )
 
 
-def events_where(tenant_id: uuid.UUID, search: HistoryFilter) -> list[ColumnElement[bool]]:
-    """The tenant's events ``search`` selects."""
+def events_where(
+    tenant_id: uuid.UUID,
+    search: HistoryFilter,
+    *,
+    endpoint_ids: Collection[uuid.UUID] | None = None,
+) -> list[ColumnElement[bool]]:
+    """The tenant's events ``search`` selects; with ``endpoint_ids`` (a portal session scoped to
+    some endpoints), only events delivered to one of them, and the search's endpoint and status
+    ask about those deliveries alone: another endpoint's failure is not the session's to see."""
     conditions = [Event.tenant_id == tenant_id, *search.event.conditions()]
     if search.event_id is not None:
         conditions.append(Event.id == search.event_id)
     of_deliveries = search.delivery_conditions()
-    if search.endpoint_id is not None or search.status is not None:
+    if endpoint_ids is not None:
+        of_deliveries.append(Delivery.endpoint_id.in_(list(endpoint_ids)))
+    if search.endpoint_id is not None or search.status is not None or endpoint_ids is not None:
         conditions.append(exists().where(Delivery.event_id == Event.id, *of_deliveries))
     return conditions
 
@@ -94,13 +103,7 @@ async def search_events(
 ) -> list[Event]:
     """Newest first; only events delivered to one of ``endpoint_ids`` when given (a portal
     session scoped to some endpoints)."""
-    query = select(Event).where(*events_where(tenant_id, search))
-    if endpoint_ids is not None:
-        query = query.where(
-            exists().where(
-                Delivery.event_id == Event.id, Delivery.endpoint_id.in_(list(endpoint_ids))
-            )
-        )
+    query = select(Event).where(*events_where(tenant_id, search, endpoint_ids=endpoint_ids))
     return await fetch_page(session, query, Event.id, page)
 
 

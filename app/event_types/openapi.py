@@ -166,7 +166,9 @@ def _component(schema: Any, components: dict[str, Any]) -> Any:
 
 def _self_contained(schema: Any, components: dict[str, Any]) -> Any:
     """``schema`` with every reference to a component turned into one to its own ``$defs``,
-    where the components it uses (transitively) are copied."""
+    where the components it uses (transitively) are copied. A reference inside a component
+    (``#/components/schemas/Order/properties/id``) copies the whole component and points into
+    it, so every pointer OpenAPI allows there keeps naming the same subschema."""
     used: dict[str, Any] = {}
     pending: list[str] = []
 
@@ -179,11 +181,12 @@ def _self_contained(schema: Any, components: dict[str, Any]) -> Any:
         ref = node.get("$ref")
         if isinstance(ref, str):
             _target(ref, components)  # refuses anything else
-            key = ref[len(_COMPONENTS) :]
+            pointer = ref[len(_COMPONENTS) :]
+            key = pointer.split("/", 1)[0]
             if key not in used:
                 used[key] = None
                 pending.append(key)
-            copied["$ref"] = f"#/$defs/{key}"
+            copied["$ref"] = f"#/$defs/{pointer}"
         return copied
 
     result = rewrite(schema)

@@ -18,9 +18,16 @@ from app.jsonsafety import JsonObject, StoredStr
 MAX_EXAMPLES = 20
 
 
+#: Names a catalogue entry cannot take: `GET /v1/event-types/openapi` is the export, so a type
+#: of that name could be written but never read.
+ROUTE_NAMES = frozenset({"openapi"})
+
+
 def _not_reserved(value: str) -> str:
     if is_reserved(value):
         raise ValueError(f"types under {RESERVED_PREFIX!r} are Hookline's own")
+    if value in ROUTE_NAMES:
+        raise ValueError(f"{value!r} names the catalogue's export route; choose another name")
     return value
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.endpoints.filters import is_event_type, is_reserved
@@ -188,3 +189,10 @@ async def record_fanned_out(
         ],
     )
     return dict(enqueued.row)
+
+
+def routed_by_fan_out() -> ColumnElement[bool]:
+    """The events fan-out routes to their subscribers (or will): every event but those
+    :func:`record_fanned_out` wrote for one endpoint. Those are the only events done without
+    a consumer ever claiming them, and a claim counts an attempt."""
+    return or_(Event.status != JobStatus.DONE.value, Event.attempts > 0)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, and_, exists, func, select
+from sqlalchemy import ColumnElement, RowMapping, ScalarSelect, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.delivery.fanout import delivery_row
@@ -21,10 +21,12 @@ from app.delivery.routing import EndpointRoute, routes_to
 from app.delivery.search import HistoryFilter, deliveries_where, events_where, status_in
 from app.endpoints.models import Endpoint, EndpointStatus
 from app.events.models import Event
+from app.events.outbox import routed_by_fan_out
 from app.events.search import EventSearch
 from app.ids import uuid7_floor
 from app.queue.ring import bucket_for
 from app.replays.schemas import ReplayIn
+from app.tenants.models import Tenant
 
 #: Delivery ids are UUIDv7 drawn when the row is written, never before its ``created_at`` (the
 #: transaction's start): a walk from ``since`` starts this much earlier, for clock skew between
@@ -45,6 +47,20 @@ async def endpoint_row(
         endpoints.c.id == endpoint_id, endpoints.c.tenant_id == tenant_id
     )
     return (await conn.execute(query)).mappings().first()
+
+
+def attempts_of(endpoint_id: Any, default: int) -> ScalarSelect[int]:
+    """The attempts the endpoint's effective retry schedule gives a delivery (its own, else its
+    tenant's, else ``default``, the settings'): what fan-out, a recovery and a test event give.
+    ``endpoint_id`` may be a column, so an UPDATE of deliveries reads each row's endpoint."""
+    schedule = func.coalesce(Endpoint.retry_schedule, Tenant.retry_schedule)
+    return (
+        select(func.coalesce(func.cardinality(schedule) + 1, default))
+        .select_from(Endpoint)
+        .join(Tenant, Tenant.id == Endpoint.tenant_id)
+        .where(Endpoint.id == endpoint_id)
+        .scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)
@@ -81,12 +97,14 @@ class Selection:
         return [*deliveries_where(self.tenant_id, self.history), status_in(self.request.status)]
 
     def missing(self, endpoint_id: uuid.UUID) -> list[ColumnElement[bool]]:
-        """The events in range without a delivery to the endpoint (before routing decides)."""
+        """The events in range without a delivery to the endpoint (before routing decides),
+        leaving out a test event or an example sent to one endpoint: fan-out never routes
+        those, so a replay does not either."""
         events = HistoryFilter(event=self.history.event)
         no_delivery = ~exists().where(
             Delivery.event_id == Event.id, Delivery.endpoint_id == endpoint_id
         )
-        return [*events_where(self.tenant_id, events), no_delivery]
+        return [*events_where(self.tenant_id, events), routed_by_fan_out(), no_delivery]
 
 
 async def count_deliveries(conn: AsyncConnection, selection: Selection) -> int:
@@ -134,10 +152,12 @@ async def requeue_batch(
     replay_id: uuid.UUID,
     after: uuid.UUID,
     limit: int,
-    attempts_each: int,
+    default_attempts: int,
 ) -> tuple[int, uuid.UUID | None]:
     """Queue again up to ``limit`` matching deliveries after ``after`` (the same requeue as
-    ``retry``/``recover``); returns how many, and the last id read (None: the walk is over)."""
+    ``recover``: each gets as many attempts again as its endpoint's retry schedule gives, with
+    ``default_attempts`` where neither endpoint nor tenant sets one); returns how many, and the
+    last id read (None: the walk is over)."""
     query = (
         select(Delivery.id)
         .where(*selection.deliveries(), Delivery.id > after)
@@ -148,7 +168,7 @@ async def requeue_batch(
     requeued = await DELIVERIES.requeue(
         conn,
         and_(Delivery.id.in_(ids), *selection.deliveries()),
-        max_attempts=Delivery.attempts + attempts_each,
+        max_attempts=Delivery.attempts + attempts_of(Delivery.endpoint_id, default_attempts),
         values={"next_trigger": AttemptTrigger.MANUAL.value, "replay_id": replay_id},
     )
     return len(requeued), ids[-1] if len(ids) == limit else None
@@ -162,11 +182,14 @@ async def create_batch(
     replay_id: uuid.UUID,
     after: uuid.UUID,
     limit: int,
-    max_attempts: int,
+    default_attempts: int,
 ) -> tuple[int, uuid.UUID | None]:
     """Create the deliveries to ``endpoint`` that up to ``limit`` events after ``after`` lack,
-    as fan-out would have; returns how many, and the last id read (None: the walk is over)."""
+    as fan-out would have (with the attempts of the endpoint's retry schedule); returns how
+    many, and the last id read (None: the walk is over)."""
     wanted, last = await missing_events(conn, selection, endpoint, after=after, limit=limit)
+    attempts = select(attempts_of(endpoint["id"], default_attempts))
+    max_attempts = int((await conn.execute(attempts)).scalar_one())
     now = datetime.now(UTC)
     key = endpoint_key(endpoint["id"])
     rows = [

@@ -32,8 +32,9 @@ class ReplayLimits:
     batch: int
     #: The throttle: most deliveries queued per second.
     rows_per_second: int
-    #: Attempts a requeued delivery gets (as ``recover``), and a created one.
-    attempts_each: int
+    #: Attempts a requeued or created delivery gets when neither its endpoint nor its tenant
+    #: sets a retry schedule (the settings' schedule).
+    default_attempts: int
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class ReplayHandler(JobHandler):
                     replay_id=job.id,
                     after=after,
                     limit=self.limits.batch,
-                    attempts_each=self.limits.attempts_each,
+                    default_attempts=self.limits.default_attempts,
                 )
                 phase = ReplayPhase.REQUEUE
                 if last is None and replay["create_missing"]:
@@ -89,7 +90,7 @@ class ReplayHandler(JobHandler):
                         replay_id=job.id,
                         after=after,
                         limit=self.limits.batch,
-                        max_attempts=self.limits.attempts_each,
+                        default_attempts=self.limits.default_attempts,
                     )
                 phase = ReplayPhase.CREATE
             finished = last is None and phase == replay["phase"]

@@ -60,6 +60,7 @@ async def test_a_type_is_created_read_changed_listed_and_removed(
     [
         ({"name": "hookline.test"}, "name", "Hookline's own"),
         ({"name": "not a type"}, "name", "pattern"),
+        ({"name": "openapi"}, "name", "export route"),  # GET /v1/event-types/openapi
         ({"schema": {"type": "strin"}}, "schema", "/type"),
         ({"schema": {"$ref": "https://example.com/s.json"}}, "schema", "only local references"),
         ({"schema": {"$ref": "#/$defs/missing"}}, "schema", "names nothing"),

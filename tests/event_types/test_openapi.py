@@ -87,6 +87,31 @@ async def test_component_references_are_inlined(client: httpx.AsyncClient) -> No
     assert [e["field"] for e in refused.json()["errors"]] == ["data.customer"]
 
 
+async def test_a_reference_into_a_component_copies_the_component(
+    client: httpx.AsyncClient,
+) -> None:
+    """``#/components/schemas/Order/properties/id`` is a pointer OpenAPI documents use: it
+    names the subschema inside the component, and still does once copied into ``$defs``."""
+    acme = await make_tenant(client)
+    components = {"Order": {"type": "object", "properties": {"id": {"type": "string"}}}}
+    data = {
+        "type": "object",
+        "properties": {"order_id": {"$ref": "#/components/schemas/Order/properties/id"}},
+    }
+    document = _document(data, components)
+
+    imported = await client.post("/v1/event-types/import", json=document, headers=acme)
+
+    assert imported.status_code == 200, imported.text
+    schema = (await client.get("/v1/event-types/order.placed", headers=acme)).json()["schema"]
+    assert schema["properties"]["order_id"] == {"$ref": "#/$defs/Order/properties/id"}
+    assert schema["$defs"] == components
+    refused = await client.post(
+        "/v1/events", json={"type": "order.placed", "data": {"order_id": 5}}, headers=acme
+    )
+    assert [e["field"] for e in refused.json()["errors"]] == ["data.order_id"]
+
+
 def _big() -> dict[str, Any]:
     return {"type": "object", "description": "x" * 70_000}
 

@@ -45,3 +45,13 @@ async def test_events_are_searched_by_data_channel_and_delivery_within_the_sessi
         seen = await scoped.get("/portal/events", params={"data_contains": '{"order":{"id":7}}'})
         assert f"/portal/events/{wanted}" in seen.text
         assert f"/portal/events/{elsewhere}" not in seen.text  # delivered to another endpoint only
+        # Status and endpoint ask about the session's own deliveries: an event it sees does not
+        # tell it that another endpoint's delivery failed, or that another endpoint got it.
+        await insert_delivery(engine, failed, mine, status="done")
+        own_status = await scoped.get("/portal/events", params={"status": "failed"})
+        assert own_status.status_code == 200
+        assert f"/portal/events/{failed}" not in own_status.text
+        succeeded = await scoped.get("/portal/events", params={"status": "succeeded"})
+        assert f"/portal/events/{failed}" in succeeded.text
+        probe = await scoped.get("/portal/events", params={"endpoint_id": other})
+        assert f"/portal/events/{failed}" not in probe.text

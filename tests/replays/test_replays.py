@@ -213,3 +213,59 @@ async def test_create_missing_routes_as_fan_out_would_by_channel_and_payload_fil
     replay = await start_replay(api, tenant, **body)
     await wait_for_replay(api, tenant, replay["id"])
     assert sorted(b["data"]["n"] for b in _bodies(receiver, "/routed")) == [1, 4]
+
+
+async def test_replayed_and_created_deliveries_get_their_endpoints_retry_schedule(
+    api: httpx.AsyncClient, receiver: Receiver, engine: AsyncEngine
+) -> None:
+    """As fan-out and a recovery do: the endpoint's schedule, else its tenant's, else the
+    settings' (6 attempts in the `fast` fixture)."""
+    tenant = await make_tenant(api)
+    acme = await tenant_id_of(engine, api, tenant)
+    policy = await api.patch("/v1/delivery-policy", json={"retry_schedule": [1, 1]}, headers=tenant)
+    assert policy.status_code == 200, policy.text
+    url = receiver.script("/policy")
+    no_retry = (await make_endpoint(api, tenant, url=url, retry_schedule=[]))["id"]
+    inherits = (await make_endpoint(api, tenant, url=url))["id"]
+    event = await insert_event(engine, acme, {"n": 1})
+    dead = [await insert_delivery(engine, event, endpoint) for endpoint in (no_retry, inherits)]
+    late = (await make_endpoint(api, tenant, url=url, retry_schedule=[1, 1, 1]))["id"]
+
+    requeued = await start_replay(api, tenant)
+    await wait_for_replay(api, tenant, requeued["id"])
+    created = await start_replay(api, tenant, endpoint_id=late, create_missing=True)
+    await wait_for_replay(api, tenant, created["id"])
+
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT endpoint_id::text, max_attempts FROM deliveries WHERE event_id = :e"),
+            {"e": event},
+        )
+        granted = {endpoint: attempts for endpoint, attempts in rows}
+    # A dead delivery had used its one attempt: it gets its endpoint's attempts again.
+    assert granted == {no_retry: 1 + 1, inherits: 1 + 3, late: 4}, dead
+
+
+async def test_create_missing_leaves_out_examples_and_test_events_sent_to_one_endpoint(
+    api: httpx.AsyncClient, receiver: Receiver, engine: AsyncEngine
+) -> None:
+    """An example or a test event is for the endpoint it was sent to (fan-out never routes it):
+    a later endpoint subscribed to its type does not get it from a replay either."""
+    tenant = await make_tenant(api)
+    acme = await tenant_id_of(engine, api, tenant)
+    example = {"name": "order.created", "examples": [{"example": True}]}
+    assert (await api.post("/v1/event-types", json=example, headers=tenant)).status_code == 201
+    first = (await make_endpoint(api, tenant, url=receiver.script("/first")))["id"]
+    for probe in ("send-example", "test-event"):
+        body = {"event_type": "order.created"} if probe == "send-example" else None
+        sent = await api.post(f"/v1/endpoints/{first}/{probe}", json=body, headers=tenant)
+        assert sent.status_code == 202, sent.text
+    await insert_event(engine, acme, {"real": True})
+    late = (await make_endpoint(api, tenant, url=receiver.script("/late")))["id"]
+
+    body = {"endpoint_id": late, "create_missing": True}
+    dry = await api.post("/v1/replays", json=RECENT | body | {"dry_run": True}, headers=tenant)
+    assert dry.json() == {"matched": 1}
+    replay = await start_replay(api, tenant, **body)
+    await wait_for_replay(api, tenant, replay["id"])
+    assert [b["data"] for b in _bodies(receiver, "/late")] == [{"real": True}]
