@@ -6,7 +6,7 @@ the fields. Nothing expected ever surfaces as a 500.
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import asyncpg
@@ -94,6 +94,18 @@ class Forbidden(HooklineError):
 
 class InvalidInput(HooklineError):
     status, title = 422, "Invalid input"
+
+
+def refuse_nulls(changes: Mapping[str, Any], fields: Collection[str] | None = None) -> None:
+    """A PATCH's ``null`` for a field that cannot be emptied (any field, when ``fields`` is
+    None) is refused naming each such field, rather than read as "leave it as it is"."""
+    checked = changes.keys() if fields is None else fields
+    nulls = [name for name in checked if name in changes and changes[name] is None]
+    if nulls:
+        raise InvalidInput(
+            f"{nulls[0]}: may not be null",
+            errors=[{"field": name, "message": "may not be null"} for name in nulls],
+        )
 
 
 class PayloadTooLarge(HooklineError):

@@ -16,7 +16,7 @@ from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
 from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch
 from app.endpoints.signing_secret import new_signing_secret
 from app.endpoints.ssrf import TargetGuard, UnsafeTarget
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, refuse_nulls
 from app.ids import uuid7
 from app.pagination import PageParams, fetch_page
 from app.settings import Settings
@@ -103,20 +103,9 @@ async def update_endpoint(
     endpoint = await get_endpoint(session, tenant_id, endpoint_id)
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
     refuse_timeout_over(changes.get("timeout_seconds"), max_timeout)
-    for required in (
-        "url",
-        "description",
-        "event_types",
-        "headers",
-        "status",
-        "ordered",
-        "metadata",
-    ):
-        if required in changes and changes[required] is None:
-            raise InvalidInput(
-                f"{required}: may not be null",
-                errors=[{"field": required, "message": "may not be null"}],
-            )
+    refuse_nulls(
+        changes, ("url", "description", "event_types", "headers", "status", "ordered", "metadata")
+    )
     if "url" in changes:
         await _check_url(guard, changes["url"])
     if "headers" in changes:  # checked before anything changes

@@ -104,7 +104,8 @@ class EventTypeIn(BaseModel):
 
 
 class EventTypePatch(BaseModel):
-    """Only the fields sent change; `"schema": null` removes the schema."""
+    """Only the fields sent change; `"schema": null` removes the schema, `null` for any other
+    field is refused."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound, refuse_nulls
 from app.event_types.cache import Catalogue, ValidatorCache
 from app.event_types.models import EventType, EventTypeChanges
 from app.event_types.schemas import EventTypeIn, EventTypePatch
@@ -110,6 +110,10 @@ async def update(
     patch: EventTypePatch,
     cache: ValidatorCache,
 ) -> EventType:
+    refuse_nulls(
+        patch.model_dump(exclude_unset=True, by_alias=True),
+        ("description", "examples", "deprecated", "archived", "validate"),
+    )
     row = await get(session, tenant_id, name)
     sent = patch.model_fields_set
     schema = patch.json_schema if "json_schema" in sent else row.schema

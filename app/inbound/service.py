@@ -12,7 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import SecretBox
-from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
+from app.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    refuse_nulls,
+)
 from app.ids import uuid7
 from app.inbound.models import InboundSource, InboxMessage
 from app.inbound.queue import INBOX
@@ -84,12 +91,7 @@ async def update_source(
 ) -> InboundSource:
     source = await get_source(session, tenant_id, source_id)
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
-    nulls = [name for name, value in changes.items() if value is None]
-    if nulls:
-        raise InvalidInput(
-            f"{nulls[0]}: may not be null",
-            errors=[{"field": name, "message": "may not be null"} for name in nulls],
-        )
+    refuse_nulls(changes)
     secrets = changes.pop("secrets", None)
     if "handlers" in changes:
         _check_handlers(changes["handlers"], known)

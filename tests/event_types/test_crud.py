@@ -105,3 +105,21 @@ async def test_a_patch_checks_the_examples_against_the_resulting_schema(
     )
     assert removed.status_code == 200
     assert removed.json()["schema"] is None
+
+
+async def test_a_patch_refuses_null_for_what_cannot_be_emptied_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    acme = await make_tenant(client)
+    await client.post("/v1/event-types", json=invoice_paid(), headers=acme)
+    before = (await client.get("/v1/event-types/invoice.paid", headers=acme)).json()
+
+    refused = await client.patch(
+        "/v1/event-types/invoice.paid",
+        json={"description": None, "validate": None, "deprecated": True},
+        headers=acme,
+    )
+
+    assert refused.status_code == 422, refused.text
+    assert {e["field"] for e in refused.json()["errors"]} == {"description", "validate"}
+    assert (await client.get("/v1/event-types/invoice.paid", headers=acme)).json() == before
