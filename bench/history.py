@@ -11,12 +11,11 @@ index and touches a few hundred buffers at most, whatever the table size.
 
 import argparse
 import asyncio
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import create_engine
@@ -25,6 +24,7 @@ from app.delivery.search import HistoryFilter, search_deliveries
 from app.events.search import EventSearch
 from app.pagination import PageParams
 from bench.common import add_database_argument, scratch_database
+from bench.plans import explain, plan_lines
 
 ENDPOINTS = 10
 PAGE = PageParams(limit=50, before=None)
@@ -59,41 +59,6 @@ async def _fill(sessions: async_sessionmaker[AsyncSession], tenant: uuid.UUID, r
             await session.execute(text(statement), params)
 
 
-async def _explain(
-    sessions: async_sessionmaker[AsyncSession],
-    call: Callable[[AsyncSession], Awaitable[Any]],
-) -> dict[str, Any]:
-    """Run ``call`` once to capture its statement, then EXPLAIN ANALYZE that statement."""
-    captured: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        captured.append((statement, parameters))
-
-    async with sessions() as session:
-        sync_engine = (await session.connection()).engine.sync_engine
-        event.listen(sync_engine, "before_cursor_execute", capture)
-        try:
-            await call(session)
-        finally:
-            event.remove(sync_engine, "before_cursor_execute", capture)
-        statement, parameters = captured[-1]
-        connection = await session.connection()
-        result = await connection.exec_driver_sql(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters
-        )
-        explained = result.scalar_one()
-    plan: dict[str, Any] = (json.loads(explained) if isinstance(explained, str) else explained)[0]
-    return plan
-
-
-def _nodes(node: dict[str, Any], depth: int = 0) -> list[str]:
-    name = node["Node Type"] + (f" on {node['Index Name']}" if "Index Name" in node else "")
-    lines = [f"{'  ' * depth}{name} (rows {node.get('Actual Rows')})"]
-    for child in node.get("Plans", [])[:2]:
-        lines += _nodes(child, depth + 1)
-    return lines
-
-
 async def main(arguments: argparse.Namespace) -> None:
     async with scratch_database(arguments.server_url) as url:
         engine = create_engine(url)
@@ -125,11 +90,11 @@ async def main(arguments: argparse.Namespace) -> None:
             "GET /v1/dead-letters/deliveries": lambda s: service.list_dead_deliveries(s, PAGE),
         }
         for name, call in cases.items():
-            plan = await _explain(sessions, call)
+            plan = await explain(sessions, call)
             top = plan["Plan"]
             buffers = top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
             print(f"\n{name}: {plan['Execution Time']:.2f} ms, {buffers:,} buffers")
-            for line in _nodes(top):
+            for line in plan_lines(top):
                 print(f"    {line}")
         await engine.dispose()
 

@@ -16,15 +16,13 @@ Values: ``cus_42`` is in 10 events of a million (and 2 of the other tenant's 250
 
 import argparse
 import asyncio
-import json
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import create_engine
@@ -34,6 +32,7 @@ from app.pagination import PageParams
 from app.replays.schemas import ReplayIn
 from app.replays.service import count_matches
 from bench.common import add_database_argument, scratch_database
+from bench.plans import Call, explain, plan_lines
 
 ENDPOINTS = 10
 PAGE = PageParams(limit=50, before=None)
@@ -109,32 +108,6 @@ async def _fill(
     return built
 
 
-Call = Callable[[AsyncSession], Awaitable[Any]]
-
-
-async def _explain(sessions: async_sessionmaker[AsyncSession], call: Call) -> dict[str, Any]:
-    """Run ``call`` once to capture its last statement, then EXPLAIN ANALYZE that statement."""
-    captured: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        captured.append((statement, parameters))
-
-    async with sessions() as session:
-        sync_engine = (await session.connection()).engine.sync_engine
-        event.listen(sync_engine, "before_cursor_execute", capture)
-        try:
-            await call(session)
-        finally:
-            event.remove(sync_engine, "before_cursor_execute", capture)
-        statement, parameters = captured[-1]
-        result = await (await session.connection()).exec_driver_sql(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters
-        )
-        explained = result.scalar_one()
-    plan: dict[str, Any] = (json.loads(explained) if isinstance(explained, str) else explained)[0]
-    return plan
-
-
 async def _median_ms(sessions: async_sessionmaker[AsyncSession], call: Call, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -143,18 +116,6 @@ async def _median_ms(sessions: async_sessionmaker[AsyncSession], call: Call, run
             await call(session)
             times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
-
-
-def _nodes(node: dict[str, Any], depth: int = 0) -> list[str]:
-    name = node["Node Type"] + (f" on {node['Index Name']}" if "Index Name" in node else "")
-    if "Relation Name" in node and "Index Name" not in node:
-        name += f" on {node['Relation Name']}"
-    lines = [
-        f"{'  ' * depth}{name} (rows {node.get('Actual Rows')}, loops {node.get('Actual Loops')})"
-    ]
-    for child in node.get("Plans", []):
-        lines += _nodes(child, depth + 1)
-    return lines
 
 
 def _cases(tenant: uuid.UUID, endpoint: uuid.UUID) -> dict[str, Call]:
@@ -226,7 +187,7 @@ async def main(arguments: argparse.Namespace) -> None:
             print("sizes: " + ", ".join(f"{name} {size}" for name, size in sizes))
             endpoint = (await session.execute(text("SELECT min(id::text) FROM endpoints"))).scalar()
         for name, call in _cases(tenant, uuid.UUID(endpoint)).items():
-            plan = await _explain(sessions, call)
+            plan = await explain(sessions, call)
             top = plan["Plan"]
             buffers = top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
             median = await _median_ms(sessions, call, arguments.runs)
@@ -234,7 +195,7 @@ async def main(arguments: argparse.Namespace) -> None:
                 f"\n{name}: call median {median:.1f} ms; "
                 f"EXPLAIN {plan['Execution Time']:.1f} ms, {buffers:,} buffers"
             )
-            for line in _nodes(top):
+            for line in plan_lines(top):
                 print(f"    {line}")
         await engine.dispose()
 
