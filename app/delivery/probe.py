@@ -18,11 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.delivery.fanout import delivery_row
 from app.delivery.models import Delivery
 from app.delivery.queue import DELIVERIES, endpoint_key
+from app.delivery_policy import Source
 from app.endpoints.models import Endpoint, EndpointStatus
+from app.endpoints.service import inherited_policy
 from app.errors import Conflict, NotFound
 from app.event_types import service as event_types
 from app.events.outbox import record_fanned_out
 from app.queue.ring import bucket_for
+from app.settings import Settings
 
 TEST_EVENT_TYPE = "hookline.test"
 
@@ -43,7 +46,7 @@ async def _endpoint_kept(
 
 
 async def send_test_event(
-    session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, *, max_attempts: int
+    session: AsyncSession, tenant_id: uuid.UUID, endpoint_id: uuid.UUID, *, settings: Settings
 ) -> Delivery:
     """Create a ``hookline.test`` event and its delivery to ``endpoint_id`` only."""
     data = {
@@ -51,7 +54,7 @@ async def send_test_event(
         "message": "A test event from Hookline: this endpoint receives its webhooks.",
     }
     return await send_to_endpoint(
-        session, tenant_id, endpoint_id, TEST_EVENT_TYPE, data, max_attempts=max_attempts
+        session, tenant_id, endpoint_id, TEST_EVENT_TYPE, data, settings=settings
     )
 
 
@@ -62,14 +65,14 @@ async def send_example(
     event_type: str,
     index: int,
     *,
-    max_attempts: int,
+    settings: Settings,
 ) -> Delivery:
     """Create an event of ``event_type`` whose data is its example ``index``, and its delivery
     to ``endpoint_id`` only (404 without the type, 422 without that example)."""
     await _endpoint_kept(session, tenant_id, endpoint_id)
     data = await event_types.example(session, tenant_id, event_type, index)
     return await send_to_endpoint(
-        session, tenant_id, endpoint_id, event_type, data, max_attempts=max_attempts
+        session, tenant_id, endpoint_id, event_type, data, settings=settings
     )
 
 
@@ -80,16 +83,18 @@ async def send_to_endpoint(
     event_type: str,
     data: dict[str, Any],
     *,
-    max_attempts: int,
+    settings: Settings,
 ) -> Delivery:
-    """Record an event already fanned out and its one delivery, to ``endpoint_id``; the workers
-    send it once the transaction commits. Refused for an endpoint that is not active."""
+    """Record an event already fanned out and its one delivery, to ``endpoint_id``, with the
+    attempts of the endpoint's delivery policy; the workers send it once the transaction
+    commits. Refused for an endpoint that is not active."""
     endpoint = await _endpoint_kept(session, tenant_id, endpoint_id)
     if endpoint.status != EndpointStatus.ACTIVE:
         raise Conflict(
             f"the endpoint is {endpoint.status.value}: the event would not be sent; "
             "resume the endpoint first"
         )
+    policy = (await inherited_policy(session, tenant_id, settings)).under(endpoint, Source.ENDPOINT)
     conn = await session.connection()
     now = datetime.now(UTC)
     event = await record_fanned_out(conn, tenant_id, event_type, data)
@@ -100,7 +105,7 @@ async def send_to_endpoint(
         key=key,
         bucket=bucket_for(key),
         skipped=False,
-        max_attempts=max_attempts,
+        max_attempts=policy.max_attempts,
         now=now,
     )
     await DELIVERIES.enqueue_batch(conn, [row])

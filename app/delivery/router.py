@@ -241,10 +241,7 @@ async def send_test_event(
 ) -> DeliveryOut:
     """A real delivery, signed and retried like any other, whatever the endpoint subscribes to;
     follow it with `GET /v1/deliveries/{id}`. 409 when the endpoint is paused or disabled."""
-    policy = await effective_policy(session, tenant, endpoint_id, settings)
-    delivery = await probe.send_test_event(
-        session, tenant, endpoint_id, max_attempts=policy.max_attempts
-    )
+    delivery = await probe.send_test_event(session, tenant, endpoint_id, settings=settings)
     return render(delivery)
 
 
@@ -265,14 +262,8 @@ async def send_example(
     """The type's example `example` (default the first) as the `data` of a real delivery,
     signed and retried like any other, to this endpoint only. 404 when the type is not in the
     catalogue, 422 when it has no such example, 409 when the endpoint is not active."""
-    policy = await effective_policy(session, tenant, endpoint_id, settings)
     delivery = await probe.send_example(
-        session,
-        tenant,
-        endpoint_id,
-        body.event_type,
-        body.example,
-        max_attempts=policy.max_attempts,
+        session, tenant, endpoint_id, body.event_type, body.example, settings=settings
     )
     return render(delivery)
 

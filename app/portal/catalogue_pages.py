@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from app.delivery import probe
 from app.delivery.schemas import SendExampleIn
 from app.deps import AppSettings, DbSession
-from app.endpoints import service as endpoints
 from app.errors import InvalidInput
 from app.event_types import service as event_types
 from app.event_types.router import render
@@ -51,7 +50,6 @@ async def send_example(
     chosen = write.form.get("event_type")
     errors: list[dict[str, Any]] = []
     tenant = write.session.tenant_id
-    policy = await endpoints.effective_policy(session, tenant, endpoint_id, settings)
     try:
         body = SendExampleIn.model_validate(
             {"event_type": chosen if isinstance(chosen, str) else ""}
@@ -62,7 +60,7 @@ async def send_example(
             endpoint_id,
             body.event_type,
             body.example,
-            max_attempts=policy.max_attempts,
+            settings=settings,
         )
     except ValidationError as exc:
         errors = [{"field": "example", "message": e["msg"]} for e in exc.errors()]

@@ -185,10 +185,7 @@ async def send_test_event(
     """On to the test delivery's page, to watch its attempt arrive."""
     await endpoint_of(session, write.session, endpoint_id)
     tenant = write.session.tenant_id
-    policy = await endpoints.effective_policy(session, tenant, endpoint_id, settings)
-    delivery = await probe.send_test_event(
-        session, tenant, endpoint_id, max_attempts=policy.max_attempts
-    )
+    delivery = await probe.send_test_event(session, tenant, endpoint_id, settings=settings)
     return RedirectResponse(f"{PATH}/deliveries/{delivery.id}", status_code=303)
 
 
