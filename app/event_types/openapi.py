@@ -14,6 +14,7 @@ created through the API. (Size and nesting are bounded before: the body limit, a
 """
 
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from pydantic import ValidationError
@@ -201,6 +202,6 @@ def _self_contained(schema: Any, components: dict[str, Any]) -> Any:
             )
         used[key] = rewrite(target)
     if used and isinstance(result, dict):
-        unescaped = {k.replace("~1", "/").replace("~0", "~"): v for k, v in used.items()}
+        unescaped = {unquote(k).replace("~1", "/").replace("~0", "~"): v for k, v in used.items()}
         result["$defs"] = {**result.get("$defs", {}), **unescaped}
     return result

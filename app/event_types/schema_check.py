@@ -20,6 +20,7 @@ process that publishes, so it is checked before it is saved:
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from jsonschema import Draft202012Validator, FormatChecker
@@ -97,14 +98,16 @@ def _escape(token: str) -> str:
 
 
 def resolve_pointer(document: Any, ref: str) -> Any:
-    """The value a local ``#/...`` reference names in ``document``; KeyError if none."""
+    """The value a local ``#/...`` reference names in ``document``; KeyError if none. A
+    reference is a URI fragment: each token is percent-decoded, then JSON-Pointer unescaped
+    (RFC 6901, section 6), so ``#/$defs/Line%20item`` names ``Line item``."""
     if ref == "#":
         return document
     if not ref.startswith("#/"):
         raise KeyError(ref)
     node = document
     for raw in ref[2:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
+        token = unquote(raw).replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and token in node:
             node = node[token]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):

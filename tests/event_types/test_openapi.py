@@ -112,6 +112,27 @@ async def test_a_reference_into_a_component_copies_the_component(
     assert [e["field"] for e in refused.json()["errors"]] == ["data.order_id"]
 
 
+async def test_a_percent_encoded_reference_names_its_component(
+    client: httpx.AsyncClient,
+) -> None:
+    """A ``$ref`` is a URI fragment: ``Line%20item`` is the component ``Line item``."""
+    acme = await make_tenant(client)
+    components = {"Line item": {"type": "object", "required": ["sku"]}}
+    data = {"type": "object", "properties": {"line": {"$ref": "#/components/schemas/Line%20item"}}}
+
+    imported = await client.post(
+        "/v1/event-types/import", json=_document(data, components), headers=acme
+    )
+
+    assert imported.status_code == 200, imported.text
+    schema = (await client.get("/v1/event-types/order.placed", headers=acme)).json()["schema"]
+    assert schema["$defs"] == components
+    refused = await client.post(
+        "/v1/events", json={"type": "order.placed", "data": {"line": {}}}, headers=acme
+    )
+    assert [e["field"] for e in refused.json()["errors"]] == ["data.line"]
+
+
 def _big() -> dict[str, Any]:
     return {"type": "object", "description": "x" * 70_000}
 
