@@ -25,6 +25,7 @@ from app.db import create_engine
 from app.delivery.router import router as delivery_router
 from app.endpoints.router import router as endpoints_router
 from app.endpoints.ssrf import Resolver, TargetGuard, resolve
+from app.endpoints.well_known import router as endpoint_keys_router
 from app.errors import error_page_for, install_error_handlers
 from app.event_types.cache import ValidatorCache
 from app.event_types.router import router as event_types_router
@@ -140,6 +141,7 @@ def create_app(
         ops_admin_router,
         tenants_router,
         endpoints_router,
+        endpoint_keys_router,
         event_types_router,
         delivery_policy_router,
         delivery_router,

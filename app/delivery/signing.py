@@ -1,7 +1,8 @@
-"""Standard Webhooks signatures: HMAC-SHA256 over ``{id}.{timestamp}.{body}``.
+"""Standard Webhooks signatures over ``{id}.{timestamp}.{body}``: ``v1,<base64>`` (HMAC-SHA256)
+for a ``whsec_`` secret, ``v1a,<base64>`` (Ed25519) for a ``whsk_`` key.
 
-One ``v1,<base64>`` entry per secret that signs now, space-separated, so a receiver that knows
-either the new or the previous secret verifies during a rotation.
+One entry per secret that signs now, space-separated, so a receiver that knows either the new or
+the previous key verifies during a rotation (or a migration from HMAC to Ed25519).
 """
 
 import base64
@@ -10,17 +11,23 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
+from app.endpoints.ed25519_key import SECRET_PREFIX, private_key
 from app.endpoints.signing_secret import secret_bytes
 
 #: Each secret's key, decoded once rather than per delivery (the decode cost about as much as
-#: the HMAC itself); bounded so that rotated-out secrets do not pile up.
-_key = functools.lru_cache(maxsize=65_536)(secret_bytes)
+#: the HMAC itself; loading an Ed25519 key costs more than signing); bounded so that rotated-out
+#: secrets do not pile up.
+_hmac_key = functools.lru_cache(maxsize=65_536)(secret_bytes)
+_ed25519_key = functools.lru_cache(maxsize=65_536)(private_key)
+
+
+def _entry(secret: str, signed: bytes) -> str:
+    if secret.startswith(SECRET_PREFIX):
+        return "v1a," + base64.b64encode(_ed25519_key(secret).sign(signed)).decode()
+    return "v1," + base64.b64encode(hmac.digest(_hmac_key(secret), signed, hashlib.sha256)).decode()
 
 
 def sign(message_id: str, timestamp: int, body: bytes, secrets: Sequence[str]) -> str:
     """The ``webhook-signature`` header value."""
     signed = f"{message_id}.{timestamp}.".encode() + body
-    return " ".join(
-        "v1," + base64.b64encode(hmac.digest(_key(s), signed, hashlib.sha256)).decode()
-        for s in secrets
-    )
+    return " ".join(_entry(s, signed) for s in secrets)

@@ -15,9 +15,11 @@ from app.endpoints.schemas import (
     EndpointOut,
     EndpointPatch,
     PreviousSecret,
+    PublicKey,
     RotateIn,
     SecretOut,
 )
+from app.endpoints.signing_secret import SigningAlgorithm
 from app.endpoints.ssrf import TargetGuard
 from app.errors import problem_responses
 from app.pagination import Page, Pagination, make_page
@@ -159,20 +161,27 @@ async def delete_endpoint(endpoint_id: uuid.UUID, session: DbSession, tenant: Te
 
 async def _secret_view(session: DbSession, box: SecretBox, endpoint_id: uuid.UUID) -> SecretOut:
     keys = (await service.signing_keys(session, box, [endpoint_id]))[endpoint_id]
-    current, previous = keys[0], keys[1:]
+    hmac = [k for k in keys if k.algorithm is SigningAlgorithm.HMAC]
     return SecretOut(
-        key=current.key,
+        key=next((k.key for k in hmac if k.expires_at is None), None),
         previous=[
             PreviousSecret(key=k.key, expires_at=k.expires_at)
-            for k in previous
+            for k in hmac
             if k.expires_at is not None
+        ],
+        public_keys=[
+            PublicKey(key=k.key, expires_at=k.expires_at)
+            for k in keys
+            if k.algorithm is SigningAlgorithm.ED25519
         ],
     )
 
 
 @router.get(
     "/{endpoint_id}/secret",
-    summary="Read the signing secret",
+    summary="Read the signing secret and public keys",
+    description="The HMAC secrets that sign now and the public keys of the Ed25519 keys that "
+    "sign now; an Ed25519 private key is never returned.",
     response_model=SecretOut,
     responses=problem_responses(404),
 )
@@ -185,7 +194,10 @@ async def get_secret(
 
 @router.post(
     "/{endpoint_id}/secret/rotate",
-    summary="Rotate the signing secret (the old one signs alongside for a grace period)",
+    summary="Rotate the signing keys (the old ones sign alongside for a grace period)",
+    description="New keys replace the current ones, which keep signing until the grace period "
+    'ends. `algorithms` picks the new keys\' algorithms, e.g. `["ed25519"]` to move an HMAC '
+    "endpoint to Ed25519 without a flag day.",
     response_model=SecretOut,
     responses=problem_responses(404),
 )
@@ -204,5 +216,6 @@ async def rotate_secret(
         box=box,
         grace=settings.secret_rotation_grace,
         new_secret=body.key if body else None,
+        algorithms=body.algorithms if body else None,
     )
     return await _secret_view(session, box, endpoint_id)

@@ -5,14 +5,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.delivery_policy import PolicyOverrides, PolicyView
 from app.endpoints.channels import EndpointChannels
 from app.endpoints.filters import is_filter
 from app.endpoints.models import EndpointStatus
 from app.endpoints.payload_filter import validate_filter
-from app.endpoints.signing_secret import validate_signing_secret
+from app.endpoints.signing_secret import SigningAlgorithm, validate_signing_secret
 from app.jsonsafety import JsonObject, StoredStr
 
 #: Headers Hookline sets itself; an endpoint's custom headers may not replace them.
@@ -77,6 +77,35 @@ Metadata = Annotated[JsonObject, Field(max_length=50)]
 UserStatus = Literal[EndpointStatus.ACTIVE, EndpointStatus.PAUSED]
 SigningSecret = Annotated[str, AfterValidator(validate_signing_secret)]
 
+
+def _distinct(algorithms: list[SigningAlgorithm]) -> list[SigningAlgorithm]:
+    if len(set(algorithms)) != len(algorithms):
+        raise ValueError("each algorithm at most once")
+    return algorithms
+
+
+SigningAlgorithms = Annotated[
+    list[SigningAlgorithm],
+    Field(
+        min_length=1,
+        max_length=len(SigningAlgorithm),
+        description="How deliveries are signed: `hmac` (`v1,` entries, a shared `whsec_` "
+        "secret) and/or `ed25519` (`v1a,` entries, verified with a published `whpk_` public "
+        "key). Both sign side by side when both are named.",
+        examples=[["ed25519"], ["hmac", "ed25519"]],
+    ),
+    AfterValidator(_distinct),
+]
+
+
+def _refuse_secret_without_hmac(
+    secret: str | None, algorithms: list[SigningAlgorithm] | None, field: str
+) -> None:
+    """A ``whsec_`` secret given for keys that do not include an HMAC one is a mistake."""
+    if secret is not None and algorithms is not None and SigningAlgorithm.HMAC not in algorithms:
+        raise ValueError(f"a whsec_ secret is given but {field} does not include hmac")
+
+
 PayloadFilter = Annotated[
     JsonObject,
     Field(
@@ -120,6 +149,12 @@ class EndpointFields(BaseModel):
     secret: SigningSecret | None = Field(
         default=None, description="A `whsec_...` secret to use; by default one is generated."
     )
+    signing_algorithms: SigningAlgorithms = Field(default_factory=lambda: [SigningAlgorithm.HMAC])
+
+    @model_validator(mode="after")
+    def _secret_needs_hmac(self) -> "EndpointFields":
+        _refuse_secret_without_hmac(self.secret, self.signing_algorithms, "signing_algorithms")
+        return self
 
 
 class EndpointIn(PolicyOverrides, EndpointFields):
@@ -200,11 +235,34 @@ class PreviousSecret(BaseModel):
     expires_at: datetime
 
 
-class SecretOut(BaseModel):
-    key: str = Field(description="The current signing secret.")
-    previous: list[PreviousSecret] = Field(
-        description="Rotated-out secrets that still sign until they expire."
+class PublicKey(BaseModel):
+    key: str = Field(
+        description="An Ed25519 public key that verifies `v1a,` signature entries.",
+        examples=["whpk_MCowBQYDK2VwAyEA..."],
     )
+    expires_at: datetime | None = Field(
+        description="None for the current key; when a rotated-out key stops signing."
+    )
+
+
+class SecretOut(BaseModel):
+    key: str | None = Field(
+        description="The current HMAC signing secret; null when the endpoint signs with "
+        "Ed25519 only."
+    )
+    previous: list[PreviousSecret] = Field(
+        description="Rotated-out HMAC secrets that still sign until they expire."
+    )
+    public_keys: list[PublicKey] = Field(
+        description="The Ed25519 public keys of the keys that sign now, the current one first "
+        "(the private keys are never returned)."
+    )
+
+
+class PublicKeysOut(BaseModel):
+    """What the unauthenticated well-known URL publishes."""
+
+    public_keys: list[PublicKey]
 
 
 class RotateIn(BaseModel):
@@ -213,3 +271,13 @@ class RotateIn(BaseModel):
     key: SigningSecret | None = Field(
         default=None, description="The new `whsec_...` secret; by default one is generated."
     )
+    algorithms: SigningAlgorithms | None = Field(
+        default=None,
+        description="The algorithms of the new keys; by default those of the current keys. "
+        "Naming others migrates receivers: the old keys sign alongside during the grace.",
+    )
+
+    @model_validator(mode="after")
+    def _secret_needs_hmac(self) -> "RotateIn":
+        _refuse_secret_without_hmac(self.key, self.algorithms, "algorithms")
+        return self

@@ -1,7 +1,7 @@
 """The endpoint registry: tenant-scoped CRUD, URL safety, and encrypted signing secrets."""
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, refuse_timeout_over, tenant_policy
 from app.endpoints.custom_headers import seal_headers
+from app.endpoints.ed25519_key import public_key_of
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
 from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch
-from app.endpoints.signing_secret import new_signing_secret
+from app.endpoints.signing_secret import SigningAlgorithm, algorithm_of, new_key
 from app.endpoints.ssrf import TargetGuard, UnsafeTarget
 from app.errors import InvalidInput, NotFound, refuse_nulls
 from app.ids import uuid7
@@ -43,7 +44,7 @@ async def create_endpoint(
     """``max_timeout``: the longest request timeout the operator allows."""
     refuse_timeout_over(body.timeout_seconds, max_timeout)
     await _check_url(guard, body.url)
-    values = body.model_dump(exclude={"metadata", "secret", "headers"})
+    values = body.model_dump(exclude={"metadata", "secret", "headers", "signing_algorithms"})
     endpoint_id = uuid7()
     endpoint = Endpoint(
         id=endpoint_id,
@@ -54,7 +55,7 @@ async def create_endpoint(
     )
     session.add(endpoint)
     await session.flush()
-    _add_secret(session, box, endpoint.id, body.secret or new_signing_secret())
+    _add_secrets(session, box, endpoint.id, body.signing_algorithms, body.secret)
     await session.flush()
     await session.refresh(endpoint)
     return endpoint
@@ -169,26 +170,46 @@ async def delete_endpoint(
 
 @dataclass(frozen=True)
 class SigningKey:
+    """What a tenant may read of a key that signs now."""
+
+    algorithm: SigningAlgorithm
+    #: The ``whsec_`` secret (HMAC) or the ``whpk_`` public key (Ed25519): a private key never
+    #: leaves this module (workers read the sealed rows themselves).
     key: str
-    #: None for the current secret; when a rotated-out secret stops signing.
+    #: None for the current key; when a rotated-out key stops signing.
     expires_at: datetime | None
 
 
-def _add_secret(session: AsyncSession, box: SecretBox, endpoint_id: uuid.UUID, secret: str) -> None:
-    secret_id = uuid7()
-    session.add(
-        EndpointSecret(
-            id=secret_id,
-            endpoint_id=endpoint_id,
-            ciphertext=box.seal(secret, bound_to=secret_id.bytes),
+def _add_secrets(
+    session: AsyncSession,
+    box: SecretBox,
+    endpoint_id: uuid.UUID,
+    algorithms: Collection[SigningAlgorithm],
+    hmac_secret: str | None,
+) -> None:
+    """A new current key per algorithm; ``hmac_secret``, when given, is the HMAC one."""
+    for algorithm in algorithms:
+        secret = (hmac_secret if algorithm is SigningAlgorithm.HMAC else None) or new_key(algorithm)
+        secret_id = uuid7()
+        session.add(
+            EndpointSecret(
+                id=secret_id,
+                endpoint_id=endpoint_id,
+                ciphertext=box.seal(secret, bound_to=secret_id.bytes),
+            )
         )
-    )
+
+
+def _readable(secret: str, expires_at: datetime | None) -> SigningKey:
+    algorithm = algorithm_of(secret)
+    key = public_key_of(secret) if algorithm is SigningAlgorithm.ED25519 else secret
+    return SigningKey(algorithm=algorithm, key=key, expires_at=expires_at)
 
 
 async def signing_keys(
     session: AsyncSession, box: SecretBox, endpoint_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[SigningKey]]:
-    """Every secret that signs now, per endpoint, the current one first."""
+    """Every key that signs now, per endpoint, the current ones first."""
     rows = await session.scalars(
         select(EndpointSecret)
         .where(
@@ -199,9 +220,18 @@ async def signing_keys(
     )
     keys: dict[uuid.UUID, list[SigningKey]] = {endpoint_id: [] for endpoint_id in endpoint_ids}
     for row in rows:
-        key = box.open(row.ciphertext, bound_to=row.id.bytes)
-        keys[row.endpoint_id].append(SigningKey(key=key, expires_at=row.expires_at))
+        secret = box.open(row.ciphertext, bound_to=row.id.bytes)
+        keys[row.endpoint_id].append(_readable(secret, row.expires_at))
     return keys
+
+
+async def public_keys(
+    session: AsyncSession, box: SecretBox, endpoint_id: uuid.UUID
+) -> list[SigningKey]:
+    """The endpoint's Ed25519 keys that sign now, for anyone to verify with (no tenant check:
+    a public key reveals nothing but itself)."""
+    keys = (await signing_keys(session, box, [endpoint_id]))[endpoint_id]
+    return [k for k in keys if k.algorithm is SigningAlgorithm.ED25519]
 
 
 async def rotate_secret(
@@ -212,15 +242,26 @@ async def rotate_secret(
     box: SecretBox,
     grace: timedelta,
     new_secret: str | None,
+    algorithms: Sequence[SigningAlgorithm] | None = None,
 ) -> None:
-    """The current secret keeps signing for ``grace``; the new one signs from now on."""
+    """The current keys keep signing for ``grace``; new ones, one per algorithm of
+    ``algorithms`` (by default those of the current keys, or HMAC when ``new_secret`` is
+    given), sign from now on. Rotating to other
+    algorithms migrates receivers without a flag day: both kinds sign during the grace."""
     await get_endpoint(session, tenant_id, endpoint_id)
+    if algorithms is None and new_secret is not None:
+        algorithms = [SigningAlgorithm.HMAC]
+    if algorithms is None:
+        current = (await signing_keys(session, box, [endpoint_id]))[endpoint_id]
+        algorithms = sorted({k.algorithm for k in current if k.expires_at is None}) or [
+            SigningAlgorithm.HMAC
+        ]
     await session.execute(
         update(EndpointSecret)
         .where(EndpointSecret.endpoint_id == endpoint_id, EndpointSecret.expires_at.is_(None))
         .values(expires_at=func.now() + grace)
     )
-    _add_secret(session, box, endpoint_id, new_secret or new_signing_secret())
+    _add_secrets(session, box, endpoint_id, algorithms, new_secret)
     await session.flush()
 
 

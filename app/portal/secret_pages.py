@@ -29,6 +29,7 @@ async def reveal(
     refuse_read_only(portal)
     endpoint = await endpoint_of(session, portal, endpoint_id)
     keys = (await endpoints.signing_keys(session, box, [endpoint_id]))[endpoint_id]
+    current = [k for k in keys if k.expires_at is None]
     return page(
         request,
         portal,
@@ -36,8 +37,8 @@ async def reveal(
         {
             "title": "Signing secret",
             "endpoint": endpoint,
-            "current": keys[0],
-            "previous": [k for k in keys[1:] if k.expires_at is not None],
+            "current": current,
+            "previous": [k for k in keys if k.expires_at is not None],
             "notice": notice(request, NOTICES),
         },
     )
