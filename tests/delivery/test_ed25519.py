@@ -3,9 +3,11 @@ own Ed25519 verifier and the published ``whpk_`` keys, not with Hookline's signi
 
 import base64
 import dataclasses
+import logging
 from typing import Any
 
 import httpx
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from standardwebhooks.webhooks import Webhook
@@ -86,8 +88,9 @@ async def test_hmac_and_ed25519_sign_side_by_side(
 
 
 async def test_during_a_rotation_both_ed25519_keys_sign(
-    api: httpx.AsyncClient, receiver: Receiver
+    api: httpx.AsyncClient, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     tenant = await make_tenant(api)
     url = receiver.script("/rotating")
     endpoint = await make_endpoint(api, tenant, url=url, signing_algorithms=["ed25519"])
@@ -107,6 +110,8 @@ async def test_during_a_rotation_both_ed25519_keys_sign(
     assert len(signatures) == 2
     for key in (old, new):
         assert any(_verifies(key, signature, request) for signature in signatures)
+    assert "whsk_" not in caplog.text
+    assert all(base64.b64encode(s).decode() not in caplog.text for s in signatures)
 
 
 async def test_rotating_from_hmac_to_ed25519_signs_with_both_during_the_grace(
