@@ -50,7 +50,8 @@ async def test_the_private_key_is_in_no_response_and_no_log(
     for key in private:
         assert key.removeprefix("whsk_") not in seen
     secret = responses[3].json()
-    assert secret["key"].startswith("whsec_") and len(secret["previous"]) == 1
+    assert secret["key"].startswith("whsec_")
+    assert len(secret["previous"]) == 1
     assert [k["key"][:5] for k in secret["public_keys"]] == ["whpk_", "whpk_"]
 
 
@@ -69,7 +70,8 @@ async def test_the_well_known_url_tells_nothing_beyond_public_keys(
 
     assert published.status_code == 200
     assert published.json()["public_keys"] == read.json()["public_keys"]
-    assert read.json()["key"] is None and read.json()["previous"] == []
+    assert read.json()["key"] is None
+    assert read.json()["previous"] == []
     raw = base64.b64decode(published.json()["public_keys"][0]["key"].removeprefix("whpk_"))
     assert len(raw) == 32
     assert missing.status_code == without.status_code == 404
