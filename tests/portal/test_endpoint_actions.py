@@ -88,6 +88,32 @@ async def test_the_secret_is_revealed_and_rotated(client: httpx.AsyncClient) -> 
     assert old in previous
 
 
+async def test_an_ed25519_endpoint_shows_public_keys_only_and_rotates_its_key(
+    client: httpx.AsyncClient,
+) -> None:
+    acme = await make_tenant(client)
+    endpoint = await make_endpoint(client, acme, signing_algorithms=["ed25519"])
+    path = f"/portal/endpoints/{endpoint['id']}/secret"
+    rest = f"/v1/endpoints/{endpoint['id']}/secret"
+    [old] = (await client.get(rest, headers=acme)).json()["public_keys"]
+    await open_portal(client, acme)
+
+    revealed = (await client.get(path)).text
+    assert old["key"] in revealed
+    assert "whsk_" not in revealed
+    confirm = await client.get(f"{path}/rotate")
+    rotated = await client.post(f"{path}/rotate", data={"csrf": csrf_of(confirm.text)})
+
+    assert rotated.status_code == 303
+    new, previous = (await client.get(rest, headers=acme)).json()["public_keys"]
+    assert previous["key"] == old["key"] != new["key"]
+    page = (await client.get(rotated.headers["location"])).text
+    current, before = page.split("Previous", 1)
+    assert new["key"] in current
+    assert old["key"] in before
+    assert "whsk_" not in page
+
+
 async def test_recover_queues_failed_deliveries_again_and_says_how_many(
     api: httpx.AsyncClient, receiver: Receiver
 ) -> None:
