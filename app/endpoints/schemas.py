@@ -238,7 +238,7 @@ class PreviousSecret(BaseModel):
 class PublicKey(BaseModel):
     key: str = Field(
         description="An Ed25519 public key that verifies `v1a,` signature entries.",
-        examples=["whpk_MCowBQYDK2VwAyEA..."],
+        examples=["whpk_BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY="],
     )
     expires_at: datetime | None = Field(
         description="None for the current key; when a rotated-out key stops signing."

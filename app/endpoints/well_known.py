@@ -12,7 +12,9 @@ from app.endpoints.router import Box
 from app.endpoints.schemas import PublicKey, PublicKeysOut
 from app.errors import NotFound, problem_responses
 
-router = APIRouter(prefix="/.well-known/hookline", tags=["endpoints"])
+router = APIRouter(
+    prefix="/.well-known/hookline", tags=["endpoints"], responses=problem_responses(422)
+)
 
 
 @router.get(
