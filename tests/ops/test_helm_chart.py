@@ -164,8 +164,13 @@ def test_config_may_not_override_what_the_chart_sets(chart_dir: Path, name: str)
 
 
 def test_config_holds_only_hookline_settings(chart_dir: Path) -> None:
-    with pytest.raises(helm.HelmError, match=r"config\.OTHER: config holds HOOKLINE_"):
+    with pytest.raises(helm.HelmError, match=r"'OTHER' does not match pattern '\^HOOKLINE_"):
         render(chart_dir, {**SECRET, "config": {"OTHER": "x"}})
+
+
+def test_a_misspelt_value_is_refused_not_ignored(chart_dir: Path) -> None:
+    with pytest.raises(helm.HelmError, match="at '/worker': additional properties 'replica'"):
+        render(chart_dir, {**SECRET, "worker": {"replica": 3}})
 
 
 def test_config_reaches_every_process_and_a_components_own_only_it(chart_dir: Path) -> None:

@@ -86,9 +86,6 @@ component's own, then `extraEnv`. (dict "root" $ "config" .Values.api.config)
 {{- if has $name $reserved }}
 {{- fail (printf "config.%s is set by the chart: use the chart's own value for it (docs/kubernetes.md)" $name) }}
 {{- end }}
-{{- if not (hasPrefix "HOOKLINE_" $name) }}
-{{- fail (printf "config.%s: config holds HOOKLINE_* settings; put other variables in extraEnv" $name) }}
-{{- end }}
 - name: {{ $name }}
   value: {{ index $config $name | toString | quote }}
 {{- end }}
