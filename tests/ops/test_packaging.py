@@ -2,31 +2,12 @@
 
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import typer
 import yaml
-from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from app.cli import cli
-from app.settings import Settings
-
-COMMANDS = set(typer.main.get_group(cli).commands)
-
-
-def _setting_names() -> set[str]:
-    names = set()
-    for name, field in Settings.model_fields.items():
-        names.add(field.alias or f"HOOKLINE_{name.upper()}")
-    return names
-
-
-def _check_command(argv: list[str]) -> None:
-    assert argv[0] == "hookline", argv
-    assert argv[1] in COMMANDS, argv
+from tests.ops.cli_surface import check_command, loops_probe_exit_status, setting_names
 
 
 def test_dockerfile_runs_real_commands_with_real_settings(repo_root: Path) -> None:
@@ -37,9 +18,9 @@ def test_dockerfile_runs_real_commands_with_real_settings(repo_root: Path) -> No
     )
 
     assert cmd is not None
-    _check_command(yaml.safe_load(cmd.group(1)))
+    check_command(yaml.safe_load(cmd.group(1)))
     assert env_names
-    assert env_names <= _setting_names()
+    assert env_names <= setting_names()
     assert "USER hookline" in text
     assert "HEALTHCHECK" in text
     assert text.index("pip install .") < text.index("COPY app ./app")  # dependencies first
@@ -53,8 +34,8 @@ def test_compose_runs_migrate_first_then_api_and_two_workers(repo_root: Path) ->
         if name == "postgres":
             continue
         command = service["command"]
-        _check_command(command if isinstance(command, list) else shlex.split(command))
-        assert set(service.get("environment", {})) <= _setting_names(), name
+        check_command(command if isinstance(command, list) else shlex.split(command))
+        assert set(service.get("environment", {})) <= setting_names(), name
     assert services["migrate"]["command"] == ["hookline", "migrate"]
     for name in ("api", "worker"):
         assert services[name]["depends_on"]["migrate"]["condition"] == (
@@ -69,19 +50,9 @@ def test_compose_runs_migrate_first_then_api_and_two_workers(repo_root: Path) ->
 def test_the_worker_healthcheck_reads_loops_in_trouble(
     repo_root: Path, in_trouble: int, exit_status: int
 ) -> None:
-    registry = CollectorRegistry()
-    Gauge("hookline_loops_in_trouble", "loops", registry=registry).set(in_trouble)
-    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
-    try:
-        compose = yaml.safe_load((repo_root / "docker-compose.yml").read_text())
-        kind, python, flag, script = compose["services"]["worker"]["healthcheck"]["test"]
-        port = compose["services"]["worker"]["environment"]["HOOKLINE_METRICS_PORT"]
-        script = script.replace(f":{port}/", f":{server.server_port}/")
-        result = subprocess.run([sys.executable, flag, script], check=False, timeout=30)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    compose = yaml.safe_load((repo_root / "docker-compose.yml").read_text())
+    kind, *probe = compose["services"]["worker"]["healthcheck"]["test"]
+    port = compose["services"]["worker"]["environment"]["HOOKLINE_METRICS_PORT"]
 
-    assert (kind, python) == ("CMD", "python")
-    assert result.returncode == exit_status
+    assert kind == "CMD"
+    assert loops_probe_exit_status(probe, int(port), in_trouble) == exit_status
