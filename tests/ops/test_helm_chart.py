@@ -1,6 +1,7 @@
 """The Helm chart, linted and rendered by Helm's own engine (its Go SDK, in the helm-python-sdk
-wheel), then checked against what Hookline really has: every command is a `hookline` command,
-every variable a setting, every probe path a route, every selector a pod's labels."""
+wheel, run in a child process by tests/ops/helm_engine.py), then checked against what Hookline
+really has: every command is a `hookline` command, every variable a setting, every probe path a
+route, every selector a pod's labels."""
 
 import re
 import tomllib
@@ -8,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import helm_python as helm
 import pytest
 import yaml
 
 from app.ops.router import router as ops_router
+from tests.ops import helm_engine
 from tests.ops.cli_surface import check_command, loops_probe_exit_status, setting_names
 
 SECRET = {"secrets": {"existingSecret": "hookline"}}
@@ -38,8 +39,7 @@ def chart_dir() -> Path:
 
 def render(chart_dir: Path, values: dict[str, Any]) -> list[dict[str, Any]]:
     """The manifests ``helm template`` would print for ``values``, as an install."""
-    with helm.Chart.load(chart_dir) as chart:
-        rendered = chart.render(values, name="prod", namespace="hooks", is_install=True)
+    rendered = helm_engine.render(chart_dir, values)
     return [
         document
         for path, text in sorted(rendered.items())
@@ -81,7 +81,7 @@ def manifests(request: pytest.FixtureRequest, chart_dir: Path) -> list[dict[str,
 
 @pytest.mark.parametrize("combination", sorted(COMBINATIONS))
 def test_helm_lint_finds_nothing(chart_dir: Path, combination: str) -> None:
-    report = helm.lint(chart_dir, COMBINATIONS[combination], strict=True, namespace="hooks")
+    report = helm_engine.lint(chart_dir, COMBINATIONS[combination])
 
     assert report["errors"] == []
     # Severity 1 is information ("icon is recommended"); warnings and errors fail.
@@ -152,24 +152,26 @@ def test_each_secret_may_name_its_own(chart_dir: Path) -> None:
 
 def test_without_a_secret_the_render_fails_and_says_which(chart_dir: Path) -> None:
     with pytest.raises(
-        helm.HelmError, match=r"secrets\.databaseUrl\.name or secrets\.existingSecret"
+        helm_engine.HelmError, match=r"secrets\.databaseUrl\.name or secrets\.existingSecret"
     ):
         render(chart_dir, {})
 
 
 @pytest.mark.parametrize("name", ["HOOKLINE_DATABASE_URL", "HOOKLINE_DRAIN_TIMEOUT_SECONDS"])
 def test_config_may_not_override_what_the_chart_sets(chart_dir: Path, name: str) -> None:
-    with pytest.raises(helm.HelmError, match=rf"config\.{name} is set by the chart"):
+    with pytest.raises(helm_engine.HelmError, match=rf"config\.{name} is set by the chart"):
         render(chart_dir, {**SECRET, "config": {name: "x"}})
 
 
 def test_config_holds_only_hookline_settings(chart_dir: Path) -> None:
-    with pytest.raises(helm.HelmError, match=r"'OTHER' does not match pattern '\^HOOKLINE_"):
+    with pytest.raises(helm_engine.HelmError, match=r"'OTHER' does not match pattern '\^HOOKLINE_"):
         render(chart_dir, {**SECRET, "config": {"OTHER": "x"}})
 
 
 def test_a_misspelt_value_is_refused_not_ignored(chart_dir: Path) -> None:
-    with pytest.raises(helm.HelmError, match="at '/worker': additional properties 'replica'"):
+    with pytest.raises(
+        helm_engine.HelmError, match="at '/worker': additional properties 'replica'"
+    ):
         render(chart_dir, {**SECRET, "worker": {"replica": 3}})
 
 
