@@ -351,6 +351,7 @@ async def update(
                 guard=guard,
                 box=box,
                 max_timeout=settings.max_request_timeout,
+                rotation_grace=settings.secret_rotation_grace,
                 keep_headers=kept,
             )
             return done(endpoint_id, "saved")
