@@ -5,9 +5,11 @@ Standard Webhooks headers are still sent and still verify beside them."""
 import hashlib
 import hmac
 import json
+import logging
 import time
 
 import httpx
+import pytest
 from standardwebhooks import Webhook
 
 from app.delivery.signing import sign_legacy
@@ -109,8 +111,9 @@ async def test_a_stripe_signature_under_a_custom_header_uses_the_webhook_timesta
 
 
 async def test_during_a_stripe_rotation_both_secrets_sign(
-    api: httpx.AsyncClient, receiver: Receiver
+    api: httpx.AsyncClient, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     tenant = await make_tenant(api)
     endpoint = await make_endpoint(
         api,
@@ -133,6 +136,7 @@ async def test_during_a_stripe_rotation_both_secrets_sign(
     assert header.count("v1=") == 2
     for secret in (STRIPE_SECRET, "whsec_rolled_9e8d"):
         assert stripe_verifies(secret, request.body, header, time.time())
+        assert secret not in caplog.text
 
 
 async def test_the_signature_is_over_the_exact_bytes_sent(
