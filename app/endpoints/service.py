@@ -30,10 +30,11 @@ async def _check_url(guard: TargetGuard, url: str) -> None:
     try:
         await guard.check_url(url)
     except UnsafeTarget as exc:
-        raise InvalidInput(f"url: {exc}", errors=[{"field": "url", "message": str(exc)}]) from exc
+        raise _invalid("url", str(exc)) from exc
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
+    """A 422 naming ``field``."""
     return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
@@ -205,8 +206,7 @@ def _merged_headers(
         if name in keep and name.lower() not in replaced
     }
     if len(kept) + len(headers) > MAX_HEADERS:
-        message = f"at most {MAX_HEADERS} headers"
-        raise InvalidInput(f"headers: {message}", errors=[{"field": "headers", "message": message}])
+        raise _invalid("headers", f"at most {MAX_HEADERS} headers")
     return kept | seal_headers(box, endpoint.id, headers)
 
 
