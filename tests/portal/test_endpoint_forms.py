@@ -230,24 +230,11 @@ async def test_the_body_format_is_chosen_in_the_form_and_shown_with_the_legacy_s
     form = (await client.get(f"/portal/endpoints/{endpoint['id']}/edit")).text
     assert '<option value="envelope" selected>' in form
 
-    edited = await client.post(
-        f"/portal/endpoints/{endpoint['id']}/edit",
-        data={
-            "csrf": csrf_of(form),
-            "url": endpoint["url"],
-            "event_type": ["*"],
-            "payload_format": "thin",
-        },
-    )
-    refused = await client.post(
-        f"/portal/endpoints/{endpoint['id']}/edit",
-        data={
-            "csrf": csrf_of(form),
-            "url": endpoint["url"],
-            "event_type": ["*"],
-            "payload_format": "raw",
-        },
-    )
+    fields = {"csrf": csrf_of(form), "url": endpoint["url"], "event_type": ["*"]}
+    edit = f"/portal/endpoints/{endpoint['id']}/edit"
+
+    edited = await client.post(edit, data=fields | {"payload_format": "thin"})
+    refused = await client.post(edit, data=fields | {"payload_format": "raw"})
     page = (await client.get(f"/portal/endpoints/{endpoint['id']}")).text
 
     assert edited.status_code == 303, edited.text
