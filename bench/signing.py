@@ -5,8 +5,10 @@
 Prints microseconds per ``webhook-signature`` header (median of the rounds) made by the worker's
 own :func:`app.delivery.signing.sign` over a body of ``--body-bytes``, for an endpoint that signs
 with one HMAC secret (the ceiling every other row is compared to), one Ed25519 key, both, and two
-Ed25519 keys (a rotation's grace period); and, last, Ed25519 with its key loaded on every call,
-which is what the worker's per-key cache saves.
+Ed25519 keys (a rotation's grace period); Ed25519 with its key loaded on every call, which is
+what the worker's per-key cache saves; and, last, the headers of an HMAC endpoint that also sends
+a legacy signature (:func:`app.delivery.signing.sign_legacy`), GitHub's form and Stripe's, with
+Stripe's two secrets of a rotation.
 """
 
 import argparse
@@ -15,8 +17,9 @@ import statistics
 import timeit
 from collections.abc import Callable, Sequence
 
-from app.delivery.signing import sign
+from app.delivery.signing import sign, sign_legacy
 from app.endpoints.ed25519_key import private_key
+from app.endpoints.legacy_signature import DEFAULT_HEADERS, LegacyScheme, LegacySigner
 from app.endpoints.signing_secret import SigningAlgorithm, new_key
 
 HMAC, ED25519 = SigningAlgorithm.HMAC, SigningAlgorithm.ED25519
@@ -28,6 +31,19 @@ def _signer(body: bytes, secrets: Sequence[str]) -> Callable[[], str]:
 
 def _uncached(body: bytes, secret: str) -> Callable[[], bytes]:
     return lambda: private_key(secret).sign(b"msg_2Kx8b3Qd.1764700000." + body)
+
+
+def _with_legacy(
+    body: bytes, secret: str, scheme: LegacyScheme, keys: Sequence[bytes]
+) -> Callable[[], tuple[str, str]]:
+    """Both headers of one delivery, as the worker makes them."""
+    signer = LegacySigner(
+        scheme=scheme, header=DEFAULT_HEADERS[scheme], keys=tuple((k, None) for k in keys)
+    )
+    return lambda: (
+        sign("msg_2Kx8b3Qd", 1_764_700_000, body, [secret]),
+        sign_legacy(signer, 1_764_700_000, body),
+    )
 
 
 def _median_us(run: Callable[[], object], rounds: int, number: int) -> float:
@@ -48,6 +64,15 @@ def main() -> None:
         "HMAC + Ed25519": _signer(body, [hmac_secret, ed_secret]),
         "Ed25519, two keys (rotation)": _signer(body, [ed_next, ed_secret]),
         "Ed25519, key loaded per call (no cache)": _uncached(body, ed_secret),
+        "HMAC + legacy GitHub (sha256=)": _with_legacy(
+            body, hmac_secret, LegacyScheme.GITHUB, [b"It's a Secret to Everybody"]
+        ),
+        "HMAC + legacy Stripe (t=,v1=)": _with_legacy(
+            body, hmac_secret, LegacyScheme.STRIPE, [b"whsec_stripe_1"]
+        ),
+        "HMAC + legacy Stripe, two secrets (rotation)": _with_legacy(
+            body, hmac_secret, LegacyScheme.STRIPE, [b"whsec_stripe_2", b"whsec_stripe_1"]
+        ),
     }
     ceiling = None
     print(f"| {args.body_bytes} B body | us per signature header | x HMAC |")

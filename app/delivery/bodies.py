@@ -1,14 +1,18 @@
 """What a delivery sends: the event as JSON, built once per event and kept for its deliveries.
 
 An event fans out to many deliveries, retried many times, so its body is built once and cached
-(least recently used first out). The fan-out hands over the rows it has just claimed, so in a
-process that both fans out and delivers, fresh deliveries find their body without a query; any
-other is loaded, a claimed batch's missing bodies in one query.
+(least recently used first out). Each endpoint's payload format (docs/payloads.md) is a cheap
+switch over the one kept envelope: the ``data`` body is the envelope's tail (``data`` is its
+last member), so no event is serialised twice, and a thin body is a few ids. The fan-out hands
+over the rows it has just claimed, so in a process that both fans out and delivers, fresh
+deliveries find their body without a query; any other is loaded, a claimed batch's missing
+bodies in one query.
 """
 
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +21,7 @@ from sqlalchemy import RowMapping, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.endpoints.models import PayloadFormat
 from app.events.models import Event
 
 #: One statement for any number of events (an array, not an IN list of as many parameters),
@@ -26,20 +31,49 @@ _LOAD = select(Event.id, Event.type, Event.data, Event.created_at).where(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class EventBody:
+    """One event's delivery bodies."""
+
+    id: uuid.UUID
+    type: str
+    #: ``created_at`` as the API renders it.
+    timestamp: str
+    #: ``{"type", "timestamp", "data"}``: what most endpoints receive.
+    envelope: bytes = field(repr=False)
+    #: Where ``data`` begins in :attr:`envelope` (it runs to the closing brace).
+    data_at: int = field(repr=False)
+
+    def render(self, payload_format: PayloadFormat) -> bytes:
+        """The body an endpoint with ``payload_format`` receives."""
+        if payload_format is PayloadFormat.ENVELOPE:
+            return self.envelope
+        if payload_format is PayloadFormat.DATA:
+            return self.envelope[self.data_at : -1]
+        return orjson.dumps(
+            {
+                "id": str(self.id),
+                "type": self.type,
+                "timestamp": self.timestamp,
+                "url": f"/v1/events/{self.id}",
+            }
+        )
+
+
 class EventBodies:
     def __init__(self, engine: AsyncEngine, *, size: int = 10_000) -> None:
         self._engine = engine
         self._size = size
-        self._bodies: OrderedDict[uuid.UUID, bytes] = OrderedDict()
+        self._bodies: OrderedDict[uuid.UUID, EventBody] = OrderedDict()
 
-    def __getitem__(self, event_id: uuid.UUID) -> bytes:
+    def __getitem__(self, event_id: uuid.UUID) -> EventBody:
         return self._bodies[event_id]
 
     def remember(self, events: Iterable[Mapping[str, Any] | RowMapping]) -> None:
         """Keep the bodies of event rows already in hand (``id``, ``type``, ``data``,
         ``created_at``)."""
         for event in events:
-            self._keep(event["id"], _body(event["type"], event["created_at"], event["data"]))
+            self._keep(_body(event["id"], event["type"], event["created_at"], event["data"]))
 
     async def load(self, event_ids: Iterable[uuid.UUID]) -> None:
         """Build and keep the bodies of events not kept yet, in one query."""
@@ -53,17 +87,28 @@ class EventBodies:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = await conn.execute(_LOAD, {"ids": list(missing)})
             for row in rows:
-                self._keep(row.id, _body(row.type, row.created_at, row.data))
+                self._keep(_body(row.id, row.type, row.created_at, row.data))
 
-    def _keep(self, event_id: uuid.UUID, body: bytes) -> None:
-        self._bodies[event_id] = body
-        self._bodies.move_to_end(event_id)
+    def _keep(self, body: EventBody) -> None:
+        self._bodies[body.id] = body
+        self._bodies.move_to_end(body.id)
         while len(self._bodies) > self._size:
             self._bodies.popitem(last=False)
 
 
-def _body(event_type: str, created_at: datetime, data: Any) -> bytes:
-    return orjson.dumps({"type": event_type, "timestamp": _iso_utc(created_at), "data": data})
+def _body(event_id: uuid.UUID, event_type: str, created_at: datetime, data: Any) -> EventBody:
+    """The envelope written member by member (what ``orjson.dumps`` of the dict writes, byte
+    for byte), noting where ``data`` begins."""
+    timestamp = _iso_utc(created_at)
+    head = b'{"type":' + orjson.dumps(event_type) + b',"timestamp":'
+    head += orjson.dumps(timestamp) + b',"data":'
+    return EventBody(
+        id=event_id,
+        type=event_type,
+        timestamp=timestamp,
+        envelope=head + orjson.dumps(data) + b"}",
+        data_at=len(head),
+    )
 
 
 def _iso_utc(moment: datetime) -> str:

@@ -35,9 +35,9 @@ merged with its tenant's defaults in the same statement. A change to a tenant's 
 the ``config_xid`` of each of its endpoints (a trigger), and creating an endpoint waits for such
 a change in flight (a share lock on the tenant's row), so the argument above holds for them too.
 
-Secrets and header values are decrypted, and payload filters compiled, on first use, once per
-version of an endpoint (a refresh that re-reads an unchanged endpoint keeps its decrypted
-version), not on every load.
+Secrets, header values and legacy signature keys are decrypted, and payload filters compiled,
+on first use, once per version of an endpoint (a refresh that re-reads an unchanged endpoint
+keeps its decrypted version), not on every load.
 The key sets claims filter by are kept up to date as endpoints change, not rebuilt per claim,
 and subscriptions are indexed per tenant (:mod:`app.delivery.subscriptions`).
 """
@@ -61,7 +61,8 @@ from app.delivery.policy import EndpointPolicy, Policies
 from app.delivery.queue import endpoint_key
 from app.delivery.subscriptions import SubscriptionIndex
 from app.endpoints.custom_headers import open_headers
-from app.endpoints.models import EndpointStatus
+from app.endpoints.legacy_signature import LegacySigner, open_signer
+from app.endpoints.models import EndpointStatus, PayloadFormat
 from app.endpoints.payload_filter import Node, compile_stored
 from app.queue.ring import bucket_for
 from app.settings import Settings
@@ -83,6 +84,7 @@ _ENDPOINTS = """
     SELECT e.id, false AS deleted, e.tenant_id, e.url, e.event_types,
            e.sealed_headers::text AS sealed_headers, e.channels, e.filter::text AS filter,
            e.status, e.rate_limit_per_second, e.ordered, e.config_xid,
+           e.legacy_signature::text AS legacy_signature, e.payload_format,
            s.ids AS secret_ids, s.ciphertexts AS secret_ciphertexts,
            s.expiries AS secret_expiries,
            COALESCE(e.retry_schedule, t.retry_schedule) AS retry_schedule,
@@ -110,7 +112,7 @@ _CHANGED_SINCE = text(
         WHERE e.config_xid >= :since OR e.config_xid = ANY(CAST(:pending AS bigint[]))
         UNION ALL
         SELECT d.endpoint_id, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL
         FROM endpoint_tombstones AS d
         WHERE d.deleted_xid >= :since OR d.deleted_xid = ANY(CAST(:pending AS bigint[]))
@@ -161,6 +163,10 @@ class EndpointConfig:
     #: ``endpoints.filter`` as JSON text (None: no filter): compiled, like decrypted, on first
     #: use.
     filter: str | None = field(default=None, repr=False, compare=False)
+    #: What the body holds (docs/payloads.md).
+    payload_format: PayloadFormat = PayloadFormat.ENVELOPE
+    #: ``endpoints.legacy_signature`` as JSON text (None: none): decrypted on first use.
+    legacy_signature: str | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def key(self) -> str:
@@ -181,6 +187,13 @@ class EndpointConfig:
     def matcher(self) -> Node | None:
         """The payload filter, compiled (once per version); None without one."""
         return None if self.filter is None else compile_stored(orjson.loads(self.filter))
+
+    @cached_property
+    def legacy_signer(self) -> LegacySigner | None:
+        """The legacy signature's scheme, header and keys, decrypted (once per version)."""
+        if self.legacy_signature is None:
+            return None
+        return open_signer(self.box, self.id, orjson.loads(self.legacy_signature))
 
     @cached_property
     def _opened_secrets(self) -> tuple[tuple[str, float | None], ...]:
@@ -374,6 +387,8 @@ class EndpointDirectory:
             sealed_headers=row.sealed_headers,
             channels=None if row.channels is None else frozenset(row.channels),
             filter=row.filter,
+            payload_format=PayloadFormat(row.payload_format),
+            legacy_signature=row.legacy_signature,
             sealed_secrets=tuple(
                 SealedSecret(id=i, ciphertext=c, expires_at=_unix(e))
                 for i, c, e in zip(

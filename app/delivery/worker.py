@@ -29,7 +29,7 @@ from app.delivery.models import AttemptOutcome, AttemptTrigger
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import Outbound, Sender, SendResult
-from app.delivery.signing import sign
+from app.delivery.signing import sign, sign_legacy
 from app.endpoints.filters import is_reserved
 from app.endpoints.models import EndpointStatus
 from app.events.outbox import announce
@@ -111,7 +111,7 @@ class DeliveryHandler(JobHandler):
             # the endpoint or its last change): hand it back untried, to be claimed right.
             return Release()
         await self.context.bodies.load({event_id})
-        body = self.context.bodies[event_id]
+        body = self.context.bodies[event_id].render(endpoint.payload_format)
         await self.context.limiter.wait_turn(endpoint_id, endpoint.rate_limit_per_second)
         result = await self.context.sender.send(_request(endpoint, str(event_id), body))
         record = AttemptRecord(result=result, trigger=AttemptTrigger(job.row["next_trigger"]))
@@ -223,6 +223,9 @@ def _request(endpoint: EndpointConfig, message_id: str, body: bytes) -> Outbound
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(message_id, timestamp, body, endpoint.secrets),
     }
+    legacy = endpoint.legacy_signer
+    if legacy is not None:
+        headers[legacy.header] = sign_legacy(legacy, timestamp, body)
     return Outbound(url=endpoint.url, headers=headers, body=body, timeout=endpoint.policy.timeout)
 
 

@@ -36,14 +36,24 @@ class EndpointStatus(StrEnum):
     )
 
 
-#: The check constraint's list of allowed statuses, as SQL literals.
-_STATUS_LIST = ", ".join(f"'{status.value}'" for status in EndpointStatus)
+class PayloadFormat(StrEnum):
+    """What the body of an endpoint's deliveries holds (docs/payloads.md)."""
+
+    ENVELOPE = "envelope"  #: ``{"type", "timestamp", "data"}``
+    DATA = "data"  #: the event's ``data`` alone
+    THIN = "thin"  #: ids only, and the API path that reads the whole event
+
+
+def _sql_list(values: type[StrEnum]) -> str:
+    """A check constraint's list of allowed values, as SQL literals."""
+    return ", ".join(f"'{value.value}'" for value in values)
 
 
 class Endpoint(Base):
     __tablename__ = "endpoints"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_STATUS_LIST})", name="status"),
+        CheckConstraint(f"status IN ({_sql_list(EndpointStatus)})", name="status"),
+        CheckConstraint(f"payload_format IN ({_sql_list(PayloadFormat)})", name="payload_format"),
         Index("ix_endpoints_tenant_id_id", "tenant_id", "id"),
         Index("ix_endpoints_config_xid", "config_xid"),
     )
@@ -58,6 +68,13 @@ class Endpoint(Base):
     #: sealed value (see app/endpoints/custom_headers.py). Values are secrets, names are not.
     sealed_headers: Mapped[dict[str, str]] = mapped_column(
         JSONB, server_default=text("'{}'::jsonb")
+    )
+    #: An extra signature in a provider's legacy form, beside the Standard Webhooks headers
+    #: (see app/endpoints/legacy_signature.py): scheme, header name and sealed secrets; NULL:
+    #: none.
+    legacy_signature: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    payload_format: Mapped[PayloadFormat] = mapped_column(
+        EnumText(PayloadFormat), server_default=PayloadFormat.ENVELOPE.value
     )
     status: Mapped[EndpointStatus] = mapped_column(
         EnumText(EndpointStatus), server_default=EndpointStatus.ACTIVE.value

@@ -1,7 +1,8 @@
 """`/v1/endpoints`: the registry and its signing secrets."""
 
 import uuid
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
@@ -9,11 +10,13 @@ from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, view
 from app.deps import AppSettings, DbSession, TenantId
 from app.endpoints import service
+from app.endpoints.legacy_signature import previous_expiry
 from app.endpoints.models import Endpoint, EndpointStatus
 from app.endpoints.schemas import (
     EndpointIn,
     EndpointOut,
     EndpointPatch,
+    LegacySignatureOut,
     PreviousSecret,
     PublicKey,
     RotateIn,
@@ -49,6 +52,17 @@ Box = Annotated[SecretBox, Depends(_box)]
 Inherited = Annotated[Policy, Depends(_inherited)]
 
 
+def _legacy_view(stored: dict[str, Any] | None) -> LegacySignatureOut | None:
+    if stored is None:
+        return None
+    expiry = previous_expiry(stored)
+    return LegacySignatureOut(
+        scheme=stored["scheme"],
+        header=stored["header"],
+        previous_secret_expires_at=None if expiry is None else datetime.fromtimestamp(expiry, UTC),
+    )
+
+
 def render(endpoint: Endpoint, inherited: Policy) -> EndpointOut:
     """``inherited``: the policy of the endpoint's tenant, which its overrides layer on."""
     return EndpointOut(
@@ -65,6 +79,8 @@ def render(endpoint: Endpoint, inherited: Policy) -> EndpointOut:
         metadata=endpoint.metadata_,
         channels=endpoint.channels,
         filter=endpoint.filter,
+        legacy_signature=_legacy_view(endpoint.legacy_signature),
+        payload_format=endpoint.payload_format,
         last_success_at=endpoint.last_success_at,
         failing_since=endpoint.failing_since,
         created_at=endpoint.created_at,
@@ -144,6 +160,7 @@ async def update_endpoint(
         guard=guard,
         box=box,
         max_timeout=settings.max_request_timeout,
+        rotation_grace=settings.secret_rotation_grace,
     )
     return render(updated, inherited)
 

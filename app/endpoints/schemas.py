@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from app.delivery_policy import PolicyOverrides, PolicyView
 from app.endpoints.channels import EndpointChannels
 from app.endpoints.filters import is_filter
-from app.endpoints.models import EndpointStatus
+from app.endpoints.legacy_signature import DEFAULT_HEADERS, LegacyScheme
+from app.endpoints.models import EndpointStatus, PayloadFormat
 from app.endpoints.payload_filter import validate_filter
 from app.endpoints.signing_secret import SigningAlgorithm, validate_signing_secret
 from app.jsonsafety import JsonObject, StoredStr
@@ -31,6 +32,19 @@ RESERVED_HEADERS = frozenset(
     }
 )
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+#: What a legacy signature header may not be named, beyond :data:`RESERVED_HEADERS`: hop-by-hop
+#: headers, what the sender sets, and the Standard Webhooks and content families.
+_LEGACY_RESERVED = RESERVED_HEADERS | {
+    "accept-encoding",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+}
+_LEGACY_RESERVED_PREFIXES = ("webhook-", "content-")
 
 
 def _event_types(value: list[str]) -> list[str]:
@@ -51,6 +65,15 @@ def _headers(value: dict[str, str]) -> dict[str, str]:
         if "\r" in header_value or "\n" in header_value:
             raise ValueError(f"the value of {name!r} contains a line break")
     return value
+
+
+def _legacy_header(name: str) -> str:
+    lowered = name.lower()
+    if not _HEADER_NAME.match(name):
+        raise ValueError(f"{name!r} is not a valid header name")
+    if lowered in _LEGACY_RESERVED or lowered.startswith(_LEGACY_RESERVED_PREFIXES):
+        raise ValueError(f"{name!r} is set by Hookline or by HTTP itself; choose another name")
+    return name
 
 
 EventTypes = Annotated[list[str], Field(min_length=1, max_length=100), AfterValidator(_event_types)]
@@ -76,6 +99,61 @@ Metadata = Annotated[JsonObject, Field(max_length=50)]
 #: The statuses a user may set; only Hookline disables an endpoint.
 UserStatus = Literal[EndpointStatus.ACTIVE, EndpointStatus.PAUSED]
 SigningSecret = Annotated[str, AfterValidator(validate_signing_secret)]
+
+
+class LegacySignatureIn(BaseModel):
+    """An extra signature in GitHub's or Stripe's form, sent beside the Standard Webhooks
+    headers so receivers written for those providers keep verifying while they move over."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: LegacyScheme = Field(
+        description="`github`: `sha256=<hex HMAC-SHA256 of the body>`; `stripe`: "
+        '`t=<unix timestamp>,v1=<hex HMAC-SHA256 of "{t}.{body}">`, `t` being '
+        "`webhook-timestamp`.",
+        examples=["github"],
+    )
+    header: Annotated[str, Field(max_length=100), AfterValidator(_legacy_header)] | None = Field(
+        default=None,
+        description="The header that carries it; by default "
+        + " or ".join(f"`{h}` ({s.value})" for s, h in DEFAULT_HEADERS.items())
+        + ". Not a `webhook-*`, `Content-*`, hop-by-hop or custom header's name.",
+        examples=["X-Hub-Signature-256"],
+    )
+    secret: Annotated[StoredStr, Field(min_length=1, max_length=512)] | None = Field(
+        default=None,
+        description="The secret your receivers already verify with (its UTF-8 bytes are the "
+        "HMAC key, prefix and all, as GitHub and Stripe use it). Write-only: encrypted at rest, "
+        "never returned. Required unless one is stored; left out, the stored one is kept. A new "
+        "`stripe` secret signs beside the replaced one (a second `v1=`) for the rotation grace.",
+        examples=["It's a Secret to Everybody"],
+    )
+
+
+class LegacySignatureOut(BaseModel):
+    """The extra legacy signature; its secret is never returned."""
+
+    scheme: LegacyScheme
+    header: str = Field(examples=["X-Hub-Signature-256"])
+    previous_secret_expires_at: datetime | None = Field(
+        description="When a replaced `stripe` secret that still signs beside the new one stops "
+        "signing; null when none does."
+    )
+
+
+PayloadFormatField = Annotated[
+    PayloadFormat,
+    Field(
+        description="The body of each delivery: `envelope` (`{type, timestamp, data}`), `data` "
+        "(the event's `data` alone) or `thin` (`{id, type, timestamp, url}`: fetch the event "
+        "with `GET /v1/events/{id}`). Signatures are over the body sent.",
+        examples=["envelope", "data", "thin"],
+    ),
+]
+LegacySignatureField = Annotated[
+    LegacySignatureIn | None,
+    Field(description="An extra signature header in GitHub's or Stripe's form; null: none."),
+]
 
 
 def _distinct(algorithms: list[SigningAlgorithm]) -> list[SigningAlgorithm]:
@@ -150,6 +228,8 @@ class EndpointFields(BaseModel):
         default=None, description="A `whsec_...` secret to use; by default one is generated."
     )
     signing_algorithms: SigningAlgorithms = Field(default_factory=lambda: [SigningAlgorithm.HMAC])
+    legacy_signature: LegacySignatureField = None
+    payload_format: PayloadFormatField = PayloadFormat.ENVELOPE
 
     @model_validator(mode="after")
     def _secret_needs_hmac(self) -> "EndpointFields":
@@ -180,6 +260,8 @@ class EndpointPatchFields(BaseModel):
         default=None, description="The channels to receive; null: every channel."
     )
     filter: PayloadFilter | None = Field(default=None, description="null removes the filter.")
+    legacy_signature: LegacySignatureField = None
+    payload_format: PayloadFormatField | None = None
 
 
 class EndpointPatch(PolicyOverrides, EndpointPatchFields):
@@ -188,6 +270,8 @@ class EndpointPatch(PolicyOverrides, EndpointPatchFields):
 
     `headers` replaces the whole set (values are write-only, so they cannot be merged with
     what is stored): to remove one header, send the others; `{}` removes them all.
+    `legacy_signature` replaces the legacy signature (its stored secret is kept when `secret`
+    is left out); null removes it.
     """
 
 
@@ -217,6 +301,10 @@ class EndpointFacts(BaseModel):
         description="The payload filter events must match; null: none.",
         examples=[{"data.amount": {"$gte": 100}}],
     )
+    legacy_signature: LegacySignatureOut | None = Field(
+        description="The extra legacy signature header; null: none."
+    )
+    payload_format: PayloadFormatField
     last_success_at: datetime | None = Field(description="When an attempt last succeeded.")
     failing_since: datetime | None = Field(
         description="Since when every attempt has failed; null after a success. Failing for "

@@ -13,8 +13,9 @@ from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, refuse_timeout_over, tenant_policy
 from app.endpoints.custom_headers import seal_headers
 from app.endpoints.ed25519_key import public_key_of
+from app.endpoints.legacy_signature import MissingLegacySecret, configure
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
-from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch
+from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch, LegacySignatureIn
 from app.endpoints.signing_secret import SigningAlgorithm, algorithm_of, new_key
 from app.endpoints.ssrf import TargetGuard, UnsafeTarget
 from app.errors import InvalidInput, NotFound, refuse_nulls
@@ -29,7 +30,45 @@ async def _check_url(guard: TargetGuard, url: str) -> None:
     try:
         await guard.check_url(url)
     except UnsafeTarget as exc:
-        raise InvalidInput(f"url: {exc}", errors=[{"field": "url", "message": str(exc)}]) from exc
+        raise _invalid("url", str(exc)) from exc
+
+
+def _invalid(field: str, message: str) -> InvalidInput:
+    """A 422 naming ``field``."""
+    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def _legacy_signature(
+    box: SecretBox,
+    endpoint: Endpoint,
+    given: LegacySignatureIn | None,
+    *,
+    grace: timedelta,
+) -> dict[str, Any] | None:
+    """The legacy signature to store for ``given`` (None removes it)."""
+    if given is None:
+        return None
+    try:
+        return configure(
+            box,
+            endpoint.id,
+            endpoint.legacy_signature,
+            scheme=given.scheme,
+            header=given.header,
+            secret=given.secret,
+            grace=grace,
+        )
+    except MissingLegacySecret as exc:
+        raise _invalid("legacy_signature.secret", str(exc)) from exc
+
+
+def _refuse_header_clash(legacy: dict[str, Any] | None, header_names: Collection[str]) -> None:
+    """A custom header named like the legacy signature's would be overwritten by it."""
+    if legacy is not None and legacy["header"].lower() in {h.lower() for h in header_names}:
+        raise _invalid(
+            "legacy_signature.header",
+            f"{legacy['header']!r} is one of the endpoint's custom headers",
+        )
 
 
 async def create_endpoint(
@@ -44,15 +83,23 @@ async def create_endpoint(
     """``max_timeout``: the longest request timeout the operator allows."""
     refuse_timeout_over(body.timeout_seconds, max_timeout)
     await _check_url(guard, body.url)
-    values = body.model_dump(exclude={"metadata", "secret", "headers", "signing_algorithms"})
+    values = body.model_dump(
+        exclude={"metadata", "secret", "headers", "signing_algorithms", "legacy_signature"}
+    )
     endpoint_id = uuid7()
     endpoint = Endpoint(
         id=endpoint_id,
         tenant_id=tenant_id,
         metadata_=body.metadata,
         sealed_headers=seal_headers(box, endpoint_id, body.headers),
+        legacy_signature=None,
         **values,
     )
+    # Nothing is stored yet, so there is no replaced secret to keep signing.
+    endpoint.legacy_signature = _legacy_signature(
+        box, endpoint, body.legacy_signature, grace=timedelta(0)
+    )
+    _refuse_header_clash(endpoint.legacy_signature, body.headers)
     session.add(endpoint)
     await session.flush()
     _add_secrets(session, box, endpoint.id, body.signing_algorithms, body.secret)
@@ -95,24 +142,45 @@ async def update_endpoint(
     guard: TargetGuard,
     box: SecretBox,
     max_timeout: timedelta,
+    rotation_grace: timedelta,
     keep_headers: Collection[str] = (),
 ) -> Endpoint:
     """Apply the fields ``patch`` sets. Its ``headers`` replace the stored ones, but for those
     named in ``keep_headers``, which keep their stored values (which no one can read back to
     send again) unless ``headers`` sets them anew. ``max_timeout``: the longest request timeout
-    the operator allows."""
+    the operator allows; ``rotation_grace``: how long a replaced legacy ``stripe`` secret keeps
+    signing."""
     endpoint = await get_endpoint(session, tenant_id, endpoint_id)
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
     refuse_timeout_over(changes.get("timeout_seconds"), max_timeout)
     refuse_nulls(
-        changes, ("url", "description", "event_types", "headers", "status", "ordered", "metadata")
+        changes,
+        (
+            "url",
+            "description",
+            "event_types",
+            "headers",
+            "status",
+            "ordered",
+            "metadata",
+            "payload_format",
+        ),
     )
     if "url" in changes:
         await _check_url(guard, changes["url"])
-    if "headers" in changes:  # checked before anything changes
+    # Checked before anything changes.
+    if "headers" in changes:
         changes["sealed_headers"] = _merged_headers(
             box, endpoint, changes.pop("headers"), keep_headers
         )
+    if "legacy_signature" in changes:  # from the model: the dump is a plain dict
+        changes["legacy_signature"] = _legacy_signature(
+            box, endpoint, patch.legacy_signature, grace=rotation_grace
+        )
+    _refuse_header_clash(
+        changes.get("legacy_signature", endpoint.legacy_signature),
+        changes.get("sealed_headers", endpoint.sealed_headers),
+    )
     if changes.get("status") == EndpointStatus.ACTIVE:
         endpoint.disabled_reason = None
         endpoint.disabled_at = None
@@ -138,8 +206,7 @@ def _merged_headers(
         if name in keep and name.lower() not in replaced
     }
     if len(kept) + len(headers) > MAX_HEADERS:
-        message = f"at most {MAX_HEADERS} headers"
-        raise InvalidInput(f"headers: {message}", errors=[{"field": "headers", "message": message}])
+        raise _invalid("headers", f"at most {MAX_HEADERS} headers")
     return kept | seal_headers(box, endpoint.id, headers)
 
 

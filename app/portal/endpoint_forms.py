@@ -51,6 +51,7 @@ FIELDS = (
     "filter",
     "rate_limit_per_second",
     "ordered",
+    "payload_format",
     "headers",
     "retry_schedule",
     "timeout_seconds",
@@ -82,6 +83,8 @@ class EndpointForm:
     channels: str = ""
     #: The payload filter as JSON text; empty: none.
     filter: str = ""
+    #: The body format chosen; empty (a form without the field): the default, or unchanged.
+    payload_format: str = ""
 
     @property
     def channel_list(self) -> list[str] | None:
@@ -114,6 +117,7 @@ class EndpointForm:
             policy=PolicyForm.of(endpoint),
             channels=", ".join(endpoint.channels or ()),
             filter=_pretty(endpoint.filter),
+            payload_format=endpoint.payload_format.value,
         )
 
     def body(self, headers: dict[str, str], document: Any) -> dict[str, Any]:
@@ -126,6 +130,7 @@ class EndpointForm:
             "rate_limit_per_second": self.rate_limit or None,
             "ordered": self.ordered,
             "headers": headers,
+            **({"payload_format": self.payload_format} if self.payload_format else {}),
             **self.policy.body()[0],
         }
 
@@ -185,6 +190,7 @@ def read_form(form: FormData) -> Submitted:
         policy=PolicyForm.read(form),
         channels=_text(form, "channels"),
         filter=_texts(form, "filter")[0] if _texts(form, "filter") else "",
+        payload_format=_text(form, "payload_format"),
     )
     document, invalid = submitted.filter_document()
     return Submitted(submitted, headers, document, errors + invalid + submitted.policy.body()[1])
@@ -351,6 +357,7 @@ async def update(
                 guard=guard,
                 box=box,
                 max_timeout=settings.max_request_timeout,
+                rotation_grace=settings.secret_rotation_grace,
                 keep_headers=kept,
             )
             return done(endpoint_id, "saved")

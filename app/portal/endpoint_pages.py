@@ -147,6 +147,7 @@ async def _set_status(
         guard=guard,
         box=box,
         max_timeout=settings.max_request_timeout,
+        rotation_grace=settings.secret_rotation_grace,
     )
 
 

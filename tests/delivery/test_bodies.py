@@ -4,10 +4,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.delivery.bodies import EventBodies
+from app.endpoints.models import PayloadFormat
 from app.events.outbox import EVENTS
 from app.queue.runtime import claim_engine
 from tests.factories import make_tenant
@@ -37,7 +39,30 @@ async def test_a_remembered_body_is_the_loaded_body(
     await loaded.load({event_id})
 
     assert remembered[event_id] == loaded[event_id]
-    assert b'"type":"order.paid"' in loaded[event_id]
+    assert b'"type":"order.paid"' in loaded[event_id].envelope
+
+
+def test_the_envelope_is_what_orjson_writes_for_the_whole_object(engine: AsyncEngine) -> None:
+    """Written member by member, it is byte for byte the object serialised at once; ``data`` is
+    its tail, and a thin body names the event and where to read it."""
+    bodies = EventBodies(engine)
+    event_id = uuid.uuid4()
+    created_at = datetime(2026, 12, 4, 15, 30, 0, 123456, tzinfo=UTC)
+    bodies.remember(
+        [{"id": event_id, "type": "order.paid", "data": DATA, "created_at": created_at}]
+    )
+    body = bodies[event_id]
+
+    timestamp = "2026-12-04T15:30:00.123456Z"
+    envelope = {"type": "order.paid", "timestamp": timestamp, "data": DATA}
+    assert body.render(PayloadFormat.ENVELOPE) == orjson.dumps(envelope)
+    assert body.render(PayloadFormat.DATA) == orjson.dumps(DATA)
+    assert orjson.loads(body.render(PayloadFormat.THIN)) == {
+        "id": str(event_id),
+        "type": "order.paid",
+        "timestamp": timestamp,
+        "url": f"/v1/events/{event_id}",
+    }
 
 
 def test_the_least_recently_kept_body_leaves_first(engine: AsyncEngine) -> None:

@@ -218,3 +218,32 @@ async def test_an_edit_cannot_add_a_header_beyond_the_limit(client: httpx.AsyncC
     assert response.status_code == 422, response.text
     assert "at most 30 headers" in response.text
     assert await rest_endpoint(client, acme, endpoint["id"]) == before
+
+
+async def test_the_body_format_is_chosen_in_the_form_and_shown_with_the_legacy_signature(
+    client: httpx.AsyncClient,
+) -> None:
+    acme = await make_tenant(client)
+    legacy = {"scheme": "stripe", "secret": "whsec_portal_legacy_4d2"}
+    endpoint = await make_endpoint(client, acme, legacy_signature=legacy)
+    await open_portal(client, acme)
+    form = (await client.get(f"/portal/endpoints/{endpoint['id']}/edit")).text
+    assert '<option value="envelope" selected>' in form
+
+    fields = {"csrf": csrf_of(form), "url": endpoint["url"], "event_type": ["*"]}
+    edit = f"/portal/endpoints/{endpoint['id']}/edit"
+
+    edited = await client.post(edit, data=fields | {"payload_format": "thin"})
+    refused = await client.post(edit, data=fields | {"payload_format": "raw"})
+    page = (await client.get(f"/portal/endpoints/{endpoint['id']}")).text
+
+    assert edited.status_code == 303, edited.text
+    assert refused.status_code == 422
+    assert 'id="payload_format-error"' in refused.text
+    saved = await rest_endpoint(client, acme, endpoint["id"])
+    assert saved["payload_format"] == "thin"
+    assert saved["legacy_signature"]["header"] == "Stripe-Signature"
+    assert "thin: ids and the API path of the event" in page
+    assert "stripe form, in" in page
+    assert "Stripe-Signature" in page
+    assert legacy["secret"] not in page + form + refused.text
