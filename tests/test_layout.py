@@ -73,3 +73,17 @@ def test_no_feature_imports_the_pages() -> None:
     """The portal and the console are leaves: pages call features, never the other way."""
     graph = _imports()
     assert {p for p, imported in graph.items() if imported & {"portal", "console"}} <= {"console"}
+
+
+def test_the_client_imports_nothing_of_the_server() -> None:
+    """``hookline.client`` is what applications install to publish: it must not pull in the
+    server (``app``) or its database stack."""
+    server_only = {"app", "sqlalchemy", "asyncpg", "fastapi", "alembic", "uvicorn"}
+    for module in (APP.parent / "hookline").rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            assert not {n.split(".")[0] for n in names} & server_only, (module, names)
