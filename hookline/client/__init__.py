@@ -2,7 +2,7 @@
 
     from hookline.client import Hookline
 
-    with Hookline("http://127.0.0.1:8000", api_key="hk_...") as hookline:
+    with Hookline("http://127.0.0.1:8000", api_key="hlk_...") as hookline:
         hookline.events.publish("order.created", {"id": 7})
 
 Every publish carries an idempotency key (yours, or one the client makes), so the client's

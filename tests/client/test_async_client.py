@@ -114,7 +114,7 @@ async def test_problems_are_typed_errors_with_their_details(
     with pytest.raises(NotFound):
         await hookline.events.get(uuid.uuid4())
 
-    stranger = AsyncHookline(api_key="hk_not_a_key", http_client=api)
+    stranger = AsyncHookline(api_key="hlk_not_a_key", http_client=api)
     with pytest.raises(Unauthorized) as refused:
         await stranger.events.publish("order.created", {})
     assert refused.value.status == 401
