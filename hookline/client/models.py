@@ -140,8 +140,9 @@ class Endpoint(Response):
     policy: EffectivePolicy
 
 
-class EndpointCreate(RequestBody):
-    url: str
+class _EndpointSettings(RequestBody):
+    """What both a new endpoint and a change may set; unset fields are not sent."""
+
     description: str | None = None
     event_types: list[str] | None = None
     headers: dict[str, str] | None = None
@@ -151,30 +152,22 @@ class EndpointCreate(RequestBody):
     metadata: dict[str, Any] | None = None
     channels: list[str] | None = None
     filter: dict[str, Any] | None = None
-    secret: str | None = None
-    signing_algorithms: list[SigningAlgorithm] | None = None
     retry_schedule: list[int] | None = None
     timeout_seconds: float | None = None
     disable_after_seconds: int | None = None
 
 
-class EndpointUpdate(RequestBody):
+class EndpointCreate(_EndpointSettings):
+    url: str
+    secret: str | None = None
+    signing_algorithms: list[SigningAlgorithm] | None = None
+
+
+class EndpointUpdate(_EndpointSettings):
     """Only the fields given are sent: ``None`` given explicitly means "remove" where the API
     allows it (``channels``, ``filter``, the policy overrides)."""
 
     url: str | None = None
-    description: str | None = None
-    event_types: list[str] | None = None
-    headers: dict[str, str] | None = None
-    status: Literal["active", "paused"] | None = None
-    rate_limit_per_second: int | None = None
-    ordered: bool | None = None
-    metadata: dict[str, Any] | None = None
-    channels: list[str] | None = None
-    filter: dict[str, Any] | None = None
-    retry_schedule: list[int] | None = None
-    timeout_seconds: float | None = None
-    disable_after_seconds: int | None = None
 
 
 class PreviousSecret(Response):

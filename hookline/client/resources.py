@@ -14,6 +14,7 @@ from hookline.client.calls import Call, Listing
 
 P = ParamSpec("P")
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class SyncTransport(Protocol):
@@ -34,12 +35,29 @@ class Resource(Generic[TransportT]):
         self._transport: Any = transport
 
 
-class Operation(Generic[P, T]):
-    """One request: ``resource.name(...)`` builds its call and sends it."""
+class _Bound(Generic[P, R]):
+    """A builder bound, on each resource, to its transport's ``send`` or ``iterate``."""
 
-    def __init__(self, build: Callable[P, Call[T]]) -> None:
+    transport_method: str
+
+    def __init__(self, build: Callable[P, R]) -> None:
         self._build = build
         self.__doc__ = build.__doc__
+
+    def _bind(self, resource: Resource[Any]) -> Callable[P, Any]:
+        build, run = self._build, getattr(resource._transport, self.transport_method)
+
+        def bound(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return run(build(*args, **kwargs))
+
+        bound.__doc__ = build.__doc__
+        return bound
+
+
+class Operation(_Bound[P, Call[T]]):
+    """One request: ``resource.name(...)`` builds its call and sends it."""
+
+    transport_method = "send"
 
     @overload
     def __get__(self, resource: Resource[SyncTransport], owner: object) -> Callable[P, T]: ...
@@ -48,21 +66,13 @@ class Operation(Generic[P, T]):
         self, resource: Resource[AsyncTransport], owner: object
     ) -> Callable[P, Awaitable[T]]: ...
     def __get__(self, resource: Resource[Any], owner: object) -> Callable[P, Any]:
-        build, transport = self._build, resource._transport
-
-        def send(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return transport.send(build(*args, **kwargs))
-
-        send.__doc__ = build.__doc__
-        return send
+        return self._bind(resource)
 
 
-class Paginated(Generic[P, T]):
+class Paginated(_Bound[P, Listing[T]]):
     """A list: ``resource.name(...)`` iterates every item, fetching pages as it goes."""
 
-    def __init__(self, build: Callable[P, Listing[T]]) -> None:
-        self._build = build
-        self.__doc__ = build.__doc__
+    transport_method = "iterate"
 
     @overload
     def __get__(
@@ -73,13 +83,7 @@ class Paginated(Generic[P, T]):
         self, resource: Resource[AsyncTransport], owner: object
     ) -> Callable[P, AsyncIterator[T]]: ...
     def __get__(self, resource: Resource[Any], owner: object) -> Callable[P, Any]:
-        build, transport = self._build, resource._transport
-
-        def iterate(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return transport.iterate(build(*args, **kwargs))
-
-        iterate.__doc__ = build.__doc__
-        return iterate
+        return self._bind(resource)
 
 
 class Events(Resource[TransportT]):
