@@ -1,4 +1,5 @@
-"""``hookline``: serve | api | worker | migrate | status."""
+"""``hookline``: serve | api | worker | migrate | status, and the developer commands
+(:mod:`app.developer`)."""
 
 import asyncio
 import gc
@@ -18,6 +19,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import ProgrammingError
 
 from app.db import asyncpg_dsn, create_engine, describe, resolve_database_url
+from app.developer import commands as developer_commands
+from app.developer import listen as developer_listen
 from app.embedded import EmbeddedDatabaseError
 from app.local_secrets import MissingSecret, with_local_secrets
 from app.logs import configure_logging
@@ -254,6 +257,10 @@ def migrate() -> None:
     url = _database(settings)
     _migrate(url)
     typer.echo(f"hookline: schema at head on {describe(url)}")
+
+
+developer_commands.register(cli)
+developer_listen.register(cli)
 
 
 def main() -> None:

@@ -122,7 +122,7 @@ def create_app(
     app.state.inbound_handler_names = known_names(settings.inbound_handlers)
     app.state.secret_box = SecretBox(settings.secret_key.get_secret_value())
     app.state.token_signer = TokenSigner(settings.secret_key.get_secret_value())
-    app.state.target_guard = TargetGuard(settings.allowed_target_networks, resolver)
+    app.state.target_guard = TargetGuard(settings.target_networks, resolver)
     app.add_middleware(
         BodyLimit,
         limit_for=lambda path: (

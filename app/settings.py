@@ -4,6 +4,7 @@ Settings are built at the entry point (CLI or app factory) and passed down; noth
 reads the environment at import time.
 """
 
+import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic import (
     IPvAnyNetwork,
     SecretStr,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -162,6 +164,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="CIDRs endpoints may reach despite the SSRF rules, e.g. 127.0.0.0/8.",
     )
+    local_listen: bool | None = Field(
+        default=None,
+        description="Let endpoints target this machine's loopback addresses (127.0.0.0/8, ::1), "
+        "for `hookline listen` on a laptop. Unset: on only for a laptop setup (embedded "
+        "database, API bound to loopback, no PUBLIC_URL). true needs a loopback HOST.",
+    )
     secret_rotation_grace: Seconds = Field(
         default=timedelta(hours=24),
         alias="HOOKLINE_SECRET_ROTATION_GRACE_SECONDS",
@@ -307,7 +315,50 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL, e.g. postgresql://user@host:5432/db")
         return value
 
+    @model_validator(mode="after")
+    def _local_listen_on_loopback(self) -> "Settings":
+        if self.local_listen and not _is_loopback(self.host):
+            raise ValueError(
+                "HOOKLINE_LOCAL_LISTEN needs the API bound to loopback (HOST 127.0.0.1, ::1 or "
+                f"localhost), not {self.host!r}: tenants of a server others reach must not "
+                "reach its loopback"
+            )
+        return self
+
+    @property
+    def listens_locally(self) -> bool:
+        """Whether endpoints may target loopback for ``hookline listen``. Off unless asked for,
+        or unless this is plainly a developer's machine: only there is every tenant the person
+        at the keyboard, who can reach its loopback anyway."""
+        if self.local_listen is not None:
+            return self.local_listen
+        return self.embedded and _is_loopback(self.host) and self.public_url is None
+
+    @property
+    def target_networks(self) -> list[IPvAnyNetwork]:
+        """Where endpoints may point despite the SSRF rules: the allow-list, and loopback when
+        :attr:`listens_locally`."""
+        if not self.listens_locally:
+            return list(self.allowed_target_networks)
+        return [*self.allowed_target_networks, *LOOPBACK_NETWORKS]
+
     @property
     def embedded(self) -> bool:
         """True when Hookline runs its own PostgreSQL under ``data_dir``."""
         return self.database_url is None
+
+
+#: What ``local_listen`` opens: this machine's loopback, nothing else.
+LOOPBACK_NETWORKS: list[IPvAnyNetwork] = [
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

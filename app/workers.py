@@ -64,7 +64,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
     """Every queue a worker serves, with its handler and claim options."""
     if settings.secret_key is None:
         raise ValueError("settings.secret_key is required to sign deliveries")
-    guard = TargetGuard(settings.allowed_target_networks)
+    guard = TargetGuard(settings.target_networks)
     policies = Policies.of_settings(settings)
     retry = policies.default.retry
     # One directory per process: the delivery consumers and fan-out share its refreshes.

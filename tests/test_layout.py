@@ -12,22 +12,27 @@ APP = Path(__file__).resolve().parent.parent / "app"
 PACKAGES = sorted(p.name for p in APP.iterdir() if (p / "__init__.py").exists())
 
 
+def _imported(module: Path) -> list[str]:
+    """The dotted names ``module`` imports."""
+    names = []
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return names
+
+
 def _imports() -> dict[str, set[str]]:
     """Package → the other packages of ``app`` its modules import."""
     graph: dict[str, set[str]] = defaultdict(set)
     for package in PACKAGES:
         for module in (APP / package).rglob("*.py"):
-            for node in ast.walk(ast.parse(module.read_text())):
-                names = []
-                if isinstance(node, ast.ImportFrom) and node.module:
-                    names = [node.module]
-                elif isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                for name in names:
-                    parts = name.split(".")
-                    if parts[0] == "app" and len(parts) > 1 and parts[1] in PACKAGES:
-                        if parts[1] != package:
-                            graph[package].add(parts[1])
+            for name in _imported(module):
+                parts = name.split(".")
+                if parts[0] == "app" and len(parts) > 1 and parts[1] in PACKAGES:
+                    if parts[1] != package:
+                        graph[package].add(parts[1])
     return graph
 
 
@@ -73,3 +78,12 @@ def test_no_feature_imports_the_pages() -> None:
     """The portal and the console are leaves: pages call features, never the other way."""
     graph = _imports()
     assert {p for p, imported in graph.items() if imported & {"portal", "console"}} <= {"console"}
+
+
+def test_the_client_imports_nothing_of_the_server() -> None:
+    """``hookline.client`` is what applications install to publish: it must not pull in the
+    server (``app``) or its database stack."""
+    server_only = {"app", "sqlalchemy", "asyncpg", "fastapi", "alembic", "uvicorn"}
+    for module in (APP.parent / "hookline").rglob("*.py"):
+        roots = {name.split(".")[0] for name in _imported(module)}
+        assert not roots & server_only, (module, roots & server_only)

@@ -69,7 +69,13 @@ class BatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+    # Items are checked one by one in the route (one bad item does not refuse the others), so
+    # the field takes any objects; its schema still says what an item is, for clients.
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        json_schema_extra={"items": BatchItemIn.model_json_schema()},
+    )
 
 
 class EventOut(BaseModel):

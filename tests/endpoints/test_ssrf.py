@@ -32,8 +32,11 @@ async def _resolver(host: str) -> list[IPAddress]:
 
 @pytest.fixture
 async def strict_client(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The API with no network allow-listed: the production default."""
-    strict = settings.model_copy(update={"allowed_target_networks": []})
+    """The API with no network allow-listed, on an external database: the production default
+    (on the embedded one, with the API on loopback, loopback targets are allowed for `hookline
+    listen`: tests/developer/test_local_listen.py)."""
+    update = {"allowed_target_networks": [], "database_url": database_url}
+    strict = settings.model_copy(update=update)
     app = create_app(strict, database_url=database_url, resolver=_resolver)
     async with serve_in_process(app) as client:
         yield client
