@@ -30,6 +30,7 @@ from app.queue.errors import is_connection_loss
 from app.queue.runtime import stop_on_signals
 from app.queue.supervision import watch_loops
 from app.settings import Settings
+from app.tracing import start_tracing
 from app.workers import build_runtime
 
 cli = typer.Typer(
@@ -199,7 +200,10 @@ async def _run_worker(settings: Settings, url: str) -> None:
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port)
     engine = create_engine(url)
-    runtime = build_runtime(settings, engine, url)
+    tracing = start_tracing(settings)
+    if tracing is not None:
+        tracing.begin()
+    runtime = build_runtime(settings, engine, url, tracing=tracing)
     watch_loops(runtime.watch)
     stop_on_signals(runtime)
     freeze_startup_objects()
@@ -207,6 +211,8 @@ async def _run_worker(settings: Settings, url: str) -> None:
         await runtime.run()
     finally:
         await engine.dispose()
+        if tracing is not None:
+            tracing.end()
 
 
 def freeze_startup_objects() -> None:

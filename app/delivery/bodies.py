@@ -4,6 +4,9 @@ An event fans out to many deliveries, retried many times, so its body is built o
 (least recently used first out). The fan-out hands over the rows it has just claimed, so in a
 process that both fans out and delivers, fresh deliveries find their body without a query; any
 other is loaded, a claimed batch's missing bodies in one query.
+
+An event published by a traced request also has its trace context (``traceparent``,
+``tracestate``: docs/observability.md), which its attempts continue; it is kept beside the body.
 """
 
 import uuid
@@ -21,9 +24,9 @@ from app.events.models import Event
 
 #: One statement for any number of events (an array, not an IN list of as many parameters),
 #: so each connection prepares it once.
-_LOAD = select(Event.id, Event.type, Event.data, Event.created_at).where(
-    Event.id == any_(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
-)
+_LOAD = select(
+    Event.id, Event.type, Event.data, Event.created_at, Event.traceparent, Event.tracestate
+).where(Event.id == any_(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
 
 
 class EventBodies:
@@ -31,15 +34,22 @@ class EventBodies:
         self._engine = engine
         self._size = size
         self._bodies: OrderedDict[uuid.UUID, bytes] = OrderedDict()
+        #: The trace contexts of the events kept that have one.
+        self._traces: dict[uuid.UUID, dict[str, str]] = {}
 
     def __getitem__(self, event_id: uuid.UUID) -> bytes:
         return self._bodies[event_id]
 
+    def trace_of(self, event_id: uuid.UUID) -> dict[str, str] | None:
+        """The W3C trace context the event was published in, if it was traced (kept events
+        only)."""
+        return self._traces.get(event_id)
+
     def remember(self, events: Iterable[Mapping[str, Any] | RowMapping]) -> None:
         """Keep the bodies of event rows already in hand (``id``, ``type``, ``data``,
-        ``created_at``)."""
+        ``created_at``, and ``traceparent`` and ``tracestate`` if selected)."""
         for event in events:
-            self._keep(event["id"], _body(event["type"], event["created_at"], event["data"]))
+            self._keep(event, _body(event["type"], event["created_at"], event["data"]))
 
     async def load(self, event_ids: Iterable[uuid.UUID]) -> None:
         """Build and keep the bodies of events not kept yet, in one query."""
@@ -52,14 +62,29 @@ class EventBodies:
         async with self._engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = await conn.execute(_LOAD, {"ids": list(missing)})
-            for row in rows:
-                self._keep(row.id, _body(row.type, row.created_at, row.data))
+            for row in rows.mappings():
+                self._keep(row, _body(row["type"], row["created_at"], row["data"]))
 
-    def _keep(self, event_id: uuid.UUID, body: bytes) -> None:
+    def _keep(self, event: Mapping[str, Any] | RowMapping, body: bytes) -> None:
+        event_id = event["id"]
         self._bodies[event_id] = body
         self._bodies.move_to_end(event_id)
+        trace = stored_trace(event)
+        if trace is not None:
+            self._traces[event_id] = trace
         while len(self._bodies) > self._size:
-            self._bodies.popitem(last=False)
+            evicted, _ = self._bodies.popitem(last=False)
+            if self._traces:
+                self._traces.pop(evicted, None)
+
+
+def stored_trace(event: Mapping[str, Any] | RowMapping) -> dict[str, str] | None:
+    """The W3C trace context an events row stores, as headers; None for an untraced event."""
+    traceparent = event.get("traceparent")
+    if traceparent is None:
+        return None
+    tracestate = event.get("tracestate")
+    return {"traceparent": traceparent} | ({"tracestate": tracestate} if tracestate else {})
 
 
 def _body(event_type: str, created_at: datetime, data: Any) -> bytes:
