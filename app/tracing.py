@@ -31,6 +31,17 @@ def start_tracing(
     return Tracing.start(settings, exporter=exporter)
 
 
+def unavailable(settings: Settings) -> str | None:
+    """Why tracing cannot start as configured (its packages are an optional extra), or None."""
+    if not settings.tracing_on:
+        return None
+    try:
+        import app.otel  # noqa: F401
+    except ImportError as exc:
+        return f"HOOKLINE_TRACING=otlp needs the otel extra (pip install 'hookline[otel]'): {exc}"
+    return None
+
+
 def publishing_context(request: Request) -> dict[str, str] | None:
     """The W3C trace context to store with the events ``request`` publishes (its server span's,
     whose parent is the publisher's ``traceparent`` if it sent one); None while tracing is off,

@@ -3,6 +3,7 @@ receivers on loopback, every finished span kept in memory by the SDK's own expor
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import uuid
@@ -337,3 +338,23 @@ def test_tracing_is_on_only_when_asked_and_not_disabled(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert Settings().tracing_on is on
+
+
+def test_tracing_without_its_packages_stops_the_command_with_one_line() -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['opentelemetry.sdk'] = None  # as if the otel extra were not installed\n"
+        "from app.cli import main\n"
+        "sys.argv = ['hookline', 'worker']\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOOKLINE_TRACING": "otlp"},
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("hookline: HOOKLINE_TRACING=otlp needs the otel extra")
+    assert "Traceback" not in done.stderr
