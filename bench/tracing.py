@@ -2,9 +2,10 @@
 
     python -m bench.tracing --rounds 3 --endpoints 10 --events 3000 --singles 2000
 
-Each round starts `hookline serve` twice on fresh databases, once with tracing off (the default)
-and once with ``HOOKLINE_TRACING=otlp`` exporting over OTLP/HTTP to a counting sink on loopback
-(the benchmarks' receiver, which answers every POST 200), alternating which goes first. Each
+Each round starts `hookline serve` three times on fresh databases: tracing off (the default),
+``HOOKLINE_TRACING=otlp`` exporting every trace over OTLP/HTTP to a counting sink on loopback
+(the benchmarks' receiver, which answers every POST 200), and the same sampling a tenth of the
+traces (``parentbased_traceidratio``, 0.1); the order is reversed every other round. Each
 measures single publishes (`--singles` over 4 connections: events/s and the server's CPU per
 publish) and then delivery throughput (`--endpoints` x `--events` through the batch API: steady
 deliveries/s and the server's CPU per 1,000 deliveries). It prints each round and the medians.
@@ -72,12 +73,15 @@ async def _measure(args: argparse.Namespace, settings: dict[str, str]) -> dict[s
 async def run(args: argparse.Namespace) -> None:
     sink_port = free_port()
     sink = await start_receiver(sink_port)
+    traced = {
+        "HOOKLINE_TRACING": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+    }
     modes = {
         "off": {},
-        "otlp": {
-            "HOOKLINE_TRACING": "otlp",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
-        },
+        "otlp": traced,
+        "10%": traced
+        | {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
     }
     results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
     try:
