@@ -33,6 +33,7 @@ from app.queue.errors import is_connection_loss
 from app.queue.runtime import stop_on_signals
 from app.queue.supervision import watch_loops
 from app.settings import Settings
+from app.tracing import start_tracing, unavailable
 from app.workers import build_runtime
 
 cli = typer.Typer(
@@ -64,9 +65,17 @@ def _settings(**overrides: object) -> Settings:
         fail(f"invalid configuration: {problems}")
 
 
+def _traced(settings: Settings) -> Settings:
+    """``settings``, once tracing (if on) is known to be able to start."""
+    problem = unavailable(settings)
+    if problem is not None:
+        fail(problem)
+    return settings
+
+
 def _env_name(location: tuple[int | str, ...]) -> str:
     name = "_".join(str(part) for part in location).upper()
-    return name if name.startswith("HOOKLINE_") else f"HOOKLINE_{name}"
+    return name if name.startswith(("HOOKLINE_", "OTEL_")) else f"HOOKLINE_{name}"
 
 
 #: What a failed first connection raises: refused, timed out, rejected, or a malformed URL.
@@ -168,7 +177,7 @@ def _serve_processes(settings: Settings, url: str, processes: int) -> None:
 def serve(host: HostOption = None, port: PortOption = None) -> None:
     """API and workers in one process; migrates first. No database URL: embedded PostgreSQL."""
     configure_logging()
-    settings = _settings(host=host, port=port)
+    settings = _traced(_settings(host=host, port=port))
     url = _database(settings)
     _migrate(url)
     _serve_http(_with_secrets(settings), url, run_workers=True)
@@ -179,7 +188,7 @@ def api(host: HostOption = None, port: PortOption = None, workers: WorkersOption
     """The REST API alone (scale it out; run `hookline migrate` first). `--workers N` runs N
     API processes on the port, to use N cores."""
     configure_logging()
-    settings = _settings(host=host, port=port)
+    settings = _traced(_settings(host=host, port=port))
     url = _database(settings)
     if workers == 1:
         _serve_http(_with_secrets(settings), url, run_workers=False)
@@ -191,7 +200,7 @@ def api(host: HostOption = None, port: PortOption = None, workers: WorkersOption
 def worker() -> None:
     """Queue workers alone; SIGTERM drains them gracefully."""
     configure_logging()
-    settings = _settings()
+    settings = _traced(_settings())
     url = _database(settings)
     # uvloop, as uvicorn uses for the API: the worker's event loop is a tenth of its CPU.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
@@ -202,7 +211,10 @@ async def _run_worker(settings: Settings, url: str) -> None:
     if settings.metrics_port is not None:
         start_http_server(settings.metrics_port)
     engine = create_engine(url)
-    runtime = build_runtime(settings, engine, url)
+    tracing = start_tracing(settings)
+    if tracing is not None:
+        tracing.begin()
+    runtime = build_runtime(settings, engine, url, tracing=tracing)
     watch_loops(runtime.watch)
     stop_on_signals(runtime)
     freeze_startup_objects()
@@ -210,6 +222,8 @@ async def _run_worker(settings: Settings, url: str) -> None:
         await runtime.run()
     finally:
         await engine.dispose()
+        if tracing is not None:
+            tracing.end()
 
 
 def freeze_startup_objects() -> None:

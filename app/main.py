@@ -6,6 +6,7 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -50,8 +51,12 @@ from app.settings import Settings
 from app.tenants.key_cache import KeyCache
 from app.tenants.policy_router import router as delivery_policy_router
 from app.tenants.router import router as tenants_router
+from app.tracing import start_tracing
 from app.web.tokens import TokenSigner
 from app.workers import build_runtime
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger("hookline.app")
 
@@ -65,14 +70,17 @@ def create_app(
     database_url: str,
     run_workers: bool = False,
     resolver: Resolver = resolve,
+    span_exporter: "SpanExporter | None" = None,
 ) -> FastAPI:
     """The API; with ``run_workers`` also every queue worker, in the same process and loop.
 
     ``settings`` must carry a secret key (see :func:`app.local_secrets.with_local_secrets`).
-    ``resolver`` is the DNS lookup the SSRF guard trusts.
+    ``resolver`` is the DNS lookup the SSRF guard trusts. With tracing on, spans go to
+    ``span_exporter`` instead of the OTLP exporter, when given (tests keep them in memory).
     """
     if settings.secret_key is None:
         raise ValueError("settings.secret_key is required")
+    tracing = start_tracing(settings, exporter=span_exporter)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,7 +102,11 @@ def create_app(
             ),
             watch,
         )
-        runtime = build_runtime(settings, engine, database_url, watch) if run_workers else None
+        if tracing is not None:
+            tracing.begin()
+        runtime = (
+            build_runtime(settings, engine, database_url, watch, tracing) if run_workers else None
+        )
         task = asyncio.create_task(runtime.run(), name="workers") if runtime else None
         if task is not None:
             task.add_done_callback(lambda done: _shut_down_if_crashed(app, done))
@@ -107,6 +119,8 @@ def create_app(
                 runtime.stop()
                 await task
             await engine.dispose()
+            if tracing is not None:
+                tracing.end()
 
     app = FastAPI(
         title="Hookline",
@@ -115,6 +129,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    #: The process's tracing (app/otel.py), None while off.
+    app.state.tracing = tracing
+    if tracing is not None:
+        tracing.instrument_app(app)
     #: Set when a component failed and the process is stopping because of it (exit non-zero).
     app.state.failed = False
     app.state.key_cache = KeyCache()

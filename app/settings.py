@@ -278,6 +278,23 @@ class Settings(BaseSettings):
         le=65535,
         description="`hookline worker` serves its own /metrics on this port when set.",
     )
+    tracing: Literal["off", "otlp"] = Field(
+        default="off",
+        description="`otlp`: OpenTelemetry traces of publishing, fan-out and every delivery "
+        "attempt, exported over OTLP/HTTP as the standard `OTEL_*` variables say "
+        "(docs/observability.md). `off`: the SDK is not even loaded.",
+    )
+    send_traceparent: bool = Field(
+        default=False,
+        description="With tracing on, send receivers the W3C `traceparent` (and `tracestate`) "
+        "of each attempt, so their own spans join the event's trace.",
+    )
+    otel_sdk_disabled: bool = Field(
+        default=False,
+        alias="OTEL_SDK_DISABLED",
+        description="The OpenTelemetry switch every SDK honours: `true` turns tracing off "
+        "whatever `HOOKLINE_TRACING` says.",
+    )
     attempt_retention: Retention = Field(
         default=timedelta(days=30),
         alias="HOOKLINE_ATTEMPT_RETENTION_SECONDS",
@@ -341,6 +358,12 @@ class Settings(BaseSettings):
         if not self.listens_locally:
             return list(self.allowed_target_networks)
         return [*self.allowed_target_networks, *LOOPBACK_NETWORKS]
+
+    @property
+    def tracing_on(self) -> bool:
+        """True when traces are recorded and exported (``HOOKLINE_TRACING=otlp``, and the SDK
+        not disabled with ``OTEL_SDK_DISABLED``)."""
+        return self.tracing == "otlp" and not self.otel_sdk_disabled
 
     @property
     def embedded(self) -> bool:

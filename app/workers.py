@@ -1,6 +1,9 @@
 """The worker side of Hookline: which queues a worker process serves, and with what handlers."""
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,6 +35,10 @@ from app.replays.queue import REPLAYS
 from app.replays.worker import ReplayHandler, ReplayLimits
 from app.settings import Settings
 
+if TYPE_CHECKING:  # imported only while tracing is on (app/tracing.py)
+    from app.delivery.tracing import DeliveryTracing
+    from app.otel import Tracing
+
 #: How long a delivery's outcome may wait for others before its batch is written
 #: (``ConsumerOptions.settle_linger``; measured in bench/README.md, "Scale-out").
 SETTLE_LINGER = timedelta(milliseconds=50)
@@ -49,19 +56,40 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
-def sender(settings: Settings, guard: TargetGuard) -> Sender:
-    """The delivery HTTP client ``HOOKLINE_SENDER`` names, with the attempt bounds."""
-    kind = Http11Sender if settings.sender == "http11" else AiohttpSender
-    return kind(
+def sender(
+    settings: Settings, guard: TargetGuard, tracing: "DeliveryTracing | None" = None
+) -> Sender:
+    """The delivery HTTP client ``HOOKLINE_SENDER`` names, with the attempt bounds; with
+    ``tracing``, an HTTP client span for each request."""
+    kind: Callable[..., Sender] = Http11Sender
+    if settings.sender == "aiohttp":  # traced by the aiohttp instrumentation's trace config
+        configs = () if tracing is None else tracing.aiohttp_trace_configs()
+        kind = partial(AiohttpSender, trace_configs=configs)
+    chosen = kind(
         guard,
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.request_timeout,
         body_limit=settings.response_body_bytes,
     )
+    if tracing is None or settings.sender == "aiohttp":
+        return chosen
+    return tracing.client_spans(chosen)
 
 
-def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
-    """Every queue a worker serves, with its handler and claim options."""
+def delivery_tracing(tracing: "Tracing | None") -> "DeliveryTracing | None":
+    """The fan-out's and the deliveries' spans, while tracing is on."""
+    if tracing is None:
+        return None
+    from app.delivery.tracing import DeliveryTracing  # OpenTelemetry: only when tracing is on
+
+    return DeliveryTracing(tracing)
+
+
+def bindings(
+    settings: Settings, engine: AsyncEngine, tracing: "Tracing | None" = None
+) -> list[Binding]:
+    """Every queue a worker serves, with its handler and claim options; ``tracing`` is the
+    process's (None while off)."""
     if settings.secret_key is None:
         raise ValueError("settings.secret_key is required to sign deliveries")
     guard = TargetGuard(settings.target_networks)
@@ -75,13 +103,15 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         policies=policies,
     )
     bodies = EventBodies(engine)
+    traced = delivery_tracing(tracing)
     context = DeliveryContext(
         engine=engine,
         directory=directory,
-        sender=sender(settings, guard),
+        sender=sender(settings, guard, traced),
         schedule=DeliverySchedule(retry, min_after_overload=settings.retry_min_after_overload),
         limiter=RateLimiter(),
         bodies=bodies,
+        tracing=traced,
     )
     share = max(1, settings.worker_concurrency // 4)
     # Fan-out inserts the fresh deliveries this process owns already claimed for its consumer.
@@ -109,7 +139,7 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
         # Fan-out is database work only: big batches, one transaction each.
         Binding(
             EVENTS,
-            FanOut(directory, bodies, handoff=handoff),
+            FanOut(directory, bodies, handoff=handoff, tracing=traced),
             ConsumerOptions(concurrency=500, retry=retry),
         ),
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),
@@ -137,13 +167,17 @@ def bindings(settings: Settings, engine: AsyncEngine) -> list[Binding]:
 
 
 def build_runtime(
-    settings: Settings, engine: AsyncEngine, database_url: str, watch: LoopWatch | None = None
+    settings: Settings,
+    engine: AsyncEngine,
+    database_url: str,
+    watch: LoopWatch | None = None,
+    tracing: "Tracing | None" = None,
 ) -> WorkerRuntime:
     return WorkerRuntime(
         engine,
         asyncpg_dsn(database_url),
         worker_config(settings),
-        bindings(settings, engine),
+        bindings(settings, engine, tracing),
         maintenance=retention_tasks(
             attempts=settings.attempt_retention, events=settings.event_retention
         ),

@@ -115,8 +115,16 @@ def _percentile(values: Sequence[float], fraction: float) -> float:
 class Hookline:
     """Hookline started as `hookline serve` on a throwaway database, with a receiver beside it."""
 
-    def __init__(self, args: argparse.Namespace, *, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        *,
+        workers: int | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        """``settings``: more environment for the Hookline processes."""
         self.args = args
+        self.settings = settings or {}
         #: Worker processes beside `hookline api` (None: `serve`, or one worker with --split).
         self.worker_count = workers if workers is not None else (1 if args.split else 0)
         self.api_port, receiver_port = free_port(), free_port()
@@ -132,6 +140,7 @@ class Hookline:
             "HOOKLINE_WORKER_CONCURRENCY": str(self.args.concurrency),
             "HOOKLINE_RESPONSE_BODY_BYTES": "256",
             "HOOKLINE_SENDER": self.args.sender,
+            **self.settings,
         }
         # --split: the API and the workers as separate processes, as deployed at scale
         self.process = await start_hookline(

@@ -10,6 +10,7 @@ default. This one stays for anything that sender does not do well enough somewhe
 import ipaddress
 import logging
 import socket
+from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -58,8 +59,11 @@ class AiohttpSender:
         connect_timeout: timedelta,
         total_timeout: timedelta,
         body_limit: int,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
+        """``trace_configs``: the OpenTelemetry instrumentation's, while tracing is on."""
         self._guard = guard
+        self._trace_configs = list(trace_configs)
         self._body_limit = body_limit
         self._timeout = aiohttp.ClientTimeout(
             total=total_timeout.total_seconds(), sock_connect=connect_timeout.total_seconds()
@@ -81,6 +85,7 @@ class AiohttpSender:
                 auto_decompress=False,  # the excerpt is bytes as sent; no decompression bombs
                 headers={"Accept-Encoding": "identity"},  # so receivers do not compress
                 skip_auto_headers=("User-Agent",),
+                trace_configs=self._trace_configs or None,
             )
         return self._session
 

@@ -7,6 +7,9 @@ last member), so no event is serialised twice, and a thin body is a few ids. The
 over the rows it has just claimed, so in a process that both fans out and delivers, fresh
 deliveries find their body without a query; any other is loaded, a claimed batch's missing
 bodies in one query.
+
+An event published by a traced request also has its trace context (``traceparent``,
+``tracestate``: docs/observability.md), which its attempts continue; it is kept in the body.
 """
 
 import uuid
@@ -26,9 +29,9 @@ from app.events.models import Event
 
 #: One statement for any number of events (an array, not an IN list of as many parameters),
 #: so each connection prepares it once.
-_LOAD = select(Event.id, Event.type, Event.data, Event.created_at).where(
-    Event.id == any_(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
-)
+_LOAD = select(
+    Event.id, Event.type, Event.data, Event.created_at, Event.traceparent, Event.tracestate
+).where(Event.id == any_(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class EventBody:
     envelope: bytes = field(repr=False)
     #: Where ``data`` begins in :attr:`envelope` (it runs to the closing brace).
     data_at: int = field(repr=False)
+    #: The W3C trace context of a traced publish (:func:`stored_trace`), else None.
+    trace: dict[str, str] | None = field(default=None, repr=False)
 
     def render(self, payload_format: PayloadFormat) -> bytes:
         """The body an endpoint with ``payload_format`` receives."""
@@ -69,11 +74,17 @@ class EventBodies:
     def __getitem__(self, event_id: uuid.UUID) -> EventBody:
         return self._bodies[event_id]
 
+    def trace_of(self, event_id: uuid.UUID) -> dict[str, str] | None:
+        """The W3C trace context the event was published in, if it was traced (kept events
+        only)."""
+        body = self._bodies.get(event_id)
+        return None if body is None else body.trace
+
     def remember(self, events: Iterable[Mapping[str, Any] | RowMapping]) -> None:
         """Keep the bodies of event rows already in hand (``id``, ``type``, ``data``,
-        ``created_at``)."""
+        ``created_at``, and ``traceparent`` and ``tracestate`` if selected)."""
         for event in events:
-            self._keep(_body(event["id"], event["type"], event["created_at"], event["data"]))
+            self._keep(_body(event))
 
     async def load(self, event_ids: Iterable[uuid.UUID]) -> None:
         """Build and keep the bodies of events not kept yet, in one query."""
@@ -86,8 +97,8 @@ class EventBodies:
         async with self._engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = await conn.execute(_LOAD, {"ids": list(missing)})
-            for row in rows:
-                self._keep(_body(row.id, row.type, row.created_at, row.data))
+            for row in rows.mappings():
+                self._keep(_body(row))
 
     def _keep(self, body: EventBody) -> None:
         self._bodies[body.id] = body
@@ -96,18 +107,28 @@ class EventBodies:
             self._bodies.popitem(last=False)
 
 
-def _body(event_id: uuid.UUID, event_type: str, created_at: datetime, data: Any) -> EventBody:
+def stored_trace(event: Mapping[str, Any] | RowMapping) -> dict[str, str] | None:
+    """The W3C trace context an events row stores, as headers; None for an untraced event."""
+    traceparent = event.get("traceparent")
+    if traceparent is None:
+        return None
+    tracestate = event.get("tracestate")
+    return {"traceparent": traceparent} | ({"tracestate": tracestate} if tracestate else {})
+
+
+def _body(event: Mapping[str, Any] | RowMapping) -> EventBody:
     """The envelope written member by member (what ``orjson.dumps`` of the dict writes, byte
     for byte), noting where ``data`` begins."""
-    timestamp = _iso_utc(created_at)
-    head = b'{"type":' + orjson.dumps(event_type) + b',"timestamp":'
+    timestamp = _iso_utc(event["created_at"])
+    head = b'{"type":' + orjson.dumps(event["type"]) + b',"timestamp":'
     head += orjson.dumps(timestamp) + b',"data":'
     return EventBody(
-        id=event_id,
-        type=event_type,
+        id=event["id"],
+        type=event["type"],
         timestamp=timestamp,
-        envelope=head + orjson.dumps(data) + b"}",
+        envelope=head + orjson.dumps(event["data"]) + b"}",
         data_at=len(head),
+        trace=stored_trace(event),
     )
 
 

@@ -14,10 +14,11 @@ after the refresh but before this transaction commits makes the insert fail its 
 the batch is fanned out again; that race was there before too.
 """
 
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,6 +34,9 @@ from app.queue.handoff import Handoff
 from app.queue.jobs import Done, Job, Outcome
 from app.queue.schema import JobStatus
 
+if TYPE_CHECKING:  # imported only while tracing is on (app/tracing.py)
+    from app.delivery.tracing import DeliveryTracing
+
 
 class FanOut(JobHandler):
     def __init__(
@@ -41,14 +45,17 @@ class FanOut(JobHandler):
         bodies: EventBodies,
         *,
         handoff: Handoff | None = None,
+        tracing: "DeliveryTracing | None" = None,
     ) -> None:
         """``handoff`` links to this process's fresh-delivery consumer; without one (a process
-        that does not deliver), every delivery goes in pending."""
+        that does not deliver), every delivery goes in pending. ``tracing``: a span for each
+        traced event's fan-out (None while tracing is off)."""
         self.directory = directory
         #: The delivery bodies this process keeps: fresh deliveries then need no query.
         self.bodies = bodies
         #: This process's fresh-delivery consumer, which runs the deliveries it owns at once.
         self.handoff = handoff or Handoff(DELIVERIES)
+        self.tracing = tracing
 
     async def handle(self, job: Job) -> Outcome:
         del job
@@ -58,7 +65,10 @@ class FanOut(JobHandler):
         events = [s.job.row for s in settled if s.status == JobStatus.DONE]
         if events:
             self.bodies.remember(events)
-            await fan_out(conn, self.directory, events, handoff=self.handoff)
+            started_ns = time.time_ns()
+            made = await fan_out(conn, self.directory, events, handoff=self.handoff)
+            if self.tracing is not None:
+                self.tracing.fanned_out(events, made, started_ns=started_ns)
 
     def after_settle(self, *, committed: bool) -> None:
         self.handoff.finish(committed=committed)
@@ -70,7 +80,7 @@ async def fan_out(
     events: Sequence[Any],
     *,
     handoff: Handoff,
-) -> None:
+) -> list[dict[str, Any]]:
     """Create the deliveries of ``events`` (rows of the events table) in ``conn``'s transaction:
     one per endpoint subscribed to the event's type that its channels and payload filter let
     through (:mod:`app.delivery.routing`), each with the attempts its endpoint's retry schedule
@@ -80,6 +90,7 @@ async def fan_out(
     owns) go in already claimed by the ``handoff``'s consumer, which sends them as soon as the
     transaction commits (see :class:`~app.queue.handoff.Handoff`; with no consumer attached,
     every delivery goes in pending). The caller calls ``handoff.finish`` when it has committed.
+    Returns the deliveries' rows.
     """
     await directory.refresh(conn)
     now = datetime.now(UTC)
@@ -118,6 +129,7 @@ async def fan_out(
         await conn.execute(
             event_set_filtered_out_many, {"ids": filtered_ids, "counts": filtered_counts}
         )
+    return deliveries
 
 
 def delivery_row(

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -40,6 +40,9 @@ from app.queue.errors import describe
 from app.queue.jobs import Dead, Done, Job, Outcome, Release, Retry
 from app.queue.schema import JobStatus
 from app.queue.text import ERROR_BYTES, safe_text
+
+if TYPE_CHECKING:  # imported only while tracing is on (app/tracing.py)
+    from app.delivery.tracing import DeliveryTracing
 
 log = logging.getLogger("hookline.delivery")
 
@@ -68,6 +71,8 @@ class DeliveryContext:
     limiter: RateLimiter
     bodies: EventBodies
     success_marks: health.SuccessMarks = field(default_factory=health.SuccessMarks)
+    #: A span per attempt; None while tracing is off.
+    tracing: "DeliveryTracing | None" = None
 
 
 def _sent_in_order(endpoint: EndpointConfig) -> bool:
@@ -113,9 +118,14 @@ class DeliveryHandler(JobHandler):
         await self.context.bodies.load({event_id})
         body = self.context.bodies[event_id].render(endpoint.payload_format)
         await self.context.limiter.wait_turn(endpoint_id, endpoint.rate_limit_per_second)
-        result = await self.context.sender.send(_request(endpoint, str(event_id), body))
+        request = _request(endpoint, str(event_id), body)
+        tracing = self.context.tracing
+        if tracing is None:
+            result = await self._send(job, request)
+        else:
+            trace = self.context.bodies.trace_of(event_id)
+            result = await tracing.attempt(job, trace, self._send(job, request))
         record = AttemptRecord(result=result, trigger=AttemptTrigger(job.row["next_trigger"]))
-        _log_attempt(job, result)
         if result.succeeded:
             return Done(detail=record)
         error = f"{result.error_class}: {result.error}"
@@ -132,6 +142,12 @@ class DeliveryHandler(JobHandler):
             retry=retry,
         )
         return Retry(error=error, delay=delay, detail=record)
+
+    async def _send(self, job: Job, request: Outbound) -> SendResult:
+        """One attempt, logged (inside its span when traced, so the line has its ids)."""
+        result = await self.context.sender.send(request)
+        _log_attempt(job, result)
+        return result
 
     def salvage(self, job: Job, outcome: Outcome, error: Exception) -> Outcome | None:
         """The verdict and its attempt row, without the receiver's words (the likely culprit)."""

@@ -29,6 +29,8 @@ RESERVED_HEADERS = frozenset(
         "connection",
         "host",
         "user-agent",
+        "traceparent",  # with tracing on, the attempt's trace context (docs/observability.md)
+        "tracestate",
     }
 )
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")

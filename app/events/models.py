@@ -66,6 +66,11 @@ class Event(QueueColumns[JobStatus], Base):
     #: Endpoints subscribed to its type that its channels or their payload filter left out,
     #: counted by the fan-out (see app/delivery/routing.py).
     filtered_out: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: The W3C trace context (``traceparent``, ``tracestate``) of the request that published
+    #: it, stored only while tracing is on (docs/observability.md): its fan-out and delivery
+    #: attempts join that trace. NULL when published untraced.
+    traceparent: Mapped[str | None] = mapped_column(Text)
+    tracestate: Mapped[str | None] = mapped_column(Text)
     #: The publishing transaction's id (``pg_current_xact_id()``): publish order, first key.
     xact: Mapped[int] = mapped_column(BigInteger, server_default=text(XACT_ID))
     #: Insert order (publish order's second key: within one transaction, a batch's order).

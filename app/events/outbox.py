@@ -34,6 +34,9 @@ class NewEvent:
     channels: Sequence[str] = ()
     #: The publisher's labels, string to string.
     metadata: Mapping[str, str] = field(default_factory=dict)
+    #: The W3C trace context it is published in (``traceparent``, maybe ``tracestate``), while
+    #: tracing is on: its fan-out and delivery attempts join that trace.
+    trace: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,9 @@ async def publish_on(
 
 
 def _event_row(tenant_id: uuid.UUID, event: NewEvent) -> dict[str, Any]:
-    """The events row of ``event``. Channels and metadata go in only when given (else the
-    columns' defaults apply): each value costs the insert CPU, and most events have neither."""
+    """The events row of ``event``. Channels, metadata and a trace context go in only when
+    given (else the columns' defaults apply): each value costs the insert CPU, and most events
+    have none."""
     row = {
         "tenant_id": tenant_id,
         "type": event.type,
@@ -102,6 +106,8 @@ def _event_row(tenant_id: uuid.UUID, event: NewEvent) -> dict[str, Any]:
         row["channels"] = list(event.channels)
     if event.metadata:
         row["metadata"] = dict(event.metadata)
+    if event.trace:
+        row.update(event.trace)
     return row
 
 
@@ -137,14 +143,15 @@ async def publish_alone(
     idempotency_key: str | None = None,
     channels: Sequence[str] = (),
     metadata: Mapping[str, str] | None = None,
+    trace: Mapping[str, str] | None = None,
 ) -> Published:
     """Publish one event as a statement of its own: it has committed when this returns.
 
     ``conn`` must be in autocommit (:data:`app.deps.OneStatement`); see
     :meth:`app.queue.queue.Queue.enqueue_alone` for why it bypasses SQLAlchemy's execution. The
-    row has ``id``, ``idempotency_key`` and :data:`ALONE_RETURNS`. Channels and metadata are
-    sent only when given (else the columns' defaults apply), so the common statement stays the
-    one it was.
+    row has ``id``, ``idempotency_key`` and :data:`ALONE_RETURNS`. Channels, metadata and a
+    trace context (:attr:`NewEvent.trace`) are sent only when given (else the columns' defaults
+    apply), so the common statement stays the one it was.
     """
     _refuse_unpublishable(type)
     row: dict[str, Any] = {
@@ -157,6 +164,8 @@ async def publish_alone(
         row["channels"] = list(channels)
     if metadata:
         row["metadata"] = orjson.dumps(metadata).decode()
+    if trace:
+        row.update(trace)
     enqueued = await EVENTS.enqueue_alone(conn, row, returning=ALONE_RETURNS)
     return Published(row=dict(enqueued.row), created=enqueued.created)
 

@@ -4,7 +4,7 @@ import uuid
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
 
 from app.deps import AppSettings, DbSession, OneStatement, OneStatementTenantId, TenantId
@@ -26,6 +26,7 @@ from app.events.schemas import (
     PublishedTypeOut,
 )
 from app.metrics import EVENTS_PUBLISHED
+from app.tracing import publishing_context
 
 router = APIRouter(prefix="/v1/events", tags=["events"], responses=problem_responses(401, 403, 422))
 
@@ -74,6 +75,7 @@ def _uuid_text(value: object) -> str:
     },
 )
 async def publish_event(
+    request: Request,
     body: EventIn,
     conn: OneStatement,
     tenant: OneStatementTenantId,
@@ -84,7 +86,10 @@ async def publish_event(
     ] = None,
 ) -> Response:
     """When the tenant's catalogue has the type with a schema and `validate`, `data` must
-    validate: else 422 naming each failing path (`data.customer.id`)."""
+    validate: else 422 naming each failing path (`data.customer.id`).
+
+    With tracing on (docs/observability.md), a W3C `traceparent` header makes the event's
+    fan-out and delivery attempts part of the caller's trace."""
     catalogue = await catalogue_of(conn, validators, tenant)  # cached: no read, as a rule
     errors = catalogue.errors(body.type, body.data)
     if errors:
@@ -101,6 +106,7 @@ async def publish_event(
         idempotency_key=idempotency_key,
         channels=body.channels,
         metadata=body.metadata,
+        trace=publishing_context(request),
     )
     if not published.created:
         return _published(published.row, status.HTTP_200_OK)
@@ -131,6 +137,7 @@ def _too_big(item: BatchItemIn, max_bytes: int) -> bool:
     responses=problem_responses(413),
 )
 async def publish_batch(
+    request: Request,
     body: BatchIn,
     session: DbSession,
     tenant: TenantId,
@@ -155,6 +162,7 @@ async def publish_batch(
                 valid.append((index, parsed))
     catalogue = await catalogue_of(session, validators, tenant)
     valid = _conforming(valid, catalogue, results)
+    trace = publishing_context(request)
     published = await publish_many(
         session,
         tenant,
@@ -165,6 +173,7 @@ async def publish_batch(
                 idempotency_key=i.idempotency_key,
                 channels=i.channels,
                 metadata=i.metadata,
+                trace=trace,
             )
             for _, i in valid
         ],
