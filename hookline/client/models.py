@@ -16,6 +16,8 @@ T = TypeVar("T")
 DeliveryStatus = Literal["pending", "sending", "succeeded", "failed", "skipped"]
 EndpointStatus = Literal["active", "paused", "disabled"]
 SigningAlgorithm = Literal["hmac", "ed25519"]
+PayloadFormat = Literal["envelope", "data", "thin"]
+LegacyScheme = Literal["github", "stripe"]
 
 
 class Response(BaseModel):
@@ -116,6 +118,12 @@ class EffectivePolicy(Response):
     source: PolicySources
 
 
+class LegacySignature(Response):
+    scheme: LegacyScheme
+    header: str
+    previous_secret_expires_at: datetime | None
+
+
 class Endpoint(Response):
     id: uuid.UUID
     url: str
@@ -138,6 +146,17 @@ class Endpoint(Response):
     timeout_seconds: float | None
     disable_after_seconds: int | None
     policy: EffectivePolicy
+    legacy_signature: LegacySignature | None
+    payload_format: PayloadFormat
+
+
+class LegacySignatureSettings(RequestBody):
+    """An extra GitHub- or Stripe-style signature; ``secret`` is write-only (left out: the stored
+    one is kept)."""
+
+    scheme: LegacyScheme
+    header: str | None = None
+    secret: str | None = None
 
 
 class _EndpointSettings(RequestBody):
@@ -155,6 +174,8 @@ class _EndpointSettings(RequestBody):
     retry_schedule: list[int] | None = None
     timeout_seconds: float | None = None
     disable_after_seconds: int | None = None
+    legacy_signature: LegacySignatureSettings | None = None
+    payload_format: PayloadFormat | None = None
 
 
 class EndpointCreate(_EndpointSettings):
