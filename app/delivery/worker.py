@@ -26,6 +26,7 @@ from app.delivery import health, sql
 from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointConfig, EndpointDirectory
 from app.delivery.models import AttemptOutcome, AttemptTrigger
+from app.delivery.oauth2 import BearerTokens
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import Outbound, Sender, SendResult
@@ -67,6 +68,8 @@ class DeliveryContext:
     schedule: DeliverySchedule
     limiter: RateLimiter
     bodies: EventBodies
+    #: Bearer tokens for endpoints with OAuth2 client credentials.
+    tokens: BearerTokens
     success_marks: health.SuccessMarks = field(default_factory=health.SuccessMarks)
 
 
@@ -99,6 +102,7 @@ class DeliveryHandler(JobHandler):
 
     async def close(self) -> None:
         await self.context.sender.close()
+        await self.context.tokens.close()
 
     async def handle(self, job: Job) -> Outcome:
         endpoint_id: uuid.UUID = job.row["endpoint_id"]
@@ -113,7 +117,11 @@ class DeliveryHandler(JobHandler):
         await self.context.bodies.load({event_id})
         body = self.context.bodies[event_id]
         await self.context.limiter.wait_turn(endpoint_id, endpoint.rate_limit_per_second)
-        result = await self.context.sender.send(_request(endpoint, str(event_id), body))
+        request = _request(endpoint, str(event_id), body)
+        if endpoint.oauth2 is None:
+            result = await self.context.sender.send(request)
+        else:
+            result = await self.context.tokens.send(self.context.sender, endpoint, request)
         record = AttemptRecord(result=result, trigger=AttemptTrigger(job.row["next_trigger"]))
         _log_attempt(job, result)
         if result.succeeded:

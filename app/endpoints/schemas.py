@@ -11,6 +11,7 @@ from app.delivery_policy import PolicyOverrides, PolicyView
 from app.endpoints.channels import EndpointChannels
 from app.endpoints.filters import is_filter
 from app.endpoints.models import EndpointStatus
+from app.endpoints.oauth2 import OAuth2In, OAuth2Out
 from app.endpoints.payload_filter import validate_filter
 from app.endpoints.signing_secret import SigningAlgorithm, validate_signing_secret
 from app.jsonsafety import JsonObject, StoredStr
@@ -150,6 +151,9 @@ class EndpointFields(BaseModel):
         default=None, description="A `whsec_...` secret to use; by default one is generated."
     )
     signing_algorithms: SigningAlgorithms = Field(default_factory=lambda: [SigningAlgorithm.HMAC])
+    oauth2: OAuth2In | None = Field(
+        default=None, description="OAuth2 client credentials; null: deliveries carry no token."
+    )
 
     @model_validator(mode="after")
     def _secret_needs_hmac(self) -> "EndpointFields":
@@ -180,6 +184,11 @@ class EndpointPatchFields(BaseModel):
         default=None, description="The channels to receive; null: every channel."
     )
     filter: PayloadFilter | None = Field(default=None, description="null removes the filter.")
+    oauth2: OAuth2In | None = Field(
+        default=None,
+        description="Replaces the OAuth2 client credentials (`client_secret` may be left out "
+        "to keep the stored one while `token_url` stays the same); null removes them.",
+    )
 
 
 class EndpointPatch(PolicyOverrides, EndpointPatchFields):
@@ -216,6 +225,10 @@ class EndpointFacts(BaseModel):
     filter: dict[str, Any] | None = Field(
         description="The payload filter events must match; null: none.",
         examples=[{"data.amount": {"$gte": 100}}],
+    )
+    oauth2: OAuth2Out | None = Field(
+        description="OAuth2 client credentials deliveries fetch a bearer token with (never "
+        "the client secret); null: none."
     )
     last_success_at: datetime | None = Field(description="When an attempt last succeeded.")
     failing_since: datetime | None = Field(

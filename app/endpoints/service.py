@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, refuse_timeout_over, tenant_policy
+from app.endpoints import oauth2
 from app.endpoints.custom_headers import seal_headers
 from app.endpoints.ed25519_key import public_key_of
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
@@ -44,13 +45,21 @@ async def create_endpoint(
     """``max_timeout``: the longest request timeout the operator allows."""
     refuse_timeout_over(body.timeout_seconds, max_timeout)
     await _check_url(guard, body.url)
-    values = body.model_dump(exclude={"metadata", "secret", "headers", "signing_algorithms"})
+    values = body.model_dump(
+        exclude={"metadata", "secret", "headers", "signing_algorithms", "oauth2"}
+    )
     endpoint_id = uuid7()
+    credentials = (
+        None
+        if body.oauth2 is None
+        else await oauth2.stored_form(guard, box, endpoint_id, body.oauth2, None)
+    )
     endpoint = Endpoint(
         id=endpoint_id,
         tenant_id=tenant_id,
         metadata_=body.metadata,
         sealed_headers=seal_headers(box, endpoint_id, body.headers),
+        oauth2=credentials,
         **values,
     )
     session.add(endpoint)
@@ -109,6 +118,11 @@ async def update_endpoint(
     )
     if "url" in changes:
         await _check_url(guard, changes["url"])
+    if changes.get("oauth2") is not None:  # checked before anything changes
+        assert patch.oauth2 is not None
+        changes["oauth2"] = await oauth2.stored_form(
+            guard, box, endpoint.id, patch.oauth2, endpoint.oauth2
+        )
     if "headers" in changes:  # checked before anything changes
         changes["sealed_headers"] = _merged_headers(
             box, endpoint, changes.pop("headers"), keep_headers
