@@ -39,14 +39,6 @@ class Clock:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[TokenServer]:
-    server = TokenServer()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def clock() -> Clock:
     return Clock()
 
@@ -94,13 +86,13 @@ async def _endpoint(
 
 
 async def test_the_grant_authenticates_with_http_basic(
-    server: TokenServer, tokens: BearerTokens
+    token_server: TokenServer, tokens: BearerTokens
 ) -> None:
-    endpoint = await _endpoint(server.token_url, scope="hooks:write", audience="https://api")
+    endpoint = await _endpoint(token_server.token_url, scope="hooks:write", audience="https://api")
 
     assert await tokens.token(endpoint) == "tok-1"
 
-    [request] = server.token_requests
+    [request] = token_server.token_requests
     assert request.form == {
         "grant_type": "client_credentials",
         "scope": "hooks:write",
@@ -112,22 +104,22 @@ async def test_the_grant_authenticates_with_http_basic(
 
 
 async def test_client_secret_post_sends_the_credentials_in_the_form(
-    server: TokenServer, tokens: BearerTokens
+    token_server: TokenServer, tokens: BearerTokens
 ) -> None:
-    endpoint = await _endpoint(server.token_url, auth_method="client_secret_post")
+    endpoint = await _endpoint(token_server.token_url, auth_method="client_secret_post")
 
     assert await tokens.token(endpoint) == "tok-1"
 
-    [request] = server.token_requests
+    [request] = token_server.token_requests
     assert request.basic is None
     assert request.form["client_id"] == CLIENT_ID
     assert request.form["client_secret"] == CLIENT_SECRET
 
 
 async def test_a_token_is_kept_until_shortly_before_it_expires(
-    server: TokenServer, tokens: BearerTokens, clock: Clock
+    token_server: TokenServer, tokens: BearerTokens, clock: Clock
 ) -> None:
-    endpoint = await _endpoint(server.token_url)
+    endpoint = await _endpoint(token_server.token_url)
 
     first = await tokens.token(endpoint)
     clock.now += 3600 - 60 - 1  # a minute early, an hour's token
@@ -136,7 +128,7 @@ async def test_a_token_is_kept_until_shortly_before_it_expires(
     renewed = await tokens.token(endpoint)
 
     assert (first, still, renewed) == ("tok-1", "tok-1", "tok-2")
-    assert len(server.token_requests) == 2
+    assert len(token_server.token_requests) == 2
 
 
 @pytest.mark.parametrize(
@@ -150,10 +142,10 @@ async def test_a_token_is_kept_until_shortly_before_it_expires(
     ],
 )
 async def test_a_tokens_lifetime_follows_expires_in_within_bounds(
-    server: TokenServer, tokens: BearerTokens, clock: Clock, expires_in: Any, used_for: float
+    token_server: TokenServer, tokens: BearerTokens, clock: Clock, expires_in: Any, used_for: float
 ) -> None:
-    server.expires_in = expires_in
-    endpoint = await _endpoint(server.token_url)
+    token_server.expires_in = expires_in
+    endpoint = await _endpoint(token_server.token_url)
 
     await tokens.token(endpoint)
     clock.now += used_for - 0.5
@@ -165,40 +157,42 @@ async def test_a_tokens_lifetime_follows_expires_in_within_bounds(
 
 
 async def test_concurrent_deliveries_share_one_fetch(
-    server: TokenServer, tokens: BearerTokens
+    token_server: TokenServer, tokens: BearerTokens
 ) -> None:
-    server.gate = asyncio.Event()
-    endpoint = await _endpoint(server.token_url)
+    token_server.gate = asyncio.Event()
+    endpoint = await _endpoint(token_server.token_url)
 
     waiting = [asyncio.create_task(tokens.token(endpoint)) for _ in range(20)]
-    await server.wait_for_token_requests(1)
-    server.gate.set()
+    await token_server.wait_for_token_requests(1)
+    token_server.gate.set()
     got = await asyncio.gather(*waiting)
 
     assert got == ["tok-1"] * 20
-    assert len(server.token_requests) == 1
+    assert len(token_server.token_requests) == 1
 
 
 async def test_a_cancelled_delivery_does_not_cancel_the_shared_fetch(
-    server: TokenServer, tokens: BearerTokens
+    token_server: TokenServer, tokens: BearerTokens
 ) -> None:
-    server.gate = asyncio.Event()
-    endpoint = await _endpoint(server.token_url)
+    token_server.gate = asyncio.Event()
+    endpoint = await _endpoint(token_server.token_url)
     cancelled = asyncio.create_task(tokens.token(endpoint))
     other = asyncio.create_task(tokens.token(endpoint))
-    await server.wait_for_token_requests(1)
+    await token_server.wait_for_token_requests(1)
 
     cancelled.cancel()
-    server.gate.set()
+    token_server.gate.set()
 
     assert await other == "tok-1"
-    assert len(server.token_requests) == 1
+    assert len(token_server.token_requests) == 1
 
 
-async def test_new_credentials_fetch_a_new_token(server: TokenServer, tokens: BearerTokens) -> None:
+async def test_new_credentials_fetch_a_new_token(
+    token_server: TokenServer, tokens: BearerTokens
+) -> None:
     endpoint_id = uuid.uuid4()
-    before = await _endpoint(server.token_url, endpoint_id)
-    after = await _endpoint(server.token_url, endpoint_id)  # the same secret, sealed anew
+    before = await _endpoint(token_server.token_url, endpoint_id)
+    after = await _endpoint(token_server.token_url, endpoint_id)  # the same secret, sealed anew
 
     assert await tokens.token(before) == "tok-1"
     assert await tokens.token(after) == "tok-2"
@@ -206,9 +200,9 @@ async def test_new_credentials_fetch_a_new_token(server: TokenServer, tokens: Be
 
 
 async def test_a_refused_token_is_dropped_but_a_newer_one_is_kept(
-    server: TokenServer, tokens: BearerTokens
+    token_server: TokenServer, tokens: BearerTokens
 ) -> None:
-    endpoint = await _endpoint(server.token_url)
+    endpoint = await _endpoint(token_server.token_url)
     old = await tokens.token(endpoint)
 
     tokens.invalidate(endpoint.id, old)
@@ -238,27 +232,27 @@ async def test_a_refused_token_is_dropped_but_a_newer_one_is_kept(
     ],
 )
 async def test_a_token_server_answer_that_is_no_token_is_refused_clearly(
-    server: TokenServer, tokens: BearerTokens, answer: Answer, reason: str
+    token_server: TokenServer, tokens: BearerTokens, answer: Answer, reason: str
 ) -> None:
-    server.answers.append(answer)
-    endpoint = await _endpoint(server.token_url)
+    token_server.answers.append(answer)
+    endpoint = await _endpoint(token_server.token_url)
 
     with pytest.raises(TokenRefused) as refused:
         await tokens.token(endpoint)
 
     assert reason in str(refused.value)
-    assert str(refused.value).startswith(f"token request to {server.token_url} failed")
+    assert str(refused.value).startswith(f"token request to {token_server.token_url} failed")
     assert await tokens.token(endpoint) == "tok-1"  # a failure is not cached
 
 
 async def test_a_secret_echoed_by_the_token_server_is_masked(
-    server: TokenServer, tokens: BearerTokens
+    token_server: TokenServer, tokens: BearerTokens
 ) -> None:
     description = f"bad secret {CLIENT_SECRET}".encode()
-    server.answers.append(
+    token_server.answers.append(
         Answer(401, b'{"error": "invalid_client", "error_description": "' + description + b'"}')
     )
-    endpoint = await _endpoint(server.token_url)
+    endpoint = await _endpoint(token_server.token_url)
 
     with pytest.raises(TokenRefused) as refused:
         await tokens.token(endpoint)
@@ -268,9 +262,9 @@ async def test_a_secret_echoed_by_the_token_server_is_masked(
 
 
 async def test_a_token_url_on_a_blocked_address_is_refused_at_connect_time(
-    server: TokenServer, clock: Clock
+    token_server: TokenServer, clock: Clock
 ) -> None:
-    endpoint = await _endpoint(server.token_url)  # allowed when it was saved
+    endpoint = await _endpoint(token_server.token_url)  # allowed when it was saved
     tokens = BearerTokens(_sender(TargetGuard([])), user_agent="test", clock=clock)
 
     with pytest.raises(TokenRefused) as refused:
@@ -278,17 +272,17 @@ async def test_a_token_url_on_a_blocked_address_is_refused_at_connect_time(
     await tokens.close()
 
     assert "blocked_address" in str(refused.value)
-    assert server.token_requests == []
+    assert token_server.token_requests == []
 
 
 async def test_a_secret_that_does_not_open_is_refused(
-    server: TokenServer, tokens: BearerTokens
+    token_server: TokenServer, tokens: BearerTokens
 ) -> None:
-    endpoint = await _endpoint(server.token_url)
+    endpoint = await _endpoint(token_server.token_url)
     stored = orjson.loads(endpoint.oauth2 or "")
-    stored["token_url"] = server.base_url + "/elsewhere"  # the binding no longer matches
+    stored["token_url"] = token_server.base_url + "/elsewhere"  # the binding no longer matches
     tampered = dataclasses.replace(endpoint, oauth2=orjson.dumps(stored).decode())
 
     with pytest.raises(TokenRefused, match="cannot be decrypted"):
         await tokens.token(tampered)
-    assert server.token_requests == []
+    assert token_server.token_requests == []

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, unquote_plus
 
 from aiohttp import web
 
+from tests.delivery.receiver import serve_app
+
 CLIENT_ID = "hookline-test"
 CLIENT_SECRET = "cs_9f3a:7b/very+secret"
 
@@ -63,12 +65,7 @@ class TokenServer:
         app = web.Application()
         app.router.add_post("/token", self._token)
         app.router.add_post("/hooks", self._hook)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve_app(app)
 
     async def stop(self) -> None:
         if self.gate is not None:

@@ -1,9 +1,7 @@
 """OAuth2 client credentials on an endpoint: the secret is write-only and sealed, the token URL
 passes the SSRF rules and needs https, and a new token URL needs the secret again."""
 
-import ipaddress
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,10 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.crypto import SecretBox
 from app.endpoints.oauth2 import open_client_secret
-from app.endpoints.ssrf import IPAddress, resolve
-from app.main import create_app
-from app.settings import Settings
-from tests.conftest import serve_in_process
+from tests.endpoints.conftest import INTERNAL_NAME
 from tests.factories import make_endpoint, make_tenant
 
 SECRET = "cs_live_6d1f0c_never_shown"
@@ -174,26 +169,11 @@ async def test_bad_oauth2_fields_are_refused_naming_the_field(
     assert listed.json()["data"] == []
 
 
-async def _resolver(host: str) -> list[IPAddress]:
-    if host == "auth.internal.example":
-        return [ipaddress.ip_address("10.1.2.3")]
-    return await resolve(host)
-
-
-@pytest.fixture
-async def strict_client(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The API with no network allow-listed: the production default."""
-    strict = settings.model_copy(update={"allowed_target_networks": []})
-    app = create_app(strict, database_url=database_url, resolver=_resolver)
-    async with serve_in_process(app) as client:
-        yield client
-
-
 @pytest.mark.parametrize(
     ("token_url", "message"),
     [
         ("https://169.254.169.254/token", "not public"),
-        ("https://auth.internal.example/token", "not public"),
+        (f"https://{INTERNAL_NAME}/token", "not public"),
         ("https://[::ffff:127.0.0.1]/token", "not public"),
         (f"http://{PUBLIC}/token", "must be an https:// URL"),
     ],
