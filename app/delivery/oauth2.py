@@ -75,13 +75,16 @@ class BearerTokens:
         watch = Stopwatch()
         try:
             token = await self.token(endpoint)
-            result = await sender.send(_with_bearer(request, token))
-            if result.status_code != 401:
-                return result
-            self.invalidate(endpoint.id, token)
-            token = await self.token(endpoint)
         except TokenRefused as exc:
             return watch.failure(ERROR_CLASS, str(exc))
+        result = await sender.send(_with_bearer(request, token))
+        if result.status_code != 401:
+            return result
+        self.invalidate(endpoint.id, token)
+        try:
+            token = await self.token(endpoint)
+        except TokenRefused as exc:
+            return watch.failure(ERROR_CLASS, f"the receiver answered 401, then {exc}")
         retried = await sender.send(_with_bearer(request, token))
         if retried.status_code != 401:
             return retried

@@ -59,7 +59,15 @@ TokenUrl = Annotated[
         examples=["https://auth.example.com/oauth2/token"],
     ),
 ]
-ClientId = Annotated[StoredStr, Field(min_length=1, max_length=255, examples=["hookline-acme"])]
+ClientId = Annotated[
+    StoredStr,
+    Field(
+        min_length=1,
+        max_length=255,
+        description="The client id the authorization server issued for Hookline.",
+        examples=["hookline-acme"],
+    ),
+]
 Scope = Annotated[
     StoredStr,
     Field(

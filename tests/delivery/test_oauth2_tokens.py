@@ -18,6 +18,7 @@ from app.delivery.http import Http11Sender
 from app.delivery.oauth2 import BearerTokens
 from app.delivery.oauth2_token import TOKEN_BODY_BYTES, TokenRefused
 from app.delivery.policy import Policies
+from app.delivery.sender import Outbound
 from app.endpoints.models import EndpointStatus
 from app.endpoints.oauth2 import OAuth2In, stored_form
 from app.endpoints.ssrf import TargetGuard
@@ -286,3 +287,23 @@ async def test_a_secret_that_does_not_open_is_refused(
     with pytest.raises(TokenRefused, match="cannot be decrypted"):
         await tokens.token(tampered)
     assert token_server.token_requests == []
+
+
+async def test_a_failed_refresh_after_a_401_is_an_oauth2_failure(
+    token_server: TokenServer, tokens: BearerTokens
+) -> None:
+    endpoint = await _endpoint(token_server.token_url)
+    await tokens.token(endpoint)
+    token_server.revoked.add("tok-1")
+    token_server.answers.append(Answer(503))
+    sender = _sender()
+
+    request = Outbound(url=token_server.receiver_url, headers={}, body=b"{}")
+    result = await tokens.send(sender, endpoint, request)
+    await sender.close()
+
+    assert result.error_class == "oauth2"
+    assert result.error is not None
+    assert result.error.startswith("the receiver answered 401, then token request to")
+    assert "HTTP 503" in result.error
+    assert token_server.deliveries == ["Bearer tok-1"]
