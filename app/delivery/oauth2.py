@@ -130,11 +130,13 @@ class BearerTokens:
 
     def _landed(self, endpoint_id: uuid.UUID, flight: _Flight) -> None:
         """A fetch ended: cache its token, unless newer credentials have a fetch of their own."""
+        task = flight.task
+        # Reading the exception marks it seen, even when every waiter has gone.
+        failed = task.cancelled() or task.exception() is not None
         if self._flights.get(endpoint_id) is not flight:
             return
         del self._flights[endpoint_id]
-        task = flight.task
-        if task.cancelled() or task.exception() is not None:
+        if failed:
             return  # every waiter has the error; the next delivery tries again
         self._prune()
         self._cached[endpoint_id] = task.result()
