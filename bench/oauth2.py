@@ -33,7 +33,7 @@ from app.endpoints.ssrf import TargetGuard
 from app.settings import Settings
 from bench.delivery import BODY
 from bench.processes import free_port, start_receiver, stop
-from bench.sender import HEADERS, _cpu_per_request
+from bench.sender import HEADERS, _cpu_per_request, arguments, report
 from bench.sender import _sender as _cpu_of_sender
 
 GUARD = TargetGuard([ipaddress.ip_network("127.0.0.0/8")])
@@ -114,27 +114,15 @@ async def run(args: argparse.Namespace) -> None:
             n, c = args.requests, args.concurrency
             measured["Http11Sender"].append(await _cpu_of_sender(_http11(), url, n, c))
             measured["+ cached bearer token"].append(await _with_token(endpoint, n, c))
-            ceiling = measured["Http11Sender"][-1]
-            for name, values in measured.items():
-                print(
-                    f"round {round_}  {name:22} {values[-1]:7.1f} CPU-µs/request  "
-                    f"{values[-1] / ceiling:5.2f}x"
-                )
+            report(f"round {round_}", {name: values[-1] for name, values in measured.items()})
     finally:
         await runner.cleanup()
         await stop(receiver)
-    ceiling = statistics.median(measured["Http11Sender"])
-    for name, values in measured.items():
-        middle = statistics.median(values)
-        print(f"median   {name:22} {middle:7.1f} CPU-µs/request  {middle / ceiling:5.2f}x")
+    report("median  ", {name: statistics.median(values) for name, values in measured.items()})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=20_000)
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=3)
-    asyncio.run(run(parser.parse_args()))
+    asyncio.run(run(arguments(__doc__.splitlines()[0])))
 
 
 if __name__ == "__main__":
