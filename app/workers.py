@@ -14,12 +14,14 @@ from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointDirectory
 from app.delivery.fanout import FanOut
 from app.delivery.http import Http11Sender
+from app.delivery.oauth2 import BearerTokens
+from app.delivery.oauth2_token import TOKEN_BODY_BYTES
 from app.delivery.policy import Policies
 from app.delivery.queue import DELIVERIES
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import Sender
-from app.delivery.worker import DeliveryContext, DeliveryHandler
+from app.delivery.worker import USER_AGENT, DeliveryContext, DeliveryHandler
 from app.endpoints.ssrf import TargetGuard
 from app.events.outbox import EVENTS
 from app.inbound.handlers import registered
@@ -57,9 +59,14 @@ def worker_config(settings: Settings) -> WorkerConfig:
 
 
 def sender(
-    settings: Settings, guard: TargetGuard, tracing: "DeliveryTracing | None" = None
+    settings: Settings,
+    guard: TargetGuard,
+    tracing: "DeliveryTracing | None" = None,
+    *,
+    body_limit: int | None = None,
 ) -> Sender:
-    """The delivery HTTP client ``HOOKLINE_SENDER`` names, with the attempt bounds; with
+    """The delivery HTTP client ``HOOKLINE_SENDER`` names, with the attempt bounds, reading
+    ``body_limit`` bytes of a response (by default ``HOOKLINE_RESPONSE_BODY_BYTES``); with
     ``tracing``, an HTTP client span for each request."""
     kind: Callable[..., Sender] = Http11Sender
     if settings.sender == "aiohttp":  # traced by the aiohttp instrumentation's trace config
@@ -69,7 +76,7 @@ def sender(
         guard,
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.request_timeout,
-        body_limit=settings.response_body_bytes,
+        body_limit=body_limit or settings.response_body_bytes,
     )
     if tracing is None or settings.sender == "aiohttp":
         return chosen
@@ -112,6 +119,10 @@ def bindings(
         limiter=RateLimiter(),
         bodies=bodies,
         tracing=traced,
+        # Token responses are read whole (one byte past the cap shows a larger one).
+        tokens=BearerTokens(
+            sender(settings, guard, body_limit=TOKEN_BODY_BYTES + 1), user_agent=USER_AGENT
+        ),
     )
     share = max(1, settings.worker_concurrency // 4)
     # Fan-out inserts the fresh deliveries this process owns already claimed for its consumer.

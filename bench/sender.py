@@ -94,26 +94,29 @@ async def run(args: argparse.Namespace) -> None:
                 await _sender(AiohttpSender(guard, **bounds), url, n, c)
             )
             measured["Http11Sender"].append(await _sender(Http11Sender(guard, **bounds), url, n, c))
-            bare = measured["bare aiohttp"][-1]
-            for name, values in measured.items():
-                print(
-                    f"round {round_}  {name:14} {values[-1]:7.1f} CPU-µs/request  "
-                    f"{values[-1] / bare:5.2f}x bare"
-                )
+            report(f"round {round_}", {name: values[-1] for name, values in measured.items()})
     finally:
         await stop(receiver)
-    bare = statistics.median(measured["bare aiohttp"])
-    for name, values in measured.items():
-        middle = statistics.median(values)
-        print(f"median   {name:14} {middle:7.1f} CPU-µs/request  {middle / bare:5.2f}x bare")
+    report("median  ", {name: statistics.median(values) for name, values in measured.items()})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def report(label: str, cpu: dict[str, float]) -> None:
+    """CPU-µs per request of each client, and its ratio to the first (the ceiling)."""
+    ceiling = next(iter(cpu.values()))
+    for name, micros in cpu.items():
+        print(f"{label}  {name:22} {micros:7.1f} CPU-µs/request  {micros / ceiling:5.2f}x")
+
+
+def arguments(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
-    asyncio.run(run(parser.parse_args()))
+    return parser.parse_args()
+
+
+def main() -> None:
+    asyncio.run(run(arguments(__doc__.splitlines()[0])))
 
 
 if __name__ == "__main__":

@@ -35,9 +35,10 @@ merged with its tenant's defaults in the same statement. A change to a tenant's 
 the ``config_xid`` of each of its endpoints (a trigger), and creating an endpoint waits for such
 a change in flight (a share lock on the tenant's row), so the argument above holds for them too.
 
-Secrets, header values and legacy signature keys are decrypted, and payload filters compiled,
-on first use, once per version of an endpoint (a refresh that re-reads an unchanged endpoint
-keeps its decrypted version), not on every load.
+Secrets, header values, legacy signature keys and OAuth2 client secrets are decrypted, and
+payload filters compiled, on first use, once per version of an endpoint (a refresh that re-reads
+an unchanged endpoint keeps its decrypted version), not on every load. Every column workers use
+moves ``config_xid`` (a test holds the trigger to the columns read here).
 The key sets claims filter by are kept up to date as endpoints change, not rebuilt per claim,
 and subscriptions are indexed per tenant (:mod:`app.delivery.subscriptions`).
 """
@@ -63,6 +64,7 @@ from app.delivery.subscriptions import SubscriptionIndex
 from app.endpoints.custom_headers import open_headers
 from app.endpoints.legacy_signature import LegacySigner, open_signer
 from app.endpoints.models import EndpointStatus, PayloadFormat
+from app.endpoints.oauth2 import ClientCredentials, open_credentials
 from app.endpoints.payload_filter import Node, compile_stored
 from app.queue.ring import bucket_for
 from app.settings import Settings
@@ -83,6 +85,7 @@ _SNAPSHOT = """
 _ENDPOINTS = """
     SELECT e.id, false AS deleted, e.tenant_id, e.url, e.event_types,
            e.sealed_headers::text AS sealed_headers, e.channels, e.filter::text AS filter,
+           e.oauth2::text AS oauth2,
            e.status, e.rate_limit_per_second, e.ordered, e.config_xid,
            e.legacy_signature::text AS legacy_signature, e.payload_format,
            s.ids AS secret_ids, s.ciphertexts AS secret_ciphertexts,
@@ -112,7 +115,7 @@ _CHANGED_SINCE = text(
         WHERE e.config_xid >= :since OR e.config_xid = ANY(CAST(:pending AS bigint[]))
         UNION ALL
         SELECT d.endpoint_id, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL
         FROM endpoint_tombstones AS d
         WHERE d.deleted_xid >= :since OR d.deleted_xid = ANY(CAST(:pending AS bigint[]))
@@ -167,6 +170,9 @@ class EndpointConfig:
     payload_format: PayloadFormat = PayloadFormat.ENVELOPE
     #: ``endpoints.legacy_signature`` as JSON text (None: none): decrypted on first use.
     legacy_signature: str | None = field(default=None, repr=False, compare=False)
+    #: ``endpoints.oauth2`` as JSON text (None: no OAuth2); its client secret is decrypted on
+    #: first use. The text itself tells credential versions apart (a re-sealed secret differs).
+    oauth2: str | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def key(self) -> str:
@@ -194,6 +200,13 @@ class EndpointConfig:
         if self.legacy_signature is None:
             return None
         return open_signer(self.box, self.id, orjson.loads(self.legacy_signature))
+
+    @cached_property
+    def oauth2_credentials(self) -> ClientCredentials | None:
+        """The OAuth2 client credentials, decrypted (once per version); None without them."""
+        if self.oauth2 is None:
+            return None
+        return open_credentials(self.box, self.id, orjson.loads(self.oauth2))
 
     @cached_property
     def _opened_secrets(self) -> tuple[tuple[str, float | None], ...]:
@@ -389,6 +402,7 @@ class EndpointDirectory:
             filter=row.filter,
             payload_format=PayloadFormat(row.payload_format),
             legacy_signature=row.legacy_signature,
+            oauth2=row.oauth2,
             sealed_secrets=tuple(
                 SealedSecret(id=i, ciphertext=c, expires_at=_unix(e))
                 for i, c, e in zip(

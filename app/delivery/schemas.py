@@ -49,7 +49,8 @@ class AttemptOut(BaseModel):
     error_class: str | None = Field(
         description="`timeout`, `connection_refused`, `connection_reset`, `dns`, `tls`, "
         "`blocked_address`, `redirect`, `http_status`, `protocol` (the response was not valid "
-        "HTTP) or `network`; null on success."
+        "HTTP), `network` or `oauth2` (no OAuth2 token could be obtained: the receiver was not "
+        "contacted); null on success."
     )
     error: str | None = Field(description="What went wrong, in at most 1 KiB.")
     outcome: AttemptOutcome

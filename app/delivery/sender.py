@@ -48,7 +48,8 @@ class SendResult:
     body: str | None = None
     #: ``timeout``, ``connection_refused``, ``connection_reset``, ``dns``, ``tls``,
     #: ``blocked_address``, ``redirect``, ``http_status``, ``protocol`` (the response was not
-    #: valid HTTP) or ``network``; None on success.
+    #: valid HTTP) or ``network``; None on success. The worker adds ``oauth2`` (no token could
+    #: be obtained, :mod:`app.delivery.oauth2`).
     error_class: str | None = None
     #: Safe text, at most ``ERROR_BYTES``.
     error: str | None = None

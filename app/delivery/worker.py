@@ -26,6 +26,7 @@ from app.delivery import health, sql
 from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointConfig, EndpointDirectory
 from app.delivery.models import AttemptOutcome, AttemptTrigger
+from app.delivery.oauth2 import BearerTokens
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.schedule import DeliverySchedule
 from app.delivery.sender import Outbound, Sender, SendResult
@@ -70,6 +71,8 @@ class DeliveryContext:
     schedule: DeliverySchedule
     limiter: RateLimiter
     bodies: EventBodies
+    #: Bearer tokens for endpoints with OAuth2 client credentials.
+    tokens: BearerTokens
     success_marks: health.SuccessMarks = field(default_factory=health.SuccessMarks)
     #: A span per attempt; None while tracing is off.
     tracing: "DeliveryTracing | None" = None
@@ -104,6 +107,7 @@ class DeliveryHandler(JobHandler):
 
     async def close(self) -> None:
         await self.context.sender.close()
+        await self.context.tokens.close()
 
     async def handle(self, job: Job) -> Outcome:
         endpoint_id: uuid.UUID = job.row["endpoint_id"]
@@ -121,10 +125,10 @@ class DeliveryHandler(JobHandler):
         request = _request(endpoint, str(event_id), body)
         tracing = self.context.tracing
         if tracing is None:
-            result = await self._send(job, request)
+            result = await self._send(job, endpoint, request)
         else:
             trace = self.context.bodies.trace_of(event_id)
-            result = await tracing.attempt(job, trace, self._send(job, request))
+            result = await tracing.attempt(job, trace, self._send(job, endpoint, request))
         record = AttemptRecord(result=result, trigger=AttemptTrigger(job.row["next_trigger"]))
         if result.succeeded:
             return Done(detail=record)
@@ -143,9 +147,13 @@ class DeliveryHandler(JobHandler):
         )
         return Retry(error=error, delay=delay, detail=record)
 
-    async def _send(self, job: Job, request: Outbound) -> SendResult:
-        """One attempt, logged (inside its span when traced, so the line has its ids)."""
-        result = await self.context.sender.send(request)
+    async def _send(self, job: Job, endpoint: EndpointConfig, request: Outbound) -> SendResult:
+        """One attempt, with a bearer token for OAuth2 endpoints, logged (inside its span when
+        traced, so the line has its ids)."""
+        if endpoint.oauth2 is None:
+            result = await self.context.sender.send(request)
+        else:
+            result = await self.context.tokens.send(self.context.sender, endpoint, request)
         _log_attempt(job, result)
         return result
 

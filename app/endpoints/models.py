@@ -88,6 +88,9 @@ class Endpoint(Base):
     channels: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     #: A payload filter over the event (see app/endpoints/payload_filter.py); NULL: none.
     filter: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    #: OAuth2 client credentials deliveries fetch a bearer token with, the client secret sealed
+    #: (see app/endpoints/oauth2.py); NULL: none.
+    oauth2: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     #: Delivery policy overrides; NULL inherits the tenant's, then the settings'.
     retry_schedule: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     timeout_seconds: Mapped[float | None] = mapped_column(Float)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, view
 from app.deps import AppSettings, DbSession, TenantId
-from app.endpoints import service
+from app.endpoints import oauth2, service
 from app.endpoints.legacy_signature import previous_expiry
 from app.endpoints.models import Endpoint, EndpointStatus
 from app.endpoints.schemas import (
@@ -81,6 +81,7 @@ def render(endpoint: Endpoint, inherited: Policy) -> EndpointOut:
         filter=endpoint.filter,
         legacy_signature=_legacy_view(endpoint.legacy_signature),
         payload_format=endpoint.payload_format,
+        oauth2=oauth2.view(endpoint.oauth2),
         last_success_at=endpoint.last_success_at,
         failing_since=endpoint.failing_since,
         created_at=endpoint.created_at,

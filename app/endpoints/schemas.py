@@ -12,6 +12,7 @@ from app.endpoints.channels import EndpointChannels
 from app.endpoints.filters import is_filter
 from app.endpoints.legacy_signature import DEFAULT_HEADERS, LegacyScheme
 from app.endpoints.models import EndpointStatus, PayloadFormat
+from app.endpoints.oauth2 import OAuth2In, OAuth2Out
 from app.endpoints.payload_filter import validate_filter
 from app.endpoints.signing_secret import SigningAlgorithm, validate_signing_secret
 from app.jsonsafety import JsonObject, StoredStr
@@ -232,6 +233,9 @@ class EndpointFields(BaseModel):
     signing_algorithms: SigningAlgorithms = Field(default_factory=lambda: [SigningAlgorithm.HMAC])
     legacy_signature: LegacySignatureField = None
     payload_format: PayloadFormatField = PayloadFormat.ENVELOPE
+    oauth2: OAuth2In | None = Field(
+        default=None, description="OAuth2 client credentials; null: deliveries carry no token."
+    )
 
     @model_validator(mode="after")
     def _secret_needs_hmac(self) -> "EndpointFields":
@@ -264,6 +268,11 @@ class EndpointPatchFields(BaseModel):
     filter: PayloadFilter | None = Field(default=None, description="null removes the filter.")
     legacy_signature: LegacySignatureField = None
     payload_format: PayloadFormatField | None = None
+    oauth2: OAuth2In | None = Field(
+        default=None,
+        description="Replaces the OAuth2 client credentials (`client_secret` may be left out "
+        "to keep the stored one while `token_url` stays the same); null removes them.",
+    )
 
 
 class EndpointPatch(PolicyOverrides, EndpointPatchFields):
@@ -307,6 +316,10 @@ class EndpointFacts(BaseModel):
         description="The extra legacy signature header; null: none."
     )
     payload_format: PayloadFormatField
+    oauth2: OAuth2Out | None = Field(
+        description="OAuth2 client credentials deliveries fetch a bearer token with (never "
+        "the client secret); null: none."
+    )
     last_success_at: datetime | None = Field(description="When an attempt last succeeded.")
     failing_since: datetime | None = Field(
         description="Since when every attempt has failed; null after a success. Failing for "

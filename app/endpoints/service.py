@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, refuse_timeout_over, tenant_policy
+from app.endpoints import oauth2
 from app.endpoints.custom_headers import seal_headers
 from app.endpoints.ed25519_key import public_key_of
 from app.endpoints.legacy_signature import MissingLegacySecret, configure
@@ -84,15 +85,28 @@ async def create_endpoint(
     refuse_timeout_over(body.timeout_seconds, max_timeout)
     await _check_url(guard, body.url)
     values = body.model_dump(
-        exclude={"metadata", "secret", "headers", "signing_algorithms", "legacy_signature"}
+        exclude={
+            "metadata",
+            "secret",
+            "headers",
+            "signing_algorithms",
+            "legacy_signature",
+            "oauth2",
+        }
     )
     endpoint_id = uuid7()
+    credentials = (
+        None
+        if body.oauth2 is None
+        else await oauth2.stored_form(guard, box, endpoint_id, body.oauth2, None)
+    )
     endpoint = Endpoint(
         id=endpoint_id,
         tenant_id=tenant_id,
         metadata_=body.metadata,
         sealed_headers=seal_headers(box, endpoint_id, body.headers),
         legacy_signature=None,
+        oauth2=credentials,
         **values,
     )
     # Nothing is stored yet, so there is no replaced secret to keep signing.
@@ -169,6 +183,11 @@ async def update_endpoint(
     if "url" in changes:
         await _check_url(guard, changes["url"])
     # Checked before anything changes.
+    if changes.get("oauth2") is not None:
+        assert patch.oauth2 is not None
+        changes["oauth2"] = await oauth2.stored_form(
+            guard, box, endpoint.id, patch.oauth2, endpoint.oauth2
+        )
     if "headers" in changes:
         changes["sealed_headers"] = _merged_headers(
             box, endpoint, changes.pop("headers"), keep_headers

@@ -125,14 +125,18 @@ def check_url_syntax(url: str) -> str:
     return parts.hostname
 
 
-async def check_url(url: str, allowed: Sequence[IPNetwork], resolver: Resolver = resolve) -> None:
-    """Refuse a URL whose host is, or resolves to, any address that is not allowed."""
+async def _addresses(url: str, resolver: Resolver) -> list[IPAddress]:
+    """The address a URL names, or every address its host resolves to."""
     host = check_url_syntax(url)
     try:
-        addresses: list[IPAddress] = [ipaddress.ip_address(host)]
+        return [ipaddress.ip_address(host)]
     except ValueError:
-        addresses = await resolver(host)
-    for address in addresses:
+        return await resolver(host)
+
+
+async def check_url(url: str, allowed: Sequence[IPNetwork], resolver: Resolver = resolve) -> None:
+    """Refuse a URL whose host is, or resolves to, any address that is not allowed."""
+    for address in await _addresses(url, resolver):
         check_address(address, allowed)
 
 
@@ -148,3 +152,9 @@ class TargetGuard:
 
     def check_address(self, address: IPAddress) -> None:
         check_address(address, self.allowed)
+
+    async def is_trusted(self, url: str) -> bool:
+        """Whether every address of the URL's host lies in an allow-listed network: a path the
+        operator vouches for (where plain http may carry a credential)."""
+        addresses = await _addresses(url, self.resolver)
+        return all(any(a in network for network in self.allowed) for a in addresses)

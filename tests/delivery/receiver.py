@@ -73,6 +73,16 @@ class Received:
     at: float
 
 
+async def serve_app(app: web.Application) -> tuple[web.AppRunner, str]:
+    """``app`` on a free loopback port: its runner (to clean up) and base URL."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
 class Receiver:
     def __init__(self) -> None:
         self.requests: list[Received] = []
@@ -103,12 +113,7 @@ class Receiver:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("POST", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve_app(app)
 
     async def stop(self) -> None:
         self._release.set()

@@ -1,6 +1,7 @@
 """A live endpoint directory sees every change after one refresh: creations, updates, pauses,
 secret rotations, deletions (also through the tenant), and changes committed late."""
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -241,3 +242,26 @@ async def test_a_full_load_in_chunks_loads_every_endpoint(
     await directory.refresh()
 
     assert {str(c.id) for c in directory.configs()} == {e["id"] for e in endpoints}
+
+
+async def test_every_endpoint_column_workers_read_moves_config_xid(engine: AsyncEngine) -> None:
+    """A column the directory reads but the trigger does not watch would change without workers
+    noticing: they would keep sending with the old value until restarted."""
+    from app.delivery import directory as module
+
+    read = set(re.findall(r"\be\.(\w+)", module._ENDPOINTS)) - {"id", "config_xid"}
+    async with engine.connect() as conn:
+        watched = set(
+            await conn.scalars(
+                text(
+                    """
+                    SELECT a.attname FROM pg_trigger AS t
+                    JOIN pg_attribute AS a
+                      ON a.attrelid = t.tgrelid AND a.attnum = ANY(t.tgattr::int2[])
+                    WHERE t.tgname = 'endpoints_config_changed'
+                    """
+                )
+            )
+        )
+
+    assert read - watched == set()
