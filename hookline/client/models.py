@@ -18,6 +18,7 @@ EndpointStatus = Literal["active", "paused", "disabled"]
 SigningAlgorithm = Literal["hmac", "ed25519"]
 PayloadFormat = Literal["envelope", "data", "thin"]
 LegacyScheme = Literal["github", "stripe"]
+OAuth2AuthMethod = Literal["client_secret_basic", "client_secret_post"]
 
 
 class Response(BaseModel):
@@ -124,6 +125,15 @@ class LegacySignature(Response):
     previous_secret_expires_at: datetime | None
 
 
+class OAuth2(Response):
+    token_url: str
+    client_id: str
+    scope: str | None
+    audience: str | None
+    auth_method: OAuth2AuthMethod
+    has_client_secret: bool
+
+
 class Endpoint(Response):
     id: uuid.UUID
     url: str
@@ -148,6 +158,7 @@ class Endpoint(Response):
     policy: EffectivePolicy
     legacy_signature: LegacySignature | None
     payload_format: PayloadFormat
+    oauth2: OAuth2 | None
 
 
 class LegacySignatureSettings(RequestBody):
@@ -157,6 +168,18 @@ class LegacySignatureSettings(RequestBody):
     scheme: LegacyScheme
     header: str | None = None
     secret: str | None = None
+
+
+class OAuth2Settings(RequestBody):
+    """OAuth2 client credentials; ``client_secret`` is write-only (left out: the stored one is
+    kept, while ``token_url`` stays the same)."""
+
+    token_url: str
+    client_id: str
+    client_secret: str | None = None
+    scope: str | None = None
+    audience: str | None = None
+    auth_method: OAuth2AuthMethod | None = None
 
 
 class _EndpointSettings(RequestBody):
@@ -176,6 +199,7 @@ class _EndpointSettings(RequestBody):
     disable_after_seconds: int | None = None
     legacy_signature: LegacySignatureSettings | None = None
     payload_format: PayloadFormat | None = None
+    oauth2: OAuth2Settings | None = None
 
 
 class EndpointCreate(_EndpointSettings):
