@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from app.delivery.egress import Egress
 from app.queue.text import ERROR_BYTES, safe_text
 
 
@@ -36,6 +37,8 @@ class Outbound:
     body: bytes = field(repr=False)
     #: Seconds the attempt may take (the endpoint's policy); None: the sender's own total.
     timeout: float | None = None
+    #: The endpoint's client certificate, pinned CA and proxy; None: none of them.
+    egress: Egress | None = None
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,9 @@ class SendResult:
     #: The first bytes of the response body, as safe text.
     body: str | None = None
     #: ``timeout``, ``connection_refused``, ``connection_reset``, ``dns``, ``tls``,
-    #: ``blocked_address``, ``redirect``, ``http_status``, ``protocol`` (the response was not
-    #: valid HTTP) or ``network``; None on success.
+    #: ``proxy`` (the proxy could not be reached or would not tunnel), ``blocked_address``,
+    #: ``redirect``, ``http_status``, ``protocol`` (the response was not valid HTTP) or
+    #: ``network``; None on success.
     error_class: str | None = None
     #: Safe text, at most ``ERROR_BYTES``.
     error: str | None = None
