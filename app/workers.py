@@ -9,6 +9,7 @@ from app.db import asyncpg_dsn
 from app.delivery.aiohttp_sender import AiohttpSender
 from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointDirectory
+from app.delivery.egress import Proxy
 from app.delivery.fanout import FanOut
 from app.delivery.http import Http11Sender
 from app.delivery.policy import Policies
@@ -52,11 +53,13 @@ def worker_config(settings: Settings) -> WorkerConfig:
 def sender(settings: Settings, guard: TargetGuard) -> Sender:
     """The delivery HTTP client ``HOOKLINE_SENDER`` names, with the attempt bounds."""
     kind = Http11Sender if settings.sender == "http11" else AiohttpSender
+    proxy = settings.egress_proxy
     return kind(
         guard,
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.request_timeout,
         body_limit=settings.response_body_bytes,
+        proxy=None if proxy is None else Proxy.of_url(proxy.get_secret_value(), trusted=True),
     )
 
 

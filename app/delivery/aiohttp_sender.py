@@ -25,16 +25,11 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from app.delivery.egress import (
-    ClientTls,
-    Proxy,
-    TlsContexts,
-    describe_tls_failure,
-    proxy_of,
-)
+from app.delivery.egress import Proxy, TlsContexts, describe_tls_failure, proxy_of
 from app.delivery.http.targets import ProxyAddresses, Targets, authority
 from app.delivery.http.tunnel import ProxyFailed
 from app.delivery.sender import Outbound, SendResult, Stopwatch
+from app.endpoints.client_tls import ClientTls
 from app.endpoints.ssrf import TargetGuard, Unresolvable, UnsafeTarget
 
 log = logging.getLogger("hookline.delivery")

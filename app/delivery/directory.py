@@ -35,9 +35,9 @@ merged with its tenant's defaults in the same statement. A change to a tenant's 
 the ``config_xid`` of each of its endpoints (a trigger), and creating an endpoint waits for such
 a change in flight (a share lock on the tenant's row), so the argument above holds for them too.
 
-Secrets and header values are decrypted, and payload filters compiled, on first use, once per
-version of an endpoint (a refresh that re-reads an unchanged endpoint keeps its decrypted
-version), not on every load.
+Secrets, header values, client keys and proxy credentials are decrypted, and payload filters
+compiled, on first use, once per version of an endpoint (a refresh that re-reads an unchanged
+endpoint keeps its decrypted version), not on every load.
 The key sets claims filter by are kept up to date as endpoints change, not rebuilt per claim,
 and subscriptions are indexed per tenant (:mod:`app.delivery.subscriptions`).
 """
@@ -57,8 +57,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.crypto import SecretBox
+from app.delivery.egress import Egress
 from app.delivery.policy import EndpointPolicy, Policies
 from app.delivery.queue import endpoint_key
+from app.delivery.sealed_egress import SealedEgress
 from app.delivery.subscriptions import SubscriptionIndex
 from app.endpoints.custom_headers import open_headers
 from app.endpoints.models import EndpointStatus
@@ -83,6 +85,8 @@ _ENDPOINTS = """
     SELECT e.id, false AS deleted, e.tenant_id, e.url, e.event_types,
            e.sealed_headers::text AS sealed_headers, e.channels, e.filter::text AS filter,
            e.status, e.rate_limit_per_second, e.ordered, e.config_xid,
+           e.tls_client_certificate, e.sealed_tls_client_key, e.tls_ca_bundle,
+           e.proxy_url, e.sealed_proxy_credentials, e.proxy_bypass,
            s.ids AS secret_ids, s.ciphertexts AS secret_ciphertexts,
            s.expiries AS secret_expiries,
            COALESCE(e.retry_schedule, t.retry_schedule) AS retry_schedule,
@@ -110,7 +114,7 @@ _CHANGED_SINCE = text(
         WHERE e.config_xid >= :since OR e.config_xid = ANY(CAST(:pending AS bigint[]))
         UNION ALL
         SELECT d.endpoint_id, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL
         FROM endpoint_tombstones AS d
         WHERE d.deleted_xid >= :since OR d.deleted_xid = ANY(CAST(:pending AS bigint[]))
@@ -161,6 +165,8 @@ class EndpointConfig:
     #: ``endpoints.filter`` as JSON text (None: no filter): compiled, like decrypted, on first
     #: use.
     filter: str | None = field(default=None, repr=False, compare=False)
+    #: mTLS and proxy settings, sealed; None: none (opened, like secrets, on first use).
+    sealed_egress: SealedEgress | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def key(self) -> str:
@@ -176,6 +182,12 @@ class EndpointConfig:
     def headers(self) -> dict[str, str]:
         """Custom headers, decrypted (once per version)."""
         return open_headers(self.box, self.id, orjson.loads(self.sealed_headers))
+
+    @cached_property
+    def egress(self) -> Egress | None:
+        """Client certificate, pinned CAs and proxy, decrypted (once per version)."""
+        sealed = self.sealed_egress
+        return None if sealed is None else sealed.open(self.box, self.id)
 
     @cached_property
     def matcher(self) -> Node | None:
@@ -374,6 +386,7 @@ class EndpointDirectory:
             sealed_headers=row.sealed_headers,
             channels=None if row.channels is None else frozenset(row.channels),
             filter=row.filter,
+            sealed_egress=SealedEgress.of_row(row),
             sealed_secrets=tuple(
                 SealedSecret(id=i, ciphertext=c, expires_at=_unix(e))
                 for i, c, e in zip(

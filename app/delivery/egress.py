@@ -12,28 +12,15 @@ endpoint's certificate or proxy never carries another endpoint's request.
 """
 
 import base64
-import os
 import ssl
-import tempfile
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from yarl import URL
+from app.endpoints.client_tls import ClientTls, build_context
+from app.endpoints.proxy import split
 
 #: SSL contexts kept; past this the cache starts over (endpoints with mTLS are few).
 MAX_CONTEXTS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class ClientTls:
-    """An endpoint's TLS options; equal options share one SSL context and one pool."""
-
-    #: PEM: the certificate presented to the receiver (then its intermediates); None: none.
-    certificate: str | None = None
-    #: PEM: the certificate's private key, decrypted (never in a repr, so never in a log).
-    key: str | None = field(default=None, repr=False)
-    #: PEM: the only CAs the receiver's certificate may chain to; None: the system's store.
-    ca_bundle: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +38,12 @@ class Proxy:
     @classmethod
     def of_url(cls, url: str, *, trusted: bool) -> "Proxy":
         """From ``http://[user:password@]host:port``; the credentials become Basic auth."""
-        parsed = URL(url)
+        bare, credentials = split(url)
         authorization = None
-        if parsed.raw_user is not None:
-            pair = f"{unquote(parsed.raw_user)}:{unquote(parsed.raw_password or '')}"
+        if credentials is not None:
+            user, _, password = credentials.partition(":")
+            pair = f"{unquote(user)}:{unquote(password)}"
             authorization = "Basic " + base64.b64encode(pair.encode()).decode()
-        bare = str(parsed.with_user(None).with_path("").with_query(None).with_fragment(None))
         return cls(url=bare, authorization=authorization, trusted=trusted)
 
 
@@ -98,33 +85,6 @@ class TlsContexts:
                 self._contexts.clear()
             context = self._contexts[tls] = build_context(tls)
         return context
-
-
-def build_context(tls: ClientTls) -> ssl.SSLContext:
-    """A verifying client context: the pinned CAs (or the system's), and the client chain."""
-    context = ssl.create_default_context(cadata=tls.ca_bundle)
-    if tls.certificate is not None and tls.key is not None:
-        _load_chain(context, tls.certificate + "\n" + tls.key)
-    return context
-
-
-def _load_chain(context: ssl.SSLContext, pem: str) -> None:
-    """``load_cert_chain`` reads only files: give it one that lives in memory (Linux), or else
-    a private temporary file removed at once, so the key is not left on disk."""
-    if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("hookline-client-chain", os.MFD_CLOEXEC)
-        try:
-            with open(fd, "w", closefd=False) as file:
-                file.write(pem)
-            context.load_cert_chain(f"/proc/self/fd/{fd}")
-        finally:
-            os.close(fd)
-        return
-    with tempfile.TemporaryDirectory() as folder:  # mode 0700
-        path = os.path.join(folder, "chain.pem")
-        with open(path, "w") as file:
-            file.write(pem)
-        context.load_cert_chain(path)
 
 
 #: What the receiver's alert means, by OpenSSL's reason code.

@@ -223,7 +223,13 @@ def _request(endpoint: EndpointConfig, message_id: str, body: bytes) -> Outbound
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(message_id, timestamp, body, endpoint.secrets),
     }
-    return Outbound(url=endpoint.url, headers=headers, body=body, timeout=endpoint.policy.timeout)
+    return Outbound(
+        url=endpoint.url,
+        headers=headers,
+        body=body,
+        timeout=endpoint.policy.timeout,
+        egress=endpoint.egress,
+    )
 
 
 def _attempt_row(settled: SettledJob, record: AttemptRecord) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, view
 from app.deps import AppSettings, DbSession, TenantId
 from app.endpoints import service
+from app.endpoints.client_tls import subject_and_expiry
 from app.endpoints.models import Endpoint, EndpointStatus
 from app.endpoints.schemas import (
     EndpointIn,
@@ -18,6 +19,7 @@ from app.endpoints.schemas import (
     PublicKey,
     RotateIn,
     SecretOut,
+    TlsOut,
 )
 from app.endpoints.signing_secret import SigningAlgorithm
 from app.endpoints.ssrf import TargetGuard
@@ -65,11 +67,26 @@ def render(endpoint: Endpoint, inherited: Policy) -> EndpointOut:
         metadata=endpoint.metadata_,
         channels=endpoint.channels,
         filter=endpoint.filter,
+        tls=_tls_view(endpoint),
+        proxy_url=endpoint.proxy_url,
+        proxy_has_credentials=endpoint.sealed_proxy_credentials is not None,
+        proxy_bypass=endpoint.proxy_bypass,
         last_success_at=endpoint.last_success_at,
         failing_since=endpoint.failing_since,
         created_at=endpoint.created_at,
         updated_at=endpoint.updated_at,
         **view(endpoint, inherited.under(endpoint, Source.ENDPOINT)),
+    )
+
+
+def _tls_view(endpoint: Endpoint) -> TlsOut:
+    certificate = endpoint.tls_client_certificate
+    subject, not_after = (None, None) if certificate is None else subject_and_expiry(certificate)
+    return TlsOut(
+        has_client_certificate=certificate is not None,
+        client_certificate_subject=subject,
+        client_certificate_not_after=not_after,
+        ca_pinned=endpoint.tls_ca_bundle is not None,
     )
 
 

@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, refuse_timeout_over, tenant_policy
+from app.endpoints.client_tls import seal_key
 from app.endpoints.custom_headers import seal_headers
 from app.endpoints.ed25519_key import public_key_of
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
-from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch
+from app.endpoints.proxy import seal_credentials
+from app.endpoints.proxy import split as split_proxy_url
+from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch, TlsIn
 from app.endpoints.signing_secret import SigningAlgorithm, algorithm_of, new_key
 from app.endpoints.ssrf import TargetGuard, UnsafeTarget
 from app.errors import InvalidInput, NotFound, refuse_nulls
@@ -25,11 +28,38 @@ from app.tenancy import get_owned
 from app.tenants.service import get_tenant
 
 
-async def _check_url(guard: TargetGuard, url: str) -> None:
+async def _check_url(guard: TargetGuard, url: str, field: str = "url") -> None:
     try:
         await guard.check_url(url)
     except UnsafeTarget as exc:
-        raise InvalidInput(f"url: {exc}", errors=[{"field": "url", "message": str(exc)}]) from exc
+        raise InvalidInput(
+            f"{field}: {exc}", errors=[{"field": field, "message": str(exc)}]
+        ) from exc
+
+
+def _tls_columns(box: SecretBox, endpoint_id: uuid.UUID, tls: TlsIn | None) -> dict[str, Any]:
+    """The mTLS columns for ``tls`` (checked by its schema), the key sealed."""
+    if tls is None:
+        tls = TlsIn()
+    key = None if tls.client_key is None else seal_key(box, endpoint_id, tls.client_key)
+    return {
+        "tls_client_certificate": tls.client_certificate,
+        "sealed_tls_client_key": key,
+        "tls_ca_bundle": tls.ca_bundle,
+    }
+
+
+async def _proxy_columns(
+    guard: TargetGuard, box: SecretBox, endpoint_id: uuid.UUID, url: str | None
+) -> dict[str, Any]:
+    """The proxy columns for ``url``, after the SSRF rules passed its host (a tenant's proxy
+    is a way to reach whatever it can reach); its credentials sealed."""
+    if url is None:
+        return {"proxy_url": None, "sealed_proxy_credentials": None}
+    bare, credentials = split_proxy_url(url)
+    await _check_url(guard, bare, "proxy_url")
+    sealed = None if credentials is None else seal_credentials(box, endpoint_id, credentials)
+    return {"proxy_url": bare, "sealed_proxy_credentials": sealed}
 
 
 async def create_endpoint(
@@ -44,13 +74,17 @@ async def create_endpoint(
     """``max_timeout``: the longest request timeout the operator allows."""
     refuse_timeout_over(body.timeout_seconds, max_timeout)
     await _check_url(guard, body.url)
-    values = body.model_dump(exclude={"metadata", "secret", "headers", "signing_algorithms"})
+    values = body.model_dump(
+        exclude={"metadata", "secret", "headers", "signing_algorithms", "tls", "proxy_url"}
+    )
     endpoint_id = uuid7()
     endpoint = Endpoint(
         id=endpoint_id,
         tenant_id=tenant_id,
         metadata_=body.metadata,
         sealed_headers=seal_headers(box, endpoint_id, body.headers),
+        **_tls_columns(box, endpoint_id, body.tls),
+        **await _proxy_columns(guard, box, endpoint_id, body.proxy_url),
         **values,
     )
     session.add(endpoint)
@@ -105,10 +139,30 @@ async def update_endpoint(
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
     refuse_timeout_over(changes.get("timeout_seconds"), max_timeout)
     refuse_nulls(
-        changes, ("url", "description", "event_types", "headers", "status", "ordered", "metadata")
+        changes,
+        (
+            "url",
+            "description",
+            "event_types",
+            "headers",
+            "status",
+            "ordered",
+            "metadata",
+            "proxy_bypass",
+        ),
     )
     if "url" in changes:
         await _check_url(guard, changes["url"])
+    if changes.get("proxy_bypass", endpoint.proxy_bypass) and changes.get(
+        "proxy_url", endpoint.proxy_url
+    ):
+        message = "proxy_url and proxy_bypass exclude each other: set the other one to null/false"
+        raise InvalidInput(message, errors=[{"field": "proxy_bypass", "message": message}])
+    if "tls" in changes:
+        changes.pop("tls")
+        changes.update(_tls_columns(box, endpoint.id, patch.tls))
+    if "proxy_url" in changes:
+        changes.update(await _proxy_columns(guard, box, endpoint.id, changes.pop("proxy_url")))
     if "headers" in changes:  # checked before anything changes
         changes["sealed_headers"] = _merged_headers(
             box, endpoint, changes.pop("headers"), keep_headers

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from app.delivery.aiohttp_sender import AiohttpSender
-from app.delivery.egress import ClientTls, Egress, Proxy
+from app.delivery.egress import Egress, Proxy
 from app.delivery.http import Http11Sender
 from app.delivery.sender import Outbound, Sender, SendResult
+from app.endpoints.client_tls import ClientTls
 from app.endpoints.ssrf import IPAddress, TargetGuard
 from tests.delivery.proxy import LoopbackProxy
 from tests.delivery.receiver import Receiver
