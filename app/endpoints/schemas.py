@@ -210,11 +210,6 @@ ProxyBypass = Annotated[
 ]
 
 
-def _refuse_proxy_and_bypass(proxy_url: str | None, bypass: bool | None) -> None:
-    if proxy_url is not None and bypass:
-        raise ValueError("proxy_url and proxy_bypass exclude each other: give one")
-
-
 class EndpointFields(BaseModel):
     """What an endpoint is given on creation, but its delivery policy."""
 
@@ -241,7 +236,6 @@ class EndpointFields(BaseModel):
     @model_validator(mode="after")
     def _secret_needs_hmac(self) -> "EndpointFields":
         _refuse_secret_without_hmac(self.secret, self.signing_algorithms, "signing_algorithms")
-        _refuse_proxy_and_bypass(self.proxy_url, self.proxy_bypass)
         return self
 
 
@@ -275,11 +269,6 @@ class EndpointPatchFields(BaseModel):
     )
     proxy_url: ProxyUrl | None = None
     proxy_bypass: ProxyBypass | None = None
-
-    @model_validator(mode="after")
-    def _proxy_or_bypass(self) -> "EndpointPatchFields":
-        _refuse_proxy_and_bypass(self.proxy_url, self.proxy_bypass)
-        return self
 
 
 class EndpointPatch(PolicyOverrides, EndpointPatchFields):

@@ -37,6 +37,13 @@ async def _check_url(guard: TargetGuard, url: str, field: str = "url") -> None:
         ) from exc
 
 
+def _refuse_proxy_and_bypass(proxy_url: str | None, bypass: bool) -> None:
+    """An endpoint either names its own proxy or bypasses the deployment's, not both."""
+    if proxy_url is not None and bypass:
+        message = "proxy_url and proxy_bypass exclude each other: set one to null/false"
+        raise InvalidInput(message, errors=[{"field": "proxy_bypass", "message": message}])
+
+
 def _tls_columns(box: SecretBox, endpoint_id: uuid.UUID, tls: TlsIn | None) -> dict[str, Any]:
     """The mTLS columns for ``tls`` (checked by its schema), the key sealed."""
     if tls is None:
@@ -74,6 +81,7 @@ async def create_endpoint(
     """``max_timeout``: the longest request timeout the operator allows."""
     refuse_timeout_over(body.timeout_seconds, max_timeout)
     await _check_url(guard, body.url)
+    _refuse_proxy_and_bypass(body.proxy_url, body.proxy_bypass)
     values = body.model_dump(
         exclude={"metadata", "secret", "headers", "signing_algorithms", "tls", "proxy_url"}
     )
@@ -153,11 +161,10 @@ async def update_endpoint(
     )
     if "url" in changes:
         await _check_url(guard, changes["url"])
-    if changes.get("proxy_bypass", endpoint.proxy_bypass) and changes.get(
-        "proxy_url", endpoint.proxy_url
-    ):
-        message = "proxy_url and proxy_bypass exclude each other: set the other one to null/false"
-        raise InvalidInput(message, errors=[{"field": "proxy_bypass", "message": message}])
+    _refuse_proxy_and_bypass(
+        changes.get("proxy_url", endpoint.proxy_url),
+        changes.get("proxy_bypass", endpoint.proxy_bypass),
+    )
     if "tls" in changes:
         changes.pop("tls")
         changes.update(_tls_columns(box, endpoint.id, patch.tls))

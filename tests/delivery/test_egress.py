@@ -8,8 +8,7 @@ records each CONNECT and absolute-form request it is asked for.
 
 import datetime as dt
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -20,9 +19,8 @@ from app.delivery.http import Http11Sender
 from app.delivery.sender import Outbound, Sender, SendResult
 from app.endpoints.client_tls import ClientTls
 from app.endpoints.ssrf import IPAddress, TargetGuard
-from tests.delivery.proxy import LoopbackProxy
 from tests.delivery.receiver import Receiver
-from tests.delivery.tls_receiver import TlsReceiver, serving
+from tests.delivery.tls_receiver import TlsReceiver
 from tests.pki import Authority, Issued, authority
 
 BOUNDS: dict[str, Any] = {
@@ -32,38 +30,6 @@ BOUNDS: dict[str, Any] = {
 }
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]
 SENDERS = {"http11": Http11Sender, "aiohttp": AiohttpSender}
-
-
-@pytest.fixture(scope="module")
-def ca() -> Authority:
-    return authority()
-
-
-@pytest.fixture(scope="module")
-def client_certificate(ca: Authority) -> Issued:
-    return ca.issue("hookline-client")
-
-
-@pytest.fixture
-def mtls_receiver(ca: Authority, tmp_path: Path) -> Iterator[TlsReceiver]:
-    """An HTTPS receiver for localhost that requires a client certificate from ``ca``."""
-    server = ca.issue("localhost", hosts=("localhost", "127.0.0.1"))
-    with serving(ca.server_context(server, tmp_path)) as receiver:
-        yield receiver
-
-
-@pytest.fixture
-async def proxy() -> AsyncIterator[Callable[..., Any]]:
-    started: list[LoopbackProxy] = []
-
-    async def start(**options: Any) -> LoopbackProxy:
-        started.append(LoopbackProxy(**options))
-        await started[-1].start()
-        return started[-1]
-
-    yield start
-    for each in started:
-        await each.stop()
 
 
 @pytest.fixture(params=sorted(SENDERS))
