@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from bench.pki import Authority, Issued, authority
 from tests.delivery.proxy import LoopbackProxy
 from tests.delivery.tls_receiver import TlsReceiver, serving
-from tests.pki import Authority, Issued, authority
 
 
 @pytest.fixture(scope="module")

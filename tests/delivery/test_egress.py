@@ -19,9 +19,9 @@ from app.delivery.http import Http11Sender
 from app.delivery.sender import Outbound, Sender, SendResult
 from app.endpoints.client_tls import ClientTls
 from app.endpoints.ssrf import IPAddress, TargetGuard
+from bench.pki import Authority, Issued, authority
 from tests.delivery.receiver import Receiver
 from tests.delivery.tls_receiver import TlsReceiver
-from tests.pki import Authority, Issued, authority
 
 BOUNDS: dict[str, Any] = {
     "connect_timeout": dt.timedelta(seconds=5),

@@ -4,15 +4,28 @@ from typing import Any
 
 import httpx
 
+from bench.pki import Authority, Issued
 from tests.delivery.helpers import attempts_of, delivery_of, wait_for_status
 from tests.delivery.tls_receiver import TlsReceiver
 from tests.factories import make_endpoint, make_tenant, publish
-from tests.pki import Authority, Issued
 from tests.waiting import wait_until
 
 
-def _tls(ca: Authority, client: Issued) -> dict[str, str]:
-    return {"client_certificate": client.certificate, "client_key": client.key, "ca_bundle": ca.pem}
+async def _mtls_endpoint_via(
+    api: httpx.AsyncClient, receiver: TlsReceiver, ca: Authority, client: Issued, proxy_url: str
+) -> dict[str, str]:
+    """A tenant with an endpoint at ``receiver`` through ``proxy_url``, with ``client``'s
+    certificate; its headers returned."""
+    tenant = await make_tenant(api)
+    tls = {"client_certificate": client.certificate, "client_key": client.key, "ca_bundle": ca.pem}
+    await make_endpoint(
+        api,
+        tenant,
+        url=f"https://127.0.0.1:{receiver.port}/hook",
+        tls=tls,
+        proxy_url=proxy_url,
+    )
+    return tenant
 
 
 async def test_a_delivery_tunnels_through_the_endpoints_proxy_with_its_certificate(
@@ -23,14 +36,8 @@ async def test_a_delivery_tunnels_through_the_endpoints_proxy_with_its_certifica
     client_certificate: Issued,
 ) -> None:
     through = await proxy(credentials=("egress", "pa ss"))
-    tenant = await make_tenant(api)
-    await make_endpoint(
-        api,
-        tenant,
-        url=f"https://127.0.0.1:{mtls_receiver.port}/hook",
-        tls=_tls(ca, client_certificate),
-        proxy_url=f"http://egress:pa%20ss@127.0.0.1:{through.port}",
-    )
+    via = f"http://egress:pa%20ss@127.0.0.1:{through.port}"
+    tenant = await _mtls_endpoint_via(api, mtls_receiver, ca, client_certificate, via)
 
     event = await publish(api, tenant, id=1)
     await wait_for_status(api, tenant, event["id"], "succeeded")
@@ -49,14 +56,7 @@ async def test_a_proxy_refusing_the_tunnel_is_an_attempt_of_class_proxy(
     client_certificate: Issued,
 ) -> None:
     refusing = await proxy(refuse=403)
-    tenant = await make_tenant(api)
-    await make_endpoint(
-        api,
-        tenant,
-        url=f"https://127.0.0.1:{mtls_receiver.port}/hook",
-        tls=_tls(ca, client_certificate),
-        proxy_url=refusing.url,
-    )
+    tenant = await _mtls_endpoint_via(api, mtls_receiver, ca, client_certificate, refusing.url)
     event = await publish(api, tenant, id=2)
 
     async def attempted() -> bool:

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.pki import authority
 from tests.factories import make_endpoint, make_tenant
-from tests.pki import authority
 
 CA = authority()
 CLIENT = CA.issue("hookline-client")

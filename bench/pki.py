@@ -1,4 +1,5 @@
-"""Certificates made in the test run with ``cryptography``: a CA, and what it issues."""
+"""Certificates made on the spot with ``cryptography``: a CA, and what it issues (for mTLS tests
+and `bench.mtls`)."""
 
 import datetime as dt
 import ipaddress
