@@ -9,8 +9,9 @@ result here, so both report the same attempt the same way.
 Every attempt is bounded: connect and total timeouts (a body trickled byte by byte is cut off by
 the total, which is the endpoint's own when the request carries one), redirects not followed, at
 most ``body_limit`` bytes of the response read (a huge or endless body is cut off and its
-connection dropped), and the address actually connected to is checked against the SSRF rules
-after DNS, so a name that re-resolves to an internal address is refused at connect time.
+connection dropped), and the address actually connected to (through a proxy, the address the
+proxy is asked to tunnel to) is checked against the SSRF rules after DNS, so a name that
+re-resolves to an internal address is refused at connect time.
 
 Responses are never decompressed (requests ask for ``Accept-Encoding: identity``):
 ``body_limit`` counts the bytes read off the wire, a gzip bomb costs no more than any other body,

@@ -306,7 +306,9 @@ class EndpointFacts(BaseModel):
         description="The payload filter events must match; null: none.",
         examples=[{"data.amount": {"$gte": 100}}],
     )
-    tls: TlsOut
+    tls: TlsOut = Field(
+        description="mTLS settings as far as they are not secret: never the key nor a PEM."
+    )
     proxy_url: str | None = Field(
         description="The endpoint's own egress proxy, without credentials; null: the "
         "deployment's, if any.",
