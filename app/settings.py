@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.endpoints.proxy import check_proxy_url
+
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 
@@ -67,6 +69,11 @@ def _seconds(value: object) -> object:
 def _positive(value: timedelta) -> timedelta:
     if value <= timedelta(0):
         raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _proxy_url(value: SecretStr) -> SecretStr:
+    check_proxy_url(value.get_secret_value())
     return value
 
 
@@ -218,6 +225,15 @@ class Settings(BaseSettings):
         "policy's `timeout_seconds`, docs/delivery-policy.md): a slow receiver holds one of the "
         "worker's in-flight slots that long. It bounds what tenants set, not "
         "`HOOKLINE_REQUEST_TIMEOUT_SECONDS`, the default.",
+    )
+    egress_proxy: Annotated[SecretStr, AfterValidator(_proxy_url)] | None = Field(
+        default=None,
+        description="An HTTP proxy every delivery goes through, `http://[user:password@]host:"
+        "port`, so receivers see one static source address: a CONNECT tunnel to the "
+        "receiver's vetted address (http:// and https:// alike; the proxy must allow CONNECT "
+        "to the receivers' ports). Reached wherever it is (the SSRF rules judge the receivers, "
+        "not the operator's proxy). Endpoints may name their own (`proxy_url`) or bypass it "
+        "(`proxy_bypass`). A secret when it carries credentials: never shown.",
     )
     sender: Literal["http11", "aiohttp"] = Field(
         default="http11",

@@ -12,6 +12,7 @@ from app.db import asyncpg_dsn
 from app.delivery.aiohttp_sender import AiohttpSender
 from app.delivery.bodies import EventBodies
 from app.delivery.directory import EndpointDirectory
+from app.delivery.egress import Proxy
 from app.delivery.fanout import FanOut
 from app.delivery.http import Http11Sender
 from app.delivery.oauth2 import BearerTokens
@@ -67,7 +68,9 @@ def sender(
 ) -> Sender:
     """The delivery HTTP client ``HOOKLINE_SENDER`` names, with the attempt bounds, reading
     ``body_limit`` bytes of a response (by default ``HOOKLINE_RESPONSE_BODY_BYTES``); with
-    ``tracing``, an HTTP client span for each request."""
+    ``tracing``, an HTTP client span for each request. Both go through the deployment's
+    egress proxy, if it has one."""
+    proxy = settings.egress_proxy
     kind: Callable[..., Sender] = Http11Sender
     if settings.sender == "aiohttp":  # traced by the aiohttp instrumentation's trace config
         configs = () if tracing is None else tracing.aiohttp_trace_configs()
@@ -77,6 +80,7 @@ def sender(
         connect_timeout=settings.connect_timeout,
         total_timeout=settings.request_timeout,
         body_limit=body_limit or settings.response_body_bytes,
+        proxy=None if proxy is None else Proxy.of_url(proxy.get_secret_value(), trusted=True),
     )
     if tracing is None or settings.sender == "aiohttp":
         return chosen

@@ -32,9 +32,10 @@ async def wait_until_up(url: str, process: asyncio.subprocess.Process) -> None:
                 await asyncio.sleep(0.1)
 
 
-async def start_receiver(port: int) -> asyncio.subprocess.Process:
+async def start_receiver(port: int, *tls: str) -> asyncio.subprocess.Process:
+    """``tls``: an HTTPS port and a folder of PEMs, for `bench.receiver`'s mTLS site."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.receiver", str(port)
+        sys.executable, "-m", "bench.receiver", str(port), *tls
     )
     await wait_until_up(f"http://127.0.0.1:{port}/stats", process)
     return process

@@ -5,20 +5,32 @@ plain httpx 300-800/s (encode/httpx#3215), so aiohttp was chosen first; the lean
 (:mod:`app.delivery.http`) later measured several times less CPU per request and became the
 default. This one stays for anything that sender does not do well enough somewhere.
 ``auto_decompress`` is off and ``trust_env`` is left off (no proxy from the environment).
+
+Through a proxy (:mod:`app.delivery.egress`), the request names the target's vetted address and
+the proxy's, so aiohttp resolves neither and the proxy is asked for an address the SSRF rules
+judged: https goes through a ``CONNECT`` tunnel with SNI and the certificate check on the URL's
+host, http goes as an absolute-form request (aiohttp's way; the lean sender tunnels both).
 """
 
 import ipaddress
 import logging
 import socket
-from collections.abc import Sequence
+import ssl
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
+from app.delivery.egress import Proxy, TlsContexts, describe_tls_failure, proxy_of
+from app.delivery.http.targets import ProxyAddresses, Targets, authority
+from app.delivery.http.tunnel import ProxyFailed
 from app.delivery.sender import Outbound, SendResult, Stopwatch
-from app.endpoints.ssrf import TargetGuard, UnsafeTarget
+from app.endpoints.client_tls import ClientTls
+from app.endpoints.ssrf import TargetGuard, Unresolvable, UnsafeTarget
 
 log = logging.getLogger("hookline.delivery")
 
@@ -59,11 +71,17 @@ class AiohttpSender:
         connect_timeout: timedelta,
         total_timeout: timedelta,
         body_limit: int,
+        proxy: Proxy | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
-        """``trace_configs``: the OpenTelemetry instrumentation's, while tracing is on."""
+        """``proxy``: the deployment's, for endpoints that name none of their own;
+        ``trace_configs``: the OpenTelemetry instrumentation's, while tracing is on."""
         self._guard = guard
         self._trace_configs = list(trace_configs)
+        self._proxy = proxy
+        self._targets = Targets(guard)
+        self._proxies = ProxyAddresses(self._targets, guard)
+        self._tls = TlsContexts()
         self._body_limit = body_limit
         self._timeout = aiohttp.ClientTimeout(
             total=total_timeout.total_seconds(), sock_connect=connect_timeout.total_seconds()
@@ -93,18 +111,25 @@ class AiohttpSender:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        self._targets.clear()
+        self._proxies.clear()
 
     async def send(self, request: Outbound) -> SendResult:
         watch = Stopwatch()
+        tls = None if request.egress is None else request.egress.tls
         try:
             self._check_literal_address(request.url)
+            url, headers, options = await self._route(request)
             async with self._client().post(
-                request.url,
+                url,
                 data=request.body,
-                headers=request.headers,
+                headers=headers,
                 allow_redirects=False,
                 timeout=self._timeout_of(request),
+                **options,
             ) as response:
+                if response.status == 407 and "proxy" in options:  # absolute-form: the proxy's
+                    return watch.failure("proxy", f"the proxy answered {response.status}")
                 body = await self._read_capped(response)
                 return watch.response(
                     response.status,
@@ -113,14 +138,39 @@ class AiohttpSender:
                     response.headers.get("Retry-After"),
                     self._body_limit,
                 )
+        except Unresolvable as exc:
+            return watch.failure("dns", str(exc))
         except UnsafeTarget as exc:
             return watch.failure("blocked_address", str(exc))
         except TimeoutError:
             return watch.failure("timeout", "no complete response within the timeout")
         except Exception as exc:  # whatever a receiver's bytes provoke, the attempt is recorded
-            if not isinstance(exc, aiohttp.ClientError | OSError):
+            if not isinstance(exc, aiohttp.ClientError | OSError | ProxyFailed):
                 log.exception("delivery.unexpected_send_error")
-            return watch.failure(*_classify(exc))
+            return watch.failure(*_classify(exc, tls))
+
+    async def _route(self, request: Outbound) -> tuple[str, Mapping[str, str], dict[str, Any]]:
+        """The URL, headers and options of the request: the endpoint's SSL context for https;
+        through a proxy, the vetted addresses of the target and of the proxy."""
+        egress = request.egress
+        options: dict[str, Any] = {}
+        if egress is not None and egress.tls is not None and request.url.startswith("https:"):
+            options["ssl"] = self._tls.get(egress.tls)
+        proxy = proxy_of(egress, self._proxy)
+        if proxy is None:
+            return request.url, request.headers, options
+        target = self._targets.target(request.url)
+        address = (await self._targets.addresses(target))[0]
+        hop, hop_addresses = await self._proxies.of(proxy)
+        options["proxy"] = f"http://{authority(hop_addresses[0], hop.port)}"
+        options["server_hostname"] = target.host
+        parsed = URL(request.url)
+        headers = {**request.headers, "Host": parsed.host_port_subcomponent or target.host}
+        if proxy.authorization is not None:  # on CONNECT; an absolute-form request carries it
+            options["proxy_headers"] = {"Proxy-Authorization": proxy.authorization}
+            if not target.tls:
+                headers["Proxy-Authorization"] = proxy.authorization
+        return str(parsed.with_host(address)), headers, options
 
     def _timeout_of(self, request: Outbound) -> aiohttp.ClientTimeout:
         """The session's timeouts, with the request's own total when it has one (one object
@@ -157,14 +207,21 @@ class AiohttpSender:
         return b"".join(chunks)
 
 
-def _classify(exc: Exception) -> tuple[str, str]:
+def _classify(exc: Exception, tls: ClientTls | None) -> tuple[str, str]:
     """The error class and message of an attempt that got no usable response."""
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return "timeout", str(exc) or "timed out"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "dns", str(exc)
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return "tls", str(exc)
+    if isinstance(exc, ProxyFailed):
+        return "proxy", str(exc)
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return "proxy", f"cannot connect to the proxy: {exc}"
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return "proxy", f"the proxy answered CONNECT with {exc.status} {exc.message}"
+    cause = _ssl_cause(exc)
+    if cause is not None:
+        return "tls", describe_tls_failure(cause, tls)
     if isinstance(exc, aiohttp.ClientConnectorError):
         if isinstance(exc.os_error, ConnectionRefusedError):
             return "connection_refused", str(exc)
@@ -176,6 +233,20 @@ def _classify(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, aiohttp.ClientResponseError):  # raised by the client's HTTP parser
         return "protocol", exc.message
     return "network", f"{type(exc).__name__}: {exc}"
+
+
+def _ssl_cause(exc: BaseException) -> BaseException | None:
+    """The TLS error behind ``exc``: aiohttp wraps a handshake failure in ClientSSLError, and
+    an alert that arrives after it (a TLS 1.3 receiver refusing the client certificate) in a
+    connection error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
+            return seen
+        if isinstance(seen, aiohttp.ClientSSLError):
+            return seen.os_error if isinstance(seen.os_error, ssl.SSLError) else seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 __all__ = ["AiohttpSender", "GuardedResolver"]

@@ -35,10 +35,11 @@ merged with its tenant's defaults in the same statement. A change to a tenant's 
 the ``config_xid`` of each of its endpoints (a trigger), and creating an endpoint waits for such
 a change in flight (a share lock on the tenant's row), so the argument above holds for them too.
 
-Secrets, header values, legacy signature keys and OAuth2 client secrets are decrypted, and
-payload filters compiled, on first use, once per version of an endpoint (a refresh that re-reads
-an unchanged endpoint keeps its decrypted version), not on every load. Every column workers use
-moves ``config_xid`` (a test holds the trigger to the columns read here).
+Secrets, header values, legacy signature keys, OAuth2 client secrets, client keys and proxy
+credentials are decrypted, and payload filters compiled, on first use, once per version of an
+endpoint (a refresh that re-reads an unchanged endpoint keeps its decrypted version), not on
+every load. Every column workers use moves ``config_xid`` (a test holds the trigger to the
+columns read here).
 The key sets claims filter by are kept up to date as endpoints change, not rebuilt per claim,
 and subscriptions are indexed per tenant (:mod:`app.delivery.subscriptions`).
 """
@@ -58,8 +59,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.crypto import SecretBox
+from app.delivery.egress import Egress
 from app.delivery.policy import EndpointPolicy, Policies
 from app.delivery.queue import endpoint_key
+from app.delivery.sealed_egress import SealedEgress
 from app.delivery.subscriptions import SubscriptionIndex
 from app.endpoints.custom_headers import open_headers
 from app.endpoints.legacy_signature import LegacySigner, open_signer
@@ -88,6 +91,8 @@ _ENDPOINTS = """
            e.oauth2::text AS oauth2,
            e.status, e.rate_limit_per_second, e.ordered, e.config_xid,
            e.legacy_signature::text AS legacy_signature, e.payload_format,
+           e.tls_client_certificate, e.sealed_tls_client_key, e.tls_ca_bundle,
+           e.proxy_url, e.sealed_proxy_credentials, e.proxy_bypass,
            s.ids AS secret_ids, s.ciphertexts AS secret_ciphertexts,
            s.expiries AS secret_expiries,
            COALESCE(e.retry_schedule, t.retry_schedule) AS retry_schedule,
@@ -115,7 +120,7 @@ _CHANGED_SINCE = text(
         WHERE e.config_xid >= :since OR e.config_xid = ANY(CAST(:pending AS bigint[]))
         UNION ALL
         SELECT d.endpoint_id, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL
         FROM endpoint_tombstones AS d
         WHERE d.deleted_xid >= :since OR d.deleted_xid = ANY(CAST(:pending AS bigint[]))
@@ -173,6 +178,8 @@ class EndpointConfig:
     #: ``endpoints.oauth2`` as JSON text (None: no OAuth2); its client secret is decrypted on
     #: first use. The text itself tells credential versions apart (a re-sealed secret differs).
     oauth2: str | None = field(default=None, repr=False, compare=False)
+    #: mTLS and proxy settings, sealed; None: none (opened, like secrets, on first use).
+    sealed_egress: SealedEgress | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def key(self) -> str:
@@ -188,6 +195,12 @@ class EndpointConfig:
     def headers(self) -> dict[str, str]:
         """Custom headers, decrypted (once per version)."""
         return open_headers(self.box, self.id, orjson.loads(self.sealed_headers))
+
+    @cached_property
+    def egress(self) -> Egress | None:
+        """Client certificate, pinned CAs and proxy, decrypted (once per version)."""
+        sealed = self.sealed_egress
+        return None if sealed is None else sealed.open(self.box, self.id)
 
     @cached_property
     def matcher(self) -> Node | None:
@@ -403,6 +416,7 @@ class EndpointDirectory:
             payload_format=PayloadFormat(row.payload_format),
             legacy_signature=row.legacy_signature,
             oauth2=row.oauth2,
+            sealed_egress=SealedEgress.of_row(row),
             sealed_secrets=tuple(
                 SealedSecret(id=i, ciphertext=c, expires_at=_unix(e))
                 for i, c, e in zip(

@@ -48,6 +48,7 @@ class AttemptOut(BaseModel):
     )
     error_class: str | None = Field(
         description="`timeout`, `connection_refused`, `connection_reset`, `dns`, `tls`, "
+        "`proxy` (the egress proxy could not be reached or would not tunnel), "
         "`blocked_address`, `redirect`, `http_status`, `protocol` (the response was not valid "
         "HTTP), `network` or `oauth2` (no OAuth2 token could be obtained: the receiver was not "
         "contacted); null on success."

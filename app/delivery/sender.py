@@ -9,8 +9,9 @@ result here, so both report the same attempt the same way.
 Every attempt is bounded: connect and total timeouts (a body trickled byte by byte is cut off by
 the total, which is the endpoint's own when the request carries one), redirects not followed, at
 most ``body_limit`` bytes of the response read (a huge or endless body is cut off and its
-connection dropped), and the address actually connected to is checked against the SSRF rules
-after DNS, so a name that re-resolves to an internal address is refused at connect time.
+connection dropped), and the address actually connected to (through a proxy, the address the
+proxy is asked to tunnel to) is checked against the SSRF rules after DNS, so a name that
+re-resolves to an internal address is refused at connect time.
 
 Responses are never decompressed (requests ask for ``Accept-Encoding: identity``):
 ``body_limit`` counts the bytes read off the wire, a gzip bomb costs no more than any other body,
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from app.delivery.egress import Egress
 from app.queue.text import ERROR_BYTES, safe_text
 
 
@@ -36,6 +38,8 @@ class Outbound:
     body: bytes = field(repr=False)
     #: Seconds the attempt may take (the endpoint's policy); None: the sender's own total.
     timeout: float | None = None
+    #: The endpoint's client certificate, pinned CA and proxy; None: none of them.
+    egress: Egress | None = None
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,10 @@ class SendResult:
     #: The first bytes of the response body, as safe text.
     body: str | None = None
     #: ``timeout``, ``connection_refused``, ``connection_reset``, ``dns``, ``tls``,
-    #: ``blocked_address``, ``redirect``, ``http_status``, ``protocol`` (the response was not
-    #: valid HTTP) or ``network``; None on success. The worker adds ``oauth2`` (no token could
-    #: be obtained, :mod:`app.delivery.oauth2`).
+    #: ``proxy`` (the proxy could not be reached or would not tunnel), ``blocked_address``,
+    #: ``redirect``, ``http_status``, ``protocol`` (the response was not valid HTTP) or
+    #: ``network``; None on success. The worker adds ``oauth2`` (no token could be obtained,
+    #: :mod:`app.delivery.oauth2`).
     error_class: str | None = None
     #: Safe text, at most ``ERROR_BYTES``.
     error: str | None = None

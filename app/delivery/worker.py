@@ -250,7 +250,13 @@ def _request(endpoint: EndpointConfig, message_id: str, body: bytes) -> Outbound
     legacy = endpoint.legacy_signer
     if legacy is not None:
         headers[legacy.header] = sign_legacy(legacy, timestamp, body)
-    return Outbound(url=endpoint.url, headers=headers, body=body, timeout=endpoint.policy.timeout)
+    return Outbound(
+        url=endpoint.url,
+        headers=headers,
+        body=body,
+        timeout=endpoint.policy.timeout,
+        egress=endpoint.egress,
+    )
 
 
 def _attempt_row(settled: SettledJob, record: AttemptRecord) -> dict[str, Any]:

@@ -97,6 +97,17 @@ class Endpoint(Base):
     disable_after_seconds: Mapped[int | None] = mapped_column(Integer)
     #: Strictly one delivery in flight, in event order.
     ordered: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    #: mTLS (see app/endpoints/client_tls.py): the PEM client certificate (public), its key
+    #: sealed, and the PEM CAs the receiver's certificate must chain to; NULL: none.
+    tls_client_certificate: Mapped[str | None] = mapped_column(Text)
+    sealed_tls_client_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tls_ca_bundle: Mapped[str | None] = mapped_column(Text)
+    #: The endpoint's own egress proxy without credentials, and those sealed (see
+    #: app/endpoints/proxy.py); NULL: the deployment's proxy, if any.
+    proxy_url: Mapped[str | None] = mapped_column(Text)
+    sealed_proxy_credentials: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Connect directly even when the deployment has an egress proxy.
+    proxy_bypass: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     #: Since when every attempt has failed (NULL after a success); drives auto-disable.
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -10,6 +10,7 @@ from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, view
 from app.deps import AppSettings, DbSession, TenantId
 from app.endpoints import oauth2, service
+from app.endpoints.client_tls import subject_and_expiry
 from app.endpoints.legacy_signature import previous_expiry
 from app.endpoints.models import Endpoint, EndpointStatus
 from app.endpoints.schemas import (
@@ -21,6 +22,7 @@ from app.endpoints.schemas import (
     PublicKey,
     RotateIn,
     SecretOut,
+    TlsOut,
 )
 from app.endpoints.signing_secret import SigningAlgorithm
 from app.endpoints.ssrf import TargetGuard
@@ -82,11 +84,26 @@ def render(endpoint: Endpoint, inherited: Policy) -> EndpointOut:
         legacy_signature=_legacy_view(endpoint.legacy_signature),
         payload_format=endpoint.payload_format,
         oauth2=oauth2.view(endpoint.oauth2),
+        tls=_tls_view(endpoint),
+        proxy_url=endpoint.proxy_url,
+        proxy_has_credentials=endpoint.sealed_proxy_credentials is not None,
+        proxy_bypass=endpoint.proxy_bypass,
         last_success_at=endpoint.last_success_at,
         failing_since=endpoint.failing_since,
         created_at=endpoint.created_at,
         updated_at=endpoint.updated_at,
         **view(endpoint, inherited.under(endpoint, Source.ENDPOINT)),
+    )
+
+
+def _tls_view(endpoint: Endpoint) -> TlsOut:
+    certificate = endpoint.tls_client_certificate
+    subject, not_after = (None, None) if certificate is None else subject_and_expiry(certificate)
+    return TlsOut(
+        has_client_certificate=certificate is not None,
+        client_certificate_subject=subject,
+        client_certificate_not_after=not_after,
+        ca_pinned=endpoint.tls_ca_bundle is not None,
     )
 
 

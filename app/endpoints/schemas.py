@@ -8,12 +8,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.delivery_policy import PolicyOverrides, PolicyView
+from app.endpoints import client_tls
 from app.endpoints.channels import EndpointChannels
 from app.endpoints.filters import is_filter
 from app.endpoints.legacy_signature import DEFAULT_HEADERS, LegacyScheme
 from app.endpoints.models import EndpointStatus, PayloadFormat
 from app.endpoints.oauth2 import OAuth2In, OAuth2Out
 from app.endpoints.payload_filter import validate_filter
+from app.endpoints.proxy import check_proxy_url
 from app.endpoints.signing_secret import SigningAlgorithm, validate_signing_secret
 from app.jsonsafety import JsonObject, StoredStr
 
@@ -212,6 +214,83 @@ Ordered = Annotated[
 ]
 
 
+#: A PEM document: a certificate chain, a key or a CA bundle.
+Pem = Annotated[StoredStr, Field(min_length=1, max_length=64 * 1024)]
+_CERTIFICATE_EXAMPLE = (
+    "-----BEGIN CERTIFICATE-----\nMIIBkTCCATegAwIBAgIU...\n-----END CERTIFICATE-----\n"
+)
+
+
+class TlsIn(BaseModel):
+    """mTLS settings: a client certificate to present, and the CAs to trust for the receiver."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_certificate: Pem | None = Field(
+        default=None,
+        description="PEM certificate presented to the receiver (then any intermediates); "
+        "needs `client_key`.",
+        examples=[_CERTIFICATE_EXAMPLE],
+    )
+    client_key: Pem | None = Field(
+        default=None,
+        description="PEM private key of `client_certificate`, unencrypted. Write-only: sealed "
+        "at rest, never returned.",
+        examples=[
+            "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49...\n"
+            "-----END PRIVATE KEY-----\n"
+        ],
+    )
+    ca_bundle: Pem | None = Field(
+        default=None,
+        description="PEM CA certificates the receiver's certificate must chain to: when "
+        "given, only these are trusted for this endpoint, not the system's CAs (pinning).",
+        examples=[_CERTIFICATE_EXAMPLE],
+    )
+
+    @model_validator(mode="after")
+    def _loads(self) -> "TlsIn":
+        client_tls.check(self.client_certificate, self.client_key, self.ca_bundle)
+        return self
+
+
+class TlsOut(BaseModel):
+    """An endpoint's mTLS settings as the API shows them: never the key, nor the PEMs."""
+
+    has_client_certificate: bool = Field(description="Deliveries present a client certificate.")
+    client_certificate_subject: str | None = Field(
+        description="The client certificate's subject.", examples=["CN=hookline-client"]
+    )
+    client_certificate_not_after: datetime | None = Field(
+        description="When the client certificate expires: replace it before."
+    )
+    ca_pinned: bool = Field(
+        description="The receiver's certificate must chain to the endpoint's `ca_bundle`."
+    )
+
+
+ProxyUrl = Annotated[
+    StoredStr,
+    Field(
+        max_length=2048,
+        description="Send this endpoint's deliveries through this HTTP proxy, "
+        "`http://[user:password@]host:port` (a CONNECT tunnel to the receiver's vetted "
+        "address, for http:// and https:// URLs alike). Its host must pass the same address "
+        "rules as endpoint URLs. Credentials are write-only: sealed at rest, never returned. "
+        "Null: the deployment's proxy, if it has one.",
+        examples=["http://egress:s3cret@proxy.example.com:3128"],
+    ),
+    AfterValidator(check_proxy_url),
+]
+ProxyBypass = Annotated[
+    bool,
+    Field(
+        description="Connect directly, even when the deployment sends through an egress "
+        "proxy. Cannot be combined with `proxy_url`."
+    ),
+]
+
+
 class EndpointFields(BaseModel):
     """What an endpoint is given on creation, but its delivery policy."""
 
@@ -236,6 +315,9 @@ class EndpointFields(BaseModel):
     oauth2: OAuth2In | None = Field(
         default=None, description="OAuth2 client credentials; null: deliveries carry no token."
     )
+    tls: TlsIn | None = Field(default=None, description="mTLS settings; null: none.")
+    proxy_url: ProxyUrl | None = None
+    proxy_bypass: ProxyBypass = False
 
     @model_validator(mode="after")
     def _secret_needs_hmac(self) -> "EndpointFields":
@@ -273,6 +355,13 @@ class EndpointPatchFields(BaseModel):
         description="Replaces the OAuth2 client credentials (`client_secret` may be left out "
         "to keep the stored one while `token_url` stays the same); null removes them.",
     )
+    tls: TlsIn | None = Field(
+        default=None,
+        description="Replaces all the mTLS settings (the key is write-only, so they cannot be "
+        "merged with what is stored); null removes them.",
+    )
+    proxy_url: ProxyUrl | None = None
+    proxy_bypass: ProxyBypass | None = None
 
 
 class EndpointPatch(PolicyOverrides, EndpointPatchFields):
@@ -320,6 +409,18 @@ class EndpointFacts(BaseModel):
         description="OAuth2 client credentials deliveries fetch a bearer token with (never "
         "the client secret); null: none."
     )
+    tls: TlsOut = Field(
+        description="mTLS settings as far as they are not secret: never the key nor a PEM."
+    )
+    proxy_url: str | None = Field(
+        description="The endpoint's own egress proxy, without credentials; null: the "
+        "deployment's, if any.",
+        examples=["http://proxy.example.com:3128"],
+    )
+    proxy_has_credentials: bool = Field(
+        description="The proxy URL was given with credentials (write-only, never returned)."
+    )
+    proxy_bypass: ProxyBypass
     last_success_at: datetime | None = Field(description="When an attempt last succeeded.")
     failing_since: datetime | None = Field(
         description="Since when every attempt has failed; null after a success. Failing for "

@@ -12,11 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.crypto import SecretBox
 from app.delivery_policy import Policy, Source, refuse_timeout_over, tenant_policy
 from app.endpoints import oauth2
+from app.endpoints.client_tls import seal_key
 from app.endpoints.custom_headers import seal_headers
 from app.endpoints.ed25519_key import public_key_of
 from app.endpoints.legacy_signature import MissingLegacySecret, configure
 from app.endpoints.models import Endpoint, EndpointSecret, EndpointStatus
-from app.endpoints.schemas import MAX_HEADERS, EndpointIn, EndpointPatch, LegacySignatureIn
+from app.endpoints.proxy import seal_credentials
+from app.endpoints.proxy import split as split_proxy_url
+from app.endpoints.schemas import (
+    MAX_HEADERS,
+    EndpointIn,
+    EndpointPatch,
+    LegacySignatureIn,
+    TlsIn,
+)
 from app.endpoints.signing_secret import SigningAlgorithm, algorithm_of, new_key
 from app.endpoints.ssrf import TargetGuard, UnsafeTarget
 from app.errors import InvalidInput, NotFound, refuse_nulls
@@ -27,11 +36,11 @@ from app.tenancy import get_owned
 from app.tenants.service import get_tenant
 
 
-async def _check_url(guard: TargetGuard, url: str) -> None:
+async def _check_url(guard: TargetGuard, url: str, field: str = "url") -> None:
     try:
         await guard.check_url(url)
     except UnsafeTarget as exc:
-        raise _invalid("url", str(exc)) from exc
+        raise _invalid(field, str(exc)) from exc
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
@@ -72,6 +81,39 @@ def _refuse_header_clash(legacy: dict[str, Any] | None, header_names: Collection
         )
 
 
+def _refuse_proxy_and_bypass(proxy_url: str | None, bypass: bool) -> None:
+    """An endpoint either names its own proxy or bypasses the deployment's, not both."""
+    if proxy_url is not None and bypass:
+        raise _invalid(
+            "proxy_bypass", "proxy_url and proxy_bypass exclude each other: set one to null/false"
+        )
+
+
+def _tls_columns(box: SecretBox, endpoint_id: uuid.UUID, tls: TlsIn | None) -> dict[str, Any]:
+    """The mTLS columns for ``tls`` (checked by its schema), the key sealed."""
+    if tls is None:
+        tls = TlsIn()
+    key = None if tls.client_key is None else seal_key(box, endpoint_id, tls.client_key)
+    return {
+        "tls_client_certificate": tls.client_certificate,
+        "sealed_tls_client_key": key,
+        "tls_ca_bundle": tls.ca_bundle,
+    }
+
+
+async def _proxy_columns(
+    guard: TargetGuard, box: SecretBox, endpoint_id: uuid.UUID, url: str | None
+) -> dict[str, Any]:
+    """The proxy columns for ``url``, after the SSRF rules passed its host (a tenant's proxy
+    is a way to reach whatever it can reach); its credentials sealed."""
+    if url is None:
+        return {"proxy_url": None, "sealed_proxy_credentials": None}
+    bare, credentials = split_proxy_url(url)
+    await _check_url(guard, bare, "proxy_url")
+    sealed = None if credentials is None else seal_credentials(box, endpoint_id, credentials)
+    return {"proxy_url": bare, "sealed_proxy_credentials": sealed}
+
+
 async def create_endpoint(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -84,6 +126,7 @@ async def create_endpoint(
     """``max_timeout``: the longest request timeout the operator allows."""
     refuse_timeout_over(body.timeout_seconds, max_timeout)
     await _check_url(guard, body.url)
+    _refuse_proxy_and_bypass(body.proxy_url, body.proxy_bypass)
     values = body.model_dump(
         exclude={
             "metadata",
@@ -92,6 +135,8 @@ async def create_endpoint(
             "signing_algorithms",
             "legacy_signature",
             "oauth2",
+            "tls",
+            "proxy_url",
         }
     )
     endpoint_id = uuid7()
@@ -107,6 +152,8 @@ async def create_endpoint(
         sealed_headers=seal_headers(box, endpoint_id, body.headers),
         legacy_signature=None,
         oauth2=credentials,
+        **_tls_columns(box, endpoint_id, body.tls),
+        **await _proxy_columns(guard, box, endpoint_id, body.proxy_url),
         **values,
     )
     # Nothing is stored yet, so there is no replaced secret to keep signing.
@@ -178,16 +225,26 @@ async def update_endpoint(
             "ordered",
             "metadata",
             "payload_format",
+            "proxy_bypass",
         ),
     )
     if "url" in changes:
         await _check_url(guard, changes["url"])
     # Checked before anything changes.
+    _refuse_proxy_and_bypass(
+        changes.get("proxy_url", endpoint.proxy_url),
+        changes.get("proxy_bypass", endpoint.proxy_bypass),
+    )
     if changes.get("oauth2") is not None:
         assert patch.oauth2 is not None
         changes["oauth2"] = await oauth2.stored_form(
             guard, box, endpoint.id, patch.oauth2, endpoint.oauth2
         )
+    if "tls" in changes:
+        changes.pop("tls")
+        changes.update(_tls_columns(box, endpoint.id, patch.tls))
+    if "proxy_url" in changes:
+        changes.update(await _proxy_columns(guard, box, endpoint.id, changes.pop("proxy_url")))
     if "headers" in changes:
         changes["sealed_headers"] = _merged_headers(
             box, endpoint, changes.pop("headers"), keep_headers

@@ -43,6 +43,7 @@ from hookline.client.models import (
     ReplayCount,
     ReplayCreate,
     SecretRotation,
+    TlsSettings,
 )
 from hookline.client.webhooks import WebhookVerificationError, verify
 from hookline.client.wire import Retries
@@ -78,6 +79,7 @@ __all__ = [
     "Retries",
     "SecretRotation",
     "ServerError",
+    "TlsSettings",
     "TransportError",
     "Unauthorized",
     "ValidationError",

@@ -134,6 +134,13 @@ class OAuth2(Response):
     has_client_secret: bool
 
 
+class Tls(Response):
+    has_client_certificate: bool
+    client_certificate_subject: str | None
+    client_certificate_not_after: datetime | None
+    ca_pinned: bool
+
+
 class Endpoint(Response):
     id: uuid.UUID
     url: str
@@ -159,6 +166,10 @@ class Endpoint(Response):
     legacy_signature: LegacySignature | None
     payload_format: PayloadFormat
     oauth2: OAuth2 | None
+    tls: Tls
+    proxy_url: str | None
+    proxy_has_credentials: bool
+    proxy_bypass: bool
 
 
 class LegacySignatureSettings(RequestBody):
@@ -182,6 +193,14 @@ class OAuth2Settings(RequestBody):
     auth_method: OAuth2AuthMethod | None = None
 
 
+class TlsSettings(RequestBody):
+    """mTLS: a client certificate with its key (write-only), and CAs to pin (PEM)."""
+
+    client_certificate: str | None = None
+    client_key: str | None = None
+    ca_bundle: str | None = None
+
+
 class _EndpointSettings(RequestBody):
     """What both a new endpoint and a change may set; unset fields are not sent."""
 
@@ -200,6 +219,9 @@ class _EndpointSettings(RequestBody):
     legacy_signature: LegacySignatureSettings | None = None
     payload_format: PayloadFormat | None = None
     oauth2: OAuth2Settings | None = None
+    tls: TlsSettings | None = None
+    proxy_url: str | None = None
+    proxy_bypass: bool | None = None
 
 
 class EndpointCreate(_EndpointSettings):

@@ -17,10 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from app.delivery.aiohttp_sender import AiohttpSender
 from app.delivery.http import Http11Sender
@@ -28,6 +24,7 @@ from app.delivery.http.pool import Pool
 from app.delivery.http.protocol import Connection
 from app.delivery.sender import Outbound, Sender, SendResult
 from app.endpoints.ssrf import IPAddress, TargetGuard, resolve
+from bench.pki import authority
 
 LOOPBACK = TargetGuard([ipaddress.ip_network("127.0.0.0/8")])
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -510,6 +507,8 @@ def _parse_head(head: bytes) -> tuple[str, dict[str, str]]:
 class Certificate:
     cert: Path
     key: Path
+    #: The CA that issued it: what a client trusts.
+    ca: Path
 
     def server_context(self, seen: list[str | None]) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -520,32 +519,12 @@ class Certificate:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    """A self-signed certificate for ``localhost``, its own CA."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    """A certificate for ``localhost`` from a test CA."""
+    ca = authority()
     folder = tmp_path_factory.mktemp("tls")
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return Certificate(folder / "cert.pem", folder / "key.pem")
+    cert, key = ca.issue("localhost", hosts=("localhost",)).files(folder)
+    (folder / "ca.pem").write_text(ca.pem)
+    return Certificate(cert, key, folder / "ca.pem")
 
 
 async def to_loopback(_host: str) -> list[IPAddress]:
@@ -558,7 +537,7 @@ async def test_tls_is_verified_with_sni_and_kept_alive(
 ) -> None:
     seen: list[str | None] = []
     server = await serve(answer_each, tls=certificate.server_context(seen))
-    trusted = ssl.create_default_context(cafile=str(certificate.cert))
+    trusted = ssl.create_default_context(cafile=str(certificate.ca))
     client = sender(ssl_context=trusted, resolver=to_loopback)
 
     results = [await _post(client, server.url(host="localhost")) for _ in range(3)]

@@ -1,4 +1,5 @@
-"""Idle keep-alive connections, per (scheme, host, port), bounded in number and in idle time.
+"""Idle keep-alive connections, per (scheme, host, port) and egress, bounded in number and in
+idle time.
 
 A connection the server closes while it waits here is marked closed by its protocol
 (``eof_received``/``connection_lost``) and skipped when taken, so it never fails a request. One
@@ -7,9 +8,12 @@ while of their own (aiohttp's keep-alive timeout is the same 15 s), and a reques
 connection the server is closing at that instant is the one failure the pool cannot see coming.
 """
 
+from collections.abc import Hashable
+
 from app.delivery.http.protocol import Connection
 
-Key = tuple[str, str, int]
+#: What connections are kept apart by: the target, and an endpoint's egress when it has one.
+Key = Hashable
 
 
 class Pool:

@@ -3,12 +3,15 @@
 It reports exactly what :class:`app.delivery.aiohttp_sender.AiohttpSender` reports (the same
 error classes, the same judgement of a response, :class:`app.delivery.sender.Stopwatch`) for a
 fraction of the CPU per request (bench/README.md), because it does only what a delivery needs:
-one POST with a ``Content-Length`` body, no redirects, no cookies, no decompression, no proxy.
+one POST with a ``Content-Length`` body, no redirects, no cookies, no decompression.
 
 An attempt is bounded by the total timeout from the first DNS lookup to the last body byte, and
-each TCP connect (with its TLS handshake) by the connect timeout. TLS goes through the standard
-``ssl`` module with a default context: certificates verified, SNI and the certificate check on
-the URL's host name.
+each TCP connect (with its TLS handshake, and through a proxy its CONNECT) by the connect
+timeout. TLS goes through the standard ``ssl`` module: certificates verified (against the
+endpoint's pinned CAs when it has some), SNI and the certificate check on the URL's host name,
+the endpoint's client certificate presented when it has one (:mod:`app.delivery.egress`).
+Through a proxy, the connection is a ``CONNECT`` tunnel to the target's vetted address
+(:mod:`app.delivery.http.tunnel`), with TLS to the target inside it.
 
 Retry on a reused connection: a keep-alive connection the server closed while it was idle can
 look open until the request is written. When a *reused* connection ends before any response
@@ -20,11 +23,15 @@ receiver saw no complete request it answered, and a duplicate would carry the sa
 import asyncio
 import logging
 import ssl
+from collections.abc import Hashable
 from datetime import timedelta
+from typing import cast
 
+from app.delivery.egress import Egress, Proxy, TlsContexts, describe_tls_failure, proxy_of
 from app.delivery.http.pool import Pool
 from app.delivery.http.protocol import Connection, Disconnected, ProtocolError, Response
-from app.delivery.http.targets import Target, Targets
+from app.delivery.http.targets import ProxyAddresses, Target, Targets, authority
+from app.delivery.http.tunnel import ProxyFailed, open_tunnel
 from app.delivery.sender import Outbound, SendResult, Stopwatch
 from app.endpoints.ssrf import TargetGuard, Unresolvable, UnsafeTarget
 
@@ -53,23 +60,28 @@ class Http11Sender:
         body_limit: int,
         max_idle: int = 512,
         ssl_context: ssl.SSLContext | None = None,
+        proxy: Proxy | None = None,
     ) -> None:
-        """``ssl_context`` is a seam for tests (a test CA); DNS is ``guard.resolver``."""
+        """``ssl_context`` is a seam for tests (a test CA); DNS is ``guard.resolver``.
+        ``proxy``: the deployment's, for endpoints that name none of their own."""
         self._connect_timeout = connect_timeout.total_seconds()
         self._total_timeout = total_timeout.total_seconds()
         self._body_limit = body_limit
         self._targets = Targets(guard)
+        self._proxies = ProxyAddresses(self._targets, guard)
+        self._proxy = proxy
         self._pool = Pool(max_idle)
-        self._ssl = ssl_context or ssl.create_default_context()
+        self._tls = TlsContexts(ssl_context)
         self._live: set[Connection] = set()
 
     async def send(self, request: Outbound) -> SendResult:
         watch = Stopwatch()
+        egress = request.egress
         try:
             target = self._targets.target(request.url)
             payload = _encode(target, request)
             async with asyncio.timeout(request.timeout or self._total_timeout):
-                response = await self._exchange(target, payload)
+                response = await self._exchange(target, egress, payload)
             return watch.response(
                 response.status,
                 response.body,
@@ -84,7 +96,7 @@ class Http11Sender:
         except TimeoutError as exc:
             return watch.failure("timeout", str(exc) or "no complete response within the timeout")
         except Exception as exc:  # whatever a receiver's bytes provoke, the attempt is recorded
-            return watch.failure(*_classify(exc))
+            return watch.failure(*_classify(exc, egress))
 
     async def close(self) -> None:
         """Drop every connection, idle or not, and wait until each is closed."""
@@ -93,30 +105,43 @@ class Http11Sender:
             connection.abort()
         await asyncio.gather(*(connection.lost for connection in live))
         self._targets.clear()
+        self._proxies.clear()
 
-    async def _exchange(self, target: Target, payload: bytes) -> Response:
+    async def _exchange(self, target: Target, egress: Egress | None, payload: bytes) -> Response:
         loop = asyncio.get_running_loop()
-        connection = self._pool.take(target.key, loop.time())
+        # a connection made with one endpoint's certificate or proxy serves only its equals
+        key: Hashable = target.key if egress is None else (target.key, egress)
+        connection = self._pool.take(key, loop.time())
         if connection is not None:
             try:
-                return await self._round_trip(target, connection, payload)
+                return await self._round_trip(key, connection, payload)
             except Disconnected as exc:
                 if exc.answered:
                     raise
                 # the server had closed it while idle: once more, on a new connection
-        connection = await self._connect(target)
-        return await self._round_trip(target, connection, payload)
+        connection = await self._connect(target, egress)
+        return await self._round_trip(key, connection, payload)
 
-    async def _round_trip(self, target: Target, connection: Connection, payload: bytes) -> Response:
+    async def _round_trip(self, key: Hashable, connection: Connection, payload: bytes) -> Response:
         try:
             response = await connection.request(payload)
         except BaseException:  # a timeout or cancellation too: the connection is mid-response
             connection.abort()
             raise
-        self._pool.give(target.key, connection, asyncio.get_running_loop().time())
+        self._pool.give(key, connection, asyncio.get_running_loop().time())
         return response
 
-    async def _connect(self, target: Target) -> Connection:
+    async def _connect(self, target: Target, egress: Egress | None) -> Connection:
+        context = self._tls.get(None if egress is None else egress.tls) if target.tls else None
+        proxy = proxy_of(egress, self._proxy)
+        if proxy is not None:
+            connection = await self._tunnelled(target, proxy, context)
+        else:
+            connection = await self._direct(target, context)
+        self._track(connection)
+        return connection
+
+    async def _direct(self, target: Target, context: ssl.SSLContext | None) -> Connection:
         """A new connection to one of the host's vetted addresses, tried in turn."""
         loop = asyncio.get_running_loop()
         failure: OSError | None = None
@@ -127,8 +152,8 @@ class Http11Sender:
                         lambda: Connection(self._body_limit),
                         address,
                         target.port,
-                        ssl=self._ssl if target.tls else None,
-                        server_hostname=target.host if target.tls else None,
+                        ssl=context,
+                        server_hostname=target.host if context else None,
                     )
             except TimeoutError:
                 raise TimeoutError(
@@ -140,10 +165,55 @@ class Http11Sender:
             except OSError as exc:
                 failure = exc
                 continue
-            self._track(connection)
             return connection
         assert failure is not None  # there is always at least one vetted address
         raise ConnectFailed(target, failure)
+
+    async def _tunnelled(
+        self, target: Target, proxy: Proxy, context: ssl.SSLContext | None
+    ) -> Connection:
+        """A new connection tunnelled through ``proxy`` to the target's first vetted address
+        (the proxy is never given a name to resolve), TLS inside the tunnel for https."""
+        address = (await self._targets.addresses(target))[0]
+        hop, hop_addresses = await self._proxies.of(proxy)
+        loop = asyncio.get_running_loop()
+        connection = Connection(self._body_limit)
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                transport = await self._tunnel(hop, hop_addresses, address, target, proxy)
+                if context is None:
+                    transport.set_protocol(connection)
+                else:
+                    try:
+                        secured = await loop.start_tls(
+                            transport, connection, context, server_hostname=target.host
+                        )
+                    except BaseException:
+                        transport.abort()
+                        raise
+                    transport = cast(asyncio.Transport, secured)
+        except TimeoutError:
+            raise TimeoutError(
+                f"no tunnel to {target.host}:{target.port} through the proxy {proxy.url} "
+                f"within {self._connect_timeout:g} s (connect timeout)"
+            ) from None
+        connection.connection_made(transport)  # start_tls and set_protocol do not call it
+        return connection
+
+    async def _tunnel(
+        self, hop: Target, addresses: tuple[str, ...], address: str, target: Target, proxy: Proxy
+    ) -> asyncio.Transport:
+        """A CONNECT tunnel to ``address`` through the first of the proxy's addresses that
+        takes a connection."""
+        failure: OSError | None = None
+        for hop_address in addresses:
+            try:
+                return await open_tunnel(
+                    (hop_address, hop.port), authority(address, target.port), proxy.authorization
+                )
+            except OSError as exc:
+                failure = exc
+        raise ProxyFailed(f"cannot connect to the proxy {proxy.url}: {failure}")
 
     def _track(self, connection: Connection) -> None:
         """Remember ``connection`` until it is lost, so :meth:`close` can close it."""
@@ -166,10 +236,12 @@ def _encode(target: Target, request: Outbound) -> bytes:
     return b"".join((target.head, length, encoded, b"\r\n", request.body))
 
 
-def _classify(exc: Exception) -> tuple[str, str]:
+def _classify(exc: Exception, egress: Egress | None) -> tuple[str, str]:
     """The error class and message of an attempt that got no usable response."""
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
-        return "tls", str(exc)
+        return "tls", describe_tls_failure(exc, None if egress is None else egress.tls)
+    if isinstance(exc, ProxyFailed):
+        return "proxy", str(exc)
     if isinstance(exc, ConnectFailed):
         refused = isinstance(exc.cause, ConnectionRefusedError)
         return ("connection_refused" if refused else "network"), str(exc)

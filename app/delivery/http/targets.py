@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 from yarl import URL
 
-from app.endpoints.ssrf import TargetGuard, UnsafeTarget, check_url_syntax
+from app.delivery.egress import Proxy
+from app.delivery.http.tunnel import ProxyFailed
+from app.endpoints.ssrf import TargetGuard, Unresolvable, UnsafeTarget, check_url_syntax
 
 #: Parsed URLs kept; past this the cache starts over (endpoints are far fewer in practice).
 MAX_URLS = 10_000
@@ -141,3 +143,37 @@ class Targets:
         for task in self._pending.values():
             task.cancel()
         self._verdicts.clear()
+
+
+#: Every address: an operator's proxy is reached wherever the operator put it.
+_EVERYWHERE = [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
+
+
+class ProxyAddresses:
+    """Where a proxy is: an operator's is resolved and reached whatever its address; a
+    tenant's is judged by the SSRF rules like any target (with ``targets``, so shares its
+    cache)."""
+
+    def __init__(self, targets: Targets, guard: TargetGuard) -> None:
+        self._tenants = targets
+        self._operators = Targets(TargetGuard(_EVERYWHERE, guard.resolver))
+
+    async def of(self, proxy: Proxy) -> tuple[Target, tuple[str, ...]]:
+        """The proxy's target and its addresses; raises ProxyFailed when its host does not
+        resolve, UnsafeTarget (naming the proxy) when a tenant's proxy may not be reached."""
+        targets = self._operators if proxy.trusted else self._tenants
+        try:
+            hop = targets.target(proxy.url)
+            return hop, await targets.addresses(hop)
+        except Unresolvable as exc:
+            raise ProxyFailed(f"the proxy {proxy.url}: {exc}") from None
+        except UnsafeTarget as exc:
+            raise UnsafeTarget(f"the proxy {proxy.url}: {exc}") from None
+
+    def clear(self) -> None:
+        self._operators.clear()
+
+
+def authority(address: str, port: int) -> str:
+    """``address:port`` as a request target (an IPv6 address in brackets)."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
