@@ -13,6 +13,11 @@ fetched (or the one another delivery just fetched taken), and the request sent o
 the same attempt. A second 401 is the attempt's result. When no token can be had the attempt
 fails with the error class ``oauth2`` and is retried on the endpoint's schedule like any other.
 Tokens are never logged, and never part of an attempt.
+
+Token requests leave the way the endpoint's deliveries do — through its proxy, or the
+deployment's, or directly if it bypasses them — so a token server that allow-lists the static
+egress address sees the same one; but without the endpoint's client certificate, which is for
+its receiver.
 """
 
 import asyncio
@@ -24,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.delivery.directory import EndpointConfig
+from app.delivery.egress import Egress
 from app.delivery.oauth2_token import TokenRefused, token_of, token_request
 from app.delivery.sender import Outbound, Sender, SendResult, Stopwatch
 from app.endpoints.oauth2 import ClientCredentials
@@ -101,7 +107,8 @@ class BearerTokens:
         flight = self._flights.get(endpoint.id)
         if flight is None or flight.version != version:
             credentials = _credentials(endpoint)
-            task = asyncio.create_task(self._fetch(version, credentials, endpoint.policy.timeout))
+            fetch = self._fetch(version, credentials, endpoint.policy.timeout, _route(endpoint))
+            task = asyncio.create_task(fetch)
             flight = _Flight(version=version, task=task)
             self._flights[endpoint.id] = flight
             task.add_done_callback(lambda _: self._landed(endpoint.id, flight))
@@ -120,9 +127,15 @@ class BearerTokens:
         await self._sender.close()
 
     async def _fetch(
-        self, version: str, credentials: ClientCredentials, timeout: float | None
+        self,
+        version: str,
+        credentials: ClientCredentials,
+        timeout: float | None,
+        route: Egress | None,
     ) -> _Cached:
-        request = token_request(credentials, user_agent=self._user_agent, timeout=timeout)
+        request = token_request(
+            credentials, user_agent=self._user_agent, timeout=timeout, egress=route
+        )
         token = token_of(await self._sender.send(request), credentials)
         return _Cached(
             version=version, value=token.value, fresh_until=self._clock() + token.lifetime
@@ -158,6 +171,14 @@ def _credentials(endpoint: EndpointConfig) -> ClientCredentials:
         ) from None
     assert credentials is not None
     return credentials
+
+
+def _route(endpoint: EndpointConfig) -> Egress | None:
+    """The endpoint's proxy choice, for its token requests (not its client certificate)."""
+    egress = endpoint.egress
+    if egress is None:
+        return None
+    return Egress(proxy=egress.proxy, direct=egress.direct)
 
 
 def _with_bearer(request: Outbound, token: str) -> Outbound:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
+from app.delivery.egress import Egress
 from app.delivery.sender import Outbound, SendResult
 from app.endpoints.oauth2 import AuthMethod, ClientCredentials
 
@@ -41,9 +42,14 @@ class Token:
 
 
 def token_request(
-    credentials: ClientCredentials, *, user_agent: str, timeout: float | None
+    credentials: ClientCredentials,
+    *,
+    user_agent: str,
+    timeout: float | None,
+    egress: Egress | None = None,
 ) -> Outbound:
-    """The POST that asks for a token, authenticated as ``credentials.auth_method`` says."""
+    """The POST that asks for a token, authenticated as ``credentials.auth_method`` says, out
+    the way ``egress`` says."""
     form = {"grant_type": "client_credentials"}
     if credentials.scope is not None:
         form["scope"] = credentials.scope
@@ -65,6 +71,7 @@ def token_request(
         headers=headers,
         body=urlencode(form).encode(),
         timeout=timeout,
+        egress=egress,
     )
 
 

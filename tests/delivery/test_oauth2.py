@@ -136,3 +136,25 @@ async def test_an_unreachable_token_server_is_an_oauth2_attempt(
         "token request to http://127.0.0.1:9/token failed: connection_refused" in (attempt["error"])
     )
     assert token_server.deliveries == []
+
+
+async def test_token_requests_leave_through_the_endpoints_proxy_like_its_deliveries(
+    api: httpx.AsyncClient, token_server: TokenServer, proxy: Any
+) -> None:
+    through = await proxy()
+    tenant = await make_tenant(api)
+    await make_endpoint(
+        api,
+        tenant,
+        url=token_server.receiver_url,
+        oauth2=_oauth2(token_server),
+        proxy_url=through.url,
+    )
+
+    event = await publish(api, tenant, id=1)
+    await wait_for_status(api, tenant, event["id"], "succeeded")
+
+    assert len(token_server.token_requests) == 1
+    assert token_server.deliveries == ["Bearer tok-1"]
+    # The token requests' sender keeps its own connections: one tunnel each.
+    assert [a.method for a in through.asked] == ["CONNECT", "CONNECT"]
