@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from app.developer.options import ApiKey, AsJson, Limit, Profile, Url, connection
-from app.developer.output import fail, print_json, print_table, reporting_errors
+from app.developer.output import fail, print_json, print_listing, reporting_errors
 from app.developer.raw_request import MalformedRequest, parse
 from hookline.client import Hookline, WebhookVerificationError, verify
 from hookline.client.webhooks import TOLERANCE_SECONDS
@@ -77,13 +77,11 @@ def events(
     """Recent events."""
     with reporting_errors(), _client(url, api_key, profile) as hookline:
         found = list(itertools.islice(hookline.events.list(type=event_type), limit))
-    if as_json:
-        print_json(found)
-        return
-    print_table(
+    print_listing(
         "events",
         found,
         [("id", lambda e: e.id), ("type", lambda e: e.type), ("created", lambda e: e.created_at)],
+        as_json=as_json,
     )
 
 
@@ -105,10 +103,7 @@ def deliveries(
     with reporting_errors(), _client(url, api_key, profile) as hookline:
         listing = hookline.deliveries.list(event_id=event, endpoint_id=endpoint, status=status)
         found = list(itertools.islice(listing, limit))
-    if as_json:
-        print_json(found)
-        return
-    print_table(
+    print_listing(
         "deliveries",
         found,
         [
@@ -120,6 +115,7 @@ def deliveries(
             ("last", lambda d: d.last_status_code or d.last_error),
             ("created", lambda d: d.created_at),
         ],
+        as_json=as_json,
     )
 
 
@@ -140,10 +136,7 @@ def attempts(
     with reporting_errors(), _client(url, api_key, profile) as hookline:
         listing = hookline.attempts.list(delivery_id=delivery, endpoint_id=endpoint)
         found = list(itertools.islice(listing, limit))
-    if as_json:
-        print_json(found)
-        return
-    print_table(
+    print_listing(
         "attempts",
         found,
         [
@@ -155,6 +148,7 @@ def attempts(
             ("ms", lambda a: a.duration_ms),
             ("started", lambda a: a.started_at),
         ],
+        as_json=as_json,
     )
 
 

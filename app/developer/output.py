@@ -63,3 +63,17 @@ def print_table(
     for row in rows:
         table.add_row(*(_cell(read(row)) for _, read in columns))
     console().print(table)
+
+
+def print_listing(
+    title: str,
+    rows: Sequence[BaseModel],
+    columns: Sequence[tuple[str, Callable[[Any], object]]],
+    *,
+    as_json: bool,
+) -> None:
+    """A list command's rows: a table for a person, JSON with ``--json`` for a script."""
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(title, rows, columns)
