@@ -1,4 +1,5 @@
-"""Test databases: one migrated template per session, one clone of it per test.
+"""Test databases: one migrated template per session, one clone of it per test (made ahead:
+tests/database_pool.py).
 
 The server is ``HOOKLINE_TEST_DATABASE_URL`` when set, otherwise an embedded PostgreSQL started in
 a temporary folder. Each test gets its own database, so tests never see each other's rows.
@@ -29,6 +30,7 @@ from app.embedded import start_embedded
 from app.main import create_app
 from app.migrations import upgrade_to_head
 from app.settings import Settings, parse_schedule
+from tests.database_pool import DatabasePool
 from tests.delivery.receiver import Receiver
 
 
@@ -71,13 +73,20 @@ async def template_database(server_url: str) -> AsyncIterator[str]:
     await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture(scope="session")
+async def database_pool(server_url: str, template_database: str) -> AsyncIterator[DatabasePool]:
+    pool = DatabasePool(server_url, template_database)
+    await pool.start()
+    yield pool
+    await pool.close()
+
+
 @pytest.fixture
-async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
+async def database_url(server_url: str, database_pool: DatabasePool) -> AsyncIterator[str]:
     """A fresh database of this test's own, at the migrations' head."""
-    name = f"hookline_test_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    name = await database_pool.take()
     yield _with_database(server_url, name)
-    await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    database_pool.give_back(name)
 
 
 @pytest.fixture

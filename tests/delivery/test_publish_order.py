@@ -4,11 +4,12 @@ import asyncio
 import itertools
 import signal
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,12 +20,22 @@ from app.delivery.queue import DELIVERIES
 from app.events.outbox import EVENTS
 from app.queue.handoff import Handoff
 from app.queue.jobs import Done, Job
+from tests.database_pool import DatabasePool
 from tests.delivery.processes import start_worker_process, stop_workers, worker_env
 from tests.delivery.receiver import Receiver
 from tests.factories import make_endpoint, make_tenant, publish
 from tests.waiting import wait_until
 
 LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture(autouse=True)
+async def quiet_server(database_url: str, database_pool: DatabasePool) -> AsyncIterator[None]:
+    """No test database is cloned or dropped meanwhile: the guard waits on every older
+    transaction of the server, and a clone in flight would be one."""
+    del database_url  # asked for to be taken first: the pool cannot clone while held still
+    async with database_pool.quiet():
+        yield
 
 
 async def _fan_out(engine: AsyncEngine, events: Sequence[Job]) -> None:
