@@ -28,6 +28,10 @@ class DatabasePool:
         self._ready: asyncio.Queue[str | BaseException] = asyncio.Queue(maxsize=ahead)
         self._finished: asyncio.Queue[str] = asyncio.Queue()
         self._cloners = cloners
+        #: Clones made (or being made) that no test has taken yet, and clones given back that
+        #: are not dropped yet: what :meth:`close` drops.
+        self._untaken: set[str] = set()
+        self._undropped: set[str] = set()
         #: Guards ``_paused`` and ``_busy``: statements start only while not paused.
         self._state = asyncio.Condition()
         self._paused = False
@@ -43,18 +47,18 @@ class DatabasePool:
         taken = await self._ready.get()
         if isinstance(taken, BaseException):
             raise RuntimeError("the test database pool failed") from taken
+        self._untaken.discard(taken)
         return taken
 
     def give_back(self, name: str) -> None:
         """``name``'s test is over: drop it (soon, in the background)."""
+        self._undropped.add(name)
         self._finished.put_nowait(name)
 
     @asynccontextmanager
     async def quiet(self) -> AsyncIterator[None]:
         """No clone or drop runs on the server inside this block."""
-        async with self._state:
-            self._paused = True
-            await self._state.wait_for(lambda: self._busy == 0)
+        await self._pause()
         try:
             yield
         finally:
@@ -63,19 +67,26 @@ class DatabasePool:
                 self._state.notify_all()
 
     async def close(self) -> None:
-        """Stop, then drop every database still made or finished."""
+        """Stop, then drop every database not taken (made, being made, or waiting for a place
+        in the queue) or finished. No statement is cut off: one cancelled could still commit
+        after the drop that was to undo it."""
+        await self._pause()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        left = [self._ready.get_nowait() for _ in range(self._ready.qsize())]
-        left += [self._finished.get_nowait() for _ in range(self._finished.qsize())]
+        left = self._untaken | self._undropped
         connection = await asyncpg.connect(self._dsn)
         try:
-            for name in left:
-                if isinstance(name, str):
-                    await connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            for name in sorted(left):
+                await connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:
             await connection.close()
+
+    async def _pause(self) -> None:
+        """Start no statement from now on, and wait for those running to end."""
+        async with self._state:
+            self._paused = True
+            await self._state.wait_for(lambda: self._busy == 0)
 
     async def _connected(self, loop: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
         try:
@@ -93,6 +104,7 @@ class DatabasePool:
     async def _clone_forever(self, connection: asyncpg.Connection) -> None:
         while True:
             name = f"hookline_test_{uuid.uuid4().hex[:12]}"
+            self._untaken.add(name)
             await self._run(connection, f"CREATE DATABASE {name} TEMPLATE {self._template}")
             await self._ready.put(name)
 
@@ -100,6 +112,7 @@ class DatabasePool:
         while True:
             name = await self._finished.get()
             await self._run(connection, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            self._undropped.discard(name)
 
     async def _run(self, connection: asyncpg.Connection, statement: str) -> None:
         """``statement``, once the pool is not held still."""
