@@ -34,7 +34,7 @@ from app.delivery.signing import sign, sign_legacy
 from app.endpoints.filters import is_reserved
 from app.endpoints.models import EndpointStatus
 from app.events.outbox import announce
-from app.ids import uuid7, uuid7_time
+from app.ids import uuid7_batch, uuid7_time
 from app.metrics import ATTEMPT_SECONDS, DELIVERIES_DEAD, DELIVERY_ATTEMPTS, DELIVERY_LAG_SECONDS
 from app.queue.consumer import JobHandler, KeyFilter, SettledJob
 from app.queue.errors import describe
@@ -193,7 +193,8 @@ class DeliveryHandler(JobHandler):
         ]
         if not attempted:
             return
-        rows = [_attempt_row(s, r) for s, r in attempted]
+        ids = uuid7_batch(len(attempted))
+        rows = [_attempt_row(id_, s, r) for id_, (s, r) in zip(ids, attempted, strict=True)]
         await conn.execute(
             sql.attempt_insert_many,
             {name: [row[name] for row in rows] for name, _ in sql.ATTEMPT_COLUMNS},
@@ -259,10 +260,10 @@ def _request(endpoint: EndpointConfig, message_id: str, body: bytes) -> Outbound
     )
 
 
-def _attempt_row(settled: SettledJob, record: AttemptRecord) -> dict[str, Any]:
+def _attempt_row(id_: uuid.UUID, settled: SettledJob, record: AttemptRecord) -> dict[str, Any]:
     job, result = settled.job, record.result
     return {
-        "id": uuid7(),
+        "id": id_,
         "tenant_id": job.row["tenant_id"],
         "delivery_id": job.id,
         "endpoint_id": job.row["endpoint_id"],

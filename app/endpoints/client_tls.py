@@ -105,6 +105,8 @@ def check(certificate: str | None, key: str | None, ca_bundle: str | None) -> No
             raise ValueError("client_key is not a PEM private key") from exc
         if _public(private.public_key()) != _public(leaf.public_key()):
             raise ValueError("client_key is not the key of client_certificate")
+    if certificate is None and ca_bundle is None:
+        return  # nothing of ours to load into the default context
     try:
         build_context(ClientTls(certificate, key, ca_bundle))
     except ssl.SSLError as exc:

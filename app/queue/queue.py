@@ -24,7 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
-from app.ids import uuid7
+from app.ids import uuid7, uuid7_batch
 from app.queue.jobs import Job, Outcome, Retry, Settled
 from app.queue.ring import bucket_for
 from app.queue.schema import BUCKET_COUNT, JobStatus, channel_for
@@ -264,7 +264,7 @@ class Queue:
             return []
         names = tuple(rows[0])
         columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in names}
-        columns["id"] = [uuid7() for _ in rows]
+        columns["id"] = uuid7_batch(len(rows))
         if "partition_bucket" not in columns:
             columns["partition_bucket"] = [bucket_for(row.get("partition_key")) for row in rows]
         statement = self.statements.job_insert_many(
