@@ -68,7 +68,9 @@ class Delivery(QueueColumns[DeliveryStatus], Base):
         ),
     )
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    #: No foreign key: the endpoint's and the event's cascade from the tenant already, and each
+    #: key locks the row it references on every insert (a lock on the tenant per delivery).
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
     #: Copied from the event so history filters need no join.
@@ -103,9 +105,11 @@ class DeliveryAttempt(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    #: Only the delivery is a foreign key: the tenant and the endpoint are the delivery's, and
+    #: go with it (see Delivery.tenant_id).
+    tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
-    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     #: 1 for the first attempt of the delivery, and so on.
     attempt: Mapped[int] = mapped_column(Integer)
