@@ -4,9 +4,10 @@ A request's transaction is opened here and committed here, after the route retur
 the response is sent (``scope="function"``), so a failed commit is an error response, never a
 201 for a row that does not exist. Services and repositories never commit.
 
-A route whose only write is one statement may use :data:`OneStatement` instead: a connection on
-which each statement commits by itself, so the write has committed when the statement returns,
-before any response, and the request saves the ``BEGIN`` and ``COMMIT`` round trips.
+A route whose only write is one statement may use :data:`OneStatement` instead: a driver
+connection on which each statement commits by itself, so the write has committed when the
+statement returns, before any response, and the request saves the ``BEGIN`` and ``COMMIT``
+round trips. Its reads (the API key, the catalogue, both cached) go through :data:`OnDemand`.
 """
 
 import hmac
@@ -14,10 +15,12 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.db import OnDemandConnection, Reads
 from app.errors import Forbidden, Unauthorized
 from app.settings import Settings
 from app.tenants.service import tenant_for_key
@@ -34,13 +37,28 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(_transaction, scope="function")]
 
 
-async def _autocommit(request: Request) -> AsyncIterator[AsyncConnection]:
-    engine: AsyncEngine = request.app.state.autocommit
-    async with engine.connect() as conn:
+#: Seconds a request waits for a free driver connection before it is answered 503.
+STATEMENT_CONNECTION_WAIT = 30
+
+
+async def _one_statement(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    pool: asyncpg.Pool = request.app.state.statements
+    async with pool.acquire(timeout=STATEMENT_CONNECTION_WAIT) as conn:
         yield conn
 
 
-OneStatement = Annotated[AsyncConnection, Depends(_autocommit, scope="function")]
+OneStatement = Annotated[asyncpg.Connection, Depends(_one_statement, scope="function")]
+
+
+async def _on_demand(request: Request) -> AsyncIterator[OnDemandConnection]:
+    reads = OnDemandConnection(request.app.state.autocommit)
+    try:
+        yield reads
+    finally:
+        await reads.close()
+
+
+OnDemand = Annotated[OnDemandConnection, Depends(_on_demand, scope="function")]
 
 
 async def get_settings(request: Request) -> Settings:
@@ -78,7 +96,7 @@ async def require_admin(request: Request, settings: AppSettings, credentials: Cr
 
 async def _tenant(
     request: Request,
-    db: AsyncSession | AsyncConnection,
+    db: Reads,
     credentials: HTTPAuthorizationCredentials | None,
 ) -> uuid.UUID:
     """The tenant whose API key made this request. (Settings are read only on a refusal, not
@@ -101,10 +119,10 @@ async def require_tenant(
 
 
 async def require_tenant_one_statement(
-    request: Request, conn: OneStatement, credentials: Credentials
+    request: Request, reads: OnDemand, credentials: Credentials
 ) -> uuid.UUID:
-    """The calling tenant, checked on the :data:`OneStatement` connection the route writes on."""
-    return await _tenant(request, conn, credentials)
+    """The calling tenant of a :data:`OneStatement` route, checked without a transaction."""
+    return await _tenant(request, reads, credentials)
 
 
 AdminOnly = Depends(require_admin)

@@ -22,7 +22,7 @@ from app.console import pages as console_pages
 from app.console import replay_pages as console_replay_pages
 from app.console import tenant_pages as console_tenant_pages
 from app.crypto import SecretBox
-from app.db import create_engine
+from app.db import create_engine, create_statement_pool
 from app.delivery.router import router as delivery_router
 from app.endpoints.router import router as endpoints_router
 from app.endpoints.ssrf import Resolver, TargetGuard, resolve
@@ -84,7 +84,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(database_url)
+        # The API's 20 connections: the engine's 10 and 5 more at need, and 5 driver connections
+        # for the one-statement routes (app.deps.OneStatement).
+        engine = create_engine(database_url, overflow=5)
+        app.state.statements = await create_statement_pool(database_url, size=5)
         watch = LoopWatch(settings.stuck_after)
         app.state.engine = engine
         app.state.sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -118,6 +121,7 @@ def create_app(
             if runtime is not None and task is not None:
                 runtime.stop()
                 await task
+            await app.state.statements.close()
             await engine.dispose()
             if tracing is not None:
                 tracing.end()

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Reads
 from app.errors import Conflict, InvalidInput, NotFound, refuse_nulls
 from app.event_types.cache import Catalogue, ValidatorCache
 from app.event_types.models import EventType, EventTypeChanges
@@ -211,13 +212,11 @@ async def example(
     return row.examples[index]
 
 
-async def change_generation(db: AsyncSession | AsyncConnection) -> int:
+async def change_generation(db: Reads) -> int:
     return await db.scalar(select(EventTypeChanges.generation)) or 0
 
 
-async def validating_schemas(
-    db: AsyncSession | AsyncConnection, tenant_id: uuid.UUID
-) -> dict[str, dict[str, Any]]:
+async def validating_schemas(db: Reads, tenant_id: uuid.UUID) -> dict[str, dict[str, Any]]:
     """Name → schema of the tenant's types that publishing validates."""
     rows = await db.execute(
         select(EventType.name, EventType.schema).where(
@@ -229,9 +228,7 @@ async def validating_schemas(
     return {name: schema for name, schema in rows}
 
 
-async def catalogue(
-    db: AsyncSession | AsyncConnection, cache: ValidatorCache, tenant_id: uuid.UUID
-) -> Catalogue:
+async def catalogue(db: Reads, cache: ValidatorCache, tenant_id: uuid.UUID) -> Catalogue:
     """The tenant's validators, from this process's cache (no read while it is current)."""
     return await cache.catalogue(
         tenant_id,

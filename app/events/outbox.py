@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -135,7 +136,7 @@ ALONE_RETURNS = ("type", "data", "channels", "metadata", "created_at")
 
 
 async def publish_alone(
-    conn: AsyncConnection,
+    driver: asyncpg.Connection,
     tenant_id: uuid.UUID,
     type: str,
     data: dict[str, Any],
@@ -147,7 +148,7 @@ async def publish_alone(
 ) -> Published:
     """Publish one event as a statement of its own: it has committed when this returns.
 
-    ``conn`` must be in autocommit (:data:`app.deps.OneStatement`); see
+    ``driver`` must not be in a transaction (:data:`app.deps.OneStatement`); see
     :meth:`app.queue.queue.Queue.enqueue_alone` for why it bypasses SQLAlchemy's execution. The
     row has ``id``, ``idempotency_key`` and :data:`ALONE_RETURNS`. Channels, metadata and a
     trace context (:attr:`NewEvent.trace`) are sent only when given (else the columns' defaults
@@ -166,7 +167,7 @@ async def publish_alone(
         row["metadata"] = orjson.dumps(metadata).decode()
     if trace:
         row.update(trace)
-    enqueued = await EVENTS.enqueue_alone(conn, row, returning=ALONE_RETURNS)
+    enqueued = await EVENTS.enqueue_alone(driver, row, returning=ALONE_RETURNS)
     return Published(row=dict(enqueued.row), created=enqueued.created)
 
 

@@ -7,7 +7,14 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
 
-from app.deps import AppSettings, DbSession, OneStatement, OneStatementTenantId, TenantId
+from app.deps import (
+    AppSettings,
+    DbSession,
+    OnDemand,
+    OneStatement,
+    OneStatementTenantId,
+    TenantId,
+)
 from app.errors import FieldError, InvalidInput, field_path, problem_responses
 from app.event_types.cache import Catalogue
 from app.event_types.dependencies import Validators
@@ -78,6 +85,7 @@ async def publish_event(
     request: Request,
     body: EventIn,
     conn: OneStatement,
+    reads: OnDemand,
     tenant: OneStatementTenantId,
     validators: Validators,
     idempotency_key: Annotated[
@@ -90,7 +98,7 @@ async def publish_event(
 
     With tracing on (docs/observability.md), a W3C `traceparent` header makes the event's
     fan-out and delivery attempts part of the caller's trace."""
-    catalogue = await catalogue_of(conn, validators, tenant)  # cached: no read, as a rule
+    catalogue = await catalogue_of(reads, validators, tenant)  # cached: no read, as a rule
     errors = catalogue.errors(body.type, body.data)
     if errors:
         raise InvalidInput(

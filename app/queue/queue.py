@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     ColumnElement,
     RowMapping,
@@ -20,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import dialect as postgresql_dialect
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
@@ -33,6 +35,8 @@ from app.queue.text import ERROR_BYTES, safe_text
 
 #: Renders column types for array casts (SQLAlchemy ships it without annotations).
 _DIALECT: Dialect = postgresql_dialect()  # type: ignore[no-untyped-call]
+#: Compiles statements for asyncpg itself: ``$1``-style parameters, in a known order.
+_DRIVER: Dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
 #: The longest retry delay a row can be given; beyond it a timestamp could overflow.
 MAX_RETRY_DELAY = timedelta(days=366)
@@ -208,36 +212,32 @@ class Queue:
         return results
 
     async def enqueue_alone(
-        self, conn: AsyncConnection, row: Mapping[str, Any], *, returning: tuple[str, ...]
+        self, driver: asyncpg.Connection, row: Mapping[str, Any], *, returning: tuple[str, ...]
     ) -> Enqueued:
         """Insert one row as a statement of its own: it has committed when this returns.
 
         The same statement as :meth:`enqueue` (id, bucket, idempotency, the trigger's NOTIFY),
-        compiled once per column set and sent on the driver connection: SQLAlchemy's execution
-        of one statement costs about as much CPU as the rest of a small insert. ``conn`` must be
-        in autocommit. Values go to the driver as they are (JSON columns as JSON text).
+        compiled once per column set and sent on a driver connection: SQLAlchemy's execution
+        of one statement costs about as much CPU as the rest of a small insert. ``driver`` must
+        not be in a transaction. Values go to the driver as they are (JSON columns as JSON text).
         """
-        if conn.sync_connection is None or (
-            conn.sync_connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
-        ):
-            raise ValueError("enqueue_alone needs an autocommit connection")
+        if driver.is_in_transaction():
+            raise ValueError("enqueue_alone needs a connection outside a transaction (autocommit)")
         values = dict(row)
         values.setdefault("id", uuid7())
         values["partition_bucket"] = bucket_for(values.get("partition_key"))
-        sql, order = self._alone_statement(tuple(values), returning, conn.dialect)
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
+        sql, order = self._alone_statement(tuple(values), returning)
         stored = dict(await driver.fetchrow(sql, *(values[name] for name in order)))
         created = bool(stored.pop("_created"))
         return Enqueued(row=stored, created=created)
 
     def _alone_statement(
-        self, names: tuple[str, ...], returning: tuple[str, ...], dialect: Dialect
+        self, names: tuple[str, ...], returning: tuple[str, ...]
     ) -> tuple[str, tuple[str, ...]]:
         """The ``enqueue_alone`` statement as the driver takes it, and its bind order (cached)."""
         key = (names, returning)
         if key not in self._alone_statements:
-            compiled = self._insert(returning).compile(dialect=dialect, column_keys=list(names))
+            compiled = self._insert(returning).compile(dialect=_DRIVER, column_keys=list(names))
             self._alone_statements[key] = (str(compiled), tuple(compiled.positiontup or ()))
         return self._alone_statements[key]
 

@@ -9,8 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Reads
 from app.delivery_policy import PARTS, refuse_timeout_over
 from app.errors import NotFound
 from app.pagination import PageParams, fetch_page
@@ -91,7 +92,7 @@ async def issue_key(session: AsyncSession, *, tenant_id: uuid.UUID, name: str) -
 
 
 async def tenant_for_key(
-    session: AsyncSession | AsyncConnection, key: str, cache: KeyCache | None = None
+    session: Reads, key: str, cache: KeyCache | None = None
 ) -> uuid.UUID | None:
     """The tenant a presented key acts for, or None. Looked up by hash: no secret is compared.
 
@@ -117,7 +118,7 @@ async def tenant_for_key(
     return verified.tenant_id
 
 
-async def _verify(session: AsyncSession | AsyncConnection, digest: str) -> VerifiedKey | None:
+async def _verify(session: Reads, digest: str) -> VerifiedKey | None:
     row = (
         await session.execute(
             select(ApiKey.id, ApiKey.tenant_id).where(
@@ -128,7 +129,7 @@ async def _verify(session: AsyncSession | AsyncConnection, digest: str) -> Verif
     return VerifiedKey(id=row.id, tenant_id=row.tenant_id) if row else None
 
 
-async def _revocation_generation(session: AsyncSession | AsyncConnection) -> int:
+async def _revocation_generation(session: Reads) -> int:
     generation = await session.scalar(select(ApiKeyRevocations.generation))
     return generation or 0
 
@@ -154,7 +155,7 @@ _RECORD_USE = (
 )
 
 
-async def _record_use(session: AsyncSession | AsyncConnection, key_id: uuid.UUID) -> None:
+async def _record_use(session: Reads, key_id: uuid.UUID) -> None:
     await session.execute(_RECORD_USE, {"key_id": key_id})
 
 

@@ -5,11 +5,13 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.db import asyncpg_dsn
 from app.events.models import Event
 from app.events.outbox import publish, publish_alone
 from app.main import create_app
@@ -245,11 +247,15 @@ async def test_publish_in_a_rolled_back_transaction_leaves_no_event(
 
 
 async def test_publishing_alone_refuses_a_connection_inside_a_transaction(
-    engine: AsyncEngine,
+    engine: AsyncEngine, database_url: str
 ) -> None:
-    """publish_alone's statement bypasses SQLAlchemy's transaction; on a transactional
-    connection it would commit apart from the caller's other writes, so it must refuse."""
-    async with engine.connect() as conn:
-        with pytest.raises(ValueError, match="autocommit"):
-            await publish_alone(conn, uuid.uuid4(), "order.created", {})
+    """publish_alone's statement commits by itself; inside a transaction it would commit with
+    the caller's other writes, or not at all, so it must refuse."""
+    driver = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        async with driver.transaction():
+            with pytest.raises(ValueError, match="autocommit"):
+                await publish_alone(driver, uuid.uuid4(), "order.created", {})
+    finally:
+        await driver.close()
     assert await _event_count(engine) == 0
