@@ -311,10 +311,13 @@ async def _announce_delivery(
     )
 
 
+#: The attempts counter's children, looked up once rather than by label on every attempt.
+_ATTEMPTS_SUCCEEDED = DELIVERY_ATTEMPTS.labels(AttemptOutcome.SUCCEEDED)
+_ATTEMPTS_FAILED = DELIVERY_ATTEMPTS.labels(AttemptOutcome.FAILED)
+
+
 def _observe(settled: SettledJob, result: SendResult) -> None:
-    DELIVERY_ATTEMPTS.labels(
-        AttemptOutcome.SUCCEEDED if result.succeeded else AttemptOutcome.FAILED
-    ).inc()
+    (_ATTEMPTS_SUCCEEDED if result.succeeded else _ATTEMPTS_FAILED).inc()
     ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
     if settled.status == JobStatus.DEAD:
         DELIVERIES_DEAD.inc()
