@@ -5,8 +5,9 @@
     python -m bench.delivery soak --deliveries 1000000
     python -m bench.delivery scaleout --workers 1 2 4 --rounds 3
 
-`throughput` first measures the ceiling, a bare aiohttp client posting the same bodies to the
-same receiver with the same concurrency, then publishes through the batch API and reports the
+`throughput` measures the ceiling, a bare aiohttp client posting the same bodies to the same
+receiver with the same concurrency, before and after the run (their mean is the ceiling), and
+publishes through the batch API and reports the
 publish rate, the steady delivery rate (middle 80% of arrivals) and its ratio to the ceiling,
 CPU seconds of the Hookline process per 1,000 deliveries and its peak RSS. `latency` publishes
 single events at a steady rate and reports publish-to-receiver percentiles. `soak` prints RSS
@@ -61,15 +62,17 @@ async def _wait_for_count(receiver: str, count: int, *, on_progress: Any = None)
         await asyncio.sleep(0.2)
 
 
-async def ceiling(receiver: str, total: int, concurrency: int) -> float:
-    """Requests per second a bare aiohttp client reaches against the receiver."""
+async def ceiling(receiver: str, total: int, concurrency: int, label: str = "") -> float:
+    """Requests per second a bare aiohttp client reaches against the receiver (its requests
+    are told apart from deliveries by their ``ceiling-<label>`` ids)."""
     connector = aiohttp.TCPConnector(limit=concurrency)
     counter = iter(range(total))
     async with aiohttp.ClientSession(connector=connector) as client:
 
         async def loop() -> None:
             for n in counter:
-                headers = {"content-type": "application/json", "webhook-id": f"ceiling-{n}"}
+                webhook_id = f"ceiling-{label}{n}"
+                headers = {"content-type": "application/json", "webhook-id": webhook_id}
                 async with client.post(f"{receiver}/ceiling", data=BODY, headers=headers) as r:
                     await r.read()
 
@@ -191,7 +194,7 @@ class Hookline:
 async def throughput(args: argparse.Namespace) -> None:
     deliveries = args.endpoints * args.events
     async with Hookline(args) as hookline:
-        top = await ceiling(hookline.receiver, deliveries, args.concurrency)
+        before = await ceiling(hookline.receiver, deliveries, args.concurrency)
         await _endpoints(hookline.api, hookline.headers, hookline.receiver, args.endpoints)
         base = (await _receiver_stats(hookline.receiver))["count"]
         cpu_before = hookline.cpu_seconds()
@@ -209,10 +212,17 @@ async def throughput(args: argparse.Namespace) -> None:
         backend_cpu = hookline.backend_cpu_seconds() - backends_before
         wal = await hookline.wal_bytes() - wal_before
         arrivals = (await _receiver_stats(hookline.receiver, arrivals=True))["arrivals"]
+        # Measured again once Hookline is idle, to average out load that came and went.
+        after = await ceiling(hookline.receiver, deliveries, args.concurrency, "after-")
+
+    top = (before + after) / 2
 
     times = [at for message, at in arrivals.items() if not message.startswith("ceiling-")]
     rate = _steady_rate(times)  # one arrival a delivery: "<event id> <endpoint path>"
-    print(f"ceiling (bare aiohttp, {args.concurrency} in flight): {top:10,.0f} requests/s")
+    print(
+        f"ceiling (bare aiohttp, {args.concurrency} in flight): {top:10,.0f} requests/s"
+        f" (mean of {before:,.0f} before and {after:,.0f} after)"
+    )
     print(f"publish (batch API):                {publish_rate:10,.0f} events/s")
     print(
         f"delivery ({args.endpoints} endpoints x {args.events:,} events): "
