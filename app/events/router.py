@@ -7,14 +7,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
 
-from app.deps import (
-    AppSettings,
-    DbSession,
-    OnDemand,
-    OneStatement,
-    OneStatementTenantId,
-    TenantId,
-)
+from app.deps import AppSettings, DbSession, OneStatement, TenantId
 from app.errors import FieldError, InvalidInput, field_path, problem_responses
 from app.event_types.cache import Catalogue
 from app.event_types.dependencies import Validators
@@ -84,9 +77,7 @@ def _uuid_text(value: object) -> str:
 async def publish_event(
     request: Request,
     body: EventIn,
-    conn: OneStatement,
-    reads: OnDemand,
-    tenant: OneStatementTenantId,
+    call: OneStatement,
     validators: Validators,
     idempotency_key: Annotated[
         IdempotencyKey | None,
@@ -98,7 +89,7 @@ async def publish_event(
 
     With tracing on (docs/observability.md), a W3C `traceparent` header makes the event's
     fan-out and delivery attempts part of the caller's trace."""
-    catalogue = await catalogue_of(reads, validators, tenant)  # cached: no read, as a rule
+    catalogue = await catalogue_of(call.reads, validators, call.tenant)  # cached, as a rule
     errors = catalogue.errors(body.type, body.data)
     if errors:
         raise InvalidInput(
@@ -107,8 +98,8 @@ async def publish_event(
         )
     # One INSERT, committed by itself before the response (see app.deps.OneStatement).
     published = await publish_alone(
-        conn,
-        tenant,
+        call.driver,
+        call.tenant,
         body.type,
         body.data,
         idempotency_key=idempotency_key,
