@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from app.queue import sql
-from app.queue.supervision import LoopWatch
+from app.queue.supervision import LoopWatch, wait_set
 
 log = logging.getLogger("hookline.queue.listener")
 
@@ -90,12 +90,9 @@ class Listener:
                 self._wake(channel)
             if connected is not None:
                 connected.set()
-            while not self._lost.is_set():
-                try:
-                    await asyncio.wait_for(self._lost.wait(), _PROBE_INTERVAL)
-                except TimeoutError:  # a silent half-open socket never terminates: probe it
-                    with self._watch.step("listener"):
-                        await connection.fetchval("SELECT 1", timeout=_PROBE_INTERVAL)
+            while not await wait_set(self._lost, _PROBE_INTERVAL):
+                with self._watch.step("listener"):  # a silent half-open socket never ends: probe
+                    await connection.fetchval("SELECT 1", timeout=_PROBE_INTERVAL)
             raise ListenerConnectionLost("the LISTEN connection was closed")
         finally:
             self.holds_lock = False

@@ -11,7 +11,6 @@ and says so when it cannot.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -39,7 +38,7 @@ from app.queue.maintenance import (
 from app.queue.queue import Queue
 from app.queue.ring import HashRing
 from app.queue.schema import WorkerStatus
-from app.queue.supervision import LoopWatch, spawn, supervise
+from app.queue.supervision import LoopWatch, spawn, supervise, wait_set
 
 log = logging.getLogger("hookline.queue.runtime")
 
@@ -214,11 +213,9 @@ class WorkerRuntime:
         """Every interval, and at once when the liveness lock was (re)taken: a worker killed
         before it said it holds the lock could only be found dead by the timeout."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._beat_now.wait(),
-                    jittered(self.config.heartbeat_interval.total_seconds(), 0.1),
-                )
+            await wait_set(
+                self._beat_now, jittered(self.config.heartbeat_interval.total_seconds(), 0.1)
+            )
             self._beat_now.clear()
             with self.watch.step("heartbeat"):
                 await self._beat(WorkerStatus.ALIVE)

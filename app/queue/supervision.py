@@ -13,6 +13,7 @@ process that has stopped doing its work.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -115,6 +116,22 @@ async def supervise(loop: str, body: Callable[[], Awaitable[None]], watch: LoopW
         else:
             watch.forget(loop)
             return
+
+
+async def wait_set(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set or ``timeout`` seconds have passed; True if it is set.
+
+    A loop's pause between steps, which must never outlive a cancellation. Not
+    ``asyncio.wait_for``: on Python 3.11, a cancellation that lands in the same loop iteration
+    as the event being set is swallowed (it returns the event's result instead of raising), so
+    the cancelled loop carries on; a worker whose LISTEN connection came back (and woke the
+    heartbeat) just as its drain cancelled it never finished stopping. ``asyncio.timeout``
+    tells its own expiry from the caller's cancellation.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    return event.is_set()
 
 
 def spawn(loop: str, body: Callable[[], Awaitable[None]], watch: LoopWatch) -> "asyncio.Task[None]":

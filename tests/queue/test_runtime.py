@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db import create_engine
 from app.queue import registry
 from app.queue.maintenance import Housekeeper, MaintenanceTask, RecoverDeadWorkers
 from app.queue.queue import Queue
@@ -142,27 +143,41 @@ async def test_stop_lets_in_flight_jobs_finish_within_the_drain_window(
 
 
 async def test_worker_survives_losing_its_connections(
-    engine: AsyncEngine, queue: Queue, start_worker: Workers
+    engine: AsyncEngine, database_url: str, queue: Queue, start_worker: Workers
 ) -> None:
     handler = RecordingHandler(open_gate=False)
-    await start_worker(handler, concurrency=4, poll_interval=timedelta(milliseconds=200))
+    runtime = await start_worker(handler, concurrency=4, poll_interval=timedelta(milliseconds=200))
     await enqueue(engine, queue, [{"payload": str(i)} for i in range(40)])
-    await wait_until(lambda: _counts_are(engine, queue, {"processing": 4, "pending": 36}))
-
-    async with engine.connect() as conn:  # every other session of this database is cut off
-        await conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    # The test looks through a pool of its own: a query of the test failing on the worker's
+    # pool would discard the worker's dead connections for it.
+    observer = create_engine(database_url)
+    try:
+        await wait_until(lambda: _counts_are(observer, queue, {"processing": 4, "pending": 36}))
+        async with observer.connect() as conn:  # every other session, all of the worker's
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
             )
-        )
-    handler.gate.set()
+        handler.gate.set()
+        await wait_until(lambda: _counts_are(observer, queue, {"done": 40}))
 
-    await wait_until(lambda: _counts_are(engine, queue, {"done": 40}))
+        await start_worker.stop_all()  # fails unless the drain ends within its bound
+
+        assert await status_counts(observer, queue) == {"done": 40}
+        assert await _worker_status(observer, runtime.id) == "dead"
+    finally:
+        await observer.dispose()
 
 
 async def _counts_are(engine: AsyncEngine, queue: Queue, expected: dict[str, int]) -> bool:
     return await status_counts(engine, queue) == expected
+
+
+async def _worker_status(engine: AsyncEngine, worker: uuid.UUID) -> Any:
+    async with engine.connect() as conn:
+        return await conn.scalar(text("SELECT status FROM workers WHERE id = :id"), {"id": worker})
 
 
 async def _last_seen(engine: AsyncEngine, worker: uuid.UUID) -> Any:

@@ -15,7 +15,7 @@ from app.queue.consumer import ConsumerOptions, KeyFilter, SettledJob
 from app.queue.jobs import Done, Job, Outcome
 from app.queue.queue import Queue
 from app.queue.runtime import Binding, WorkerRuntime
-from app.queue.supervision import LoopWatch
+from app.queue.supervision import LoopWatch, wait_set
 from tests.queue.conftest import Workers
 from tests.queue.sample import RecordingHandler, enqueue, fast_config, status_counts
 from tests.waiting import wait_until
@@ -139,6 +139,30 @@ async def test_a_failing_claim_loop_is_logged_counted_and_restarted(
     failures = [r for r in caplog.records if r.getMessage() == "loop.failed"]
     assert len(failures) == 3
     assert all(r.levelno == logging.ERROR and r.exc_info for r in failures)
+
+
+async def test_a_loop_cancelled_as_its_wake_up_arrives_stops() -> None:
+    """The wake-up and the cancellation land in one iteration of the event loop (a worker's
+    LISTEN connection came back just as its drain cancelled the heartbeat): the loop ends."""
+    wake_up, waiting = asyncio.Event(), asyncio.Event()
+    steps = 0
+
+    async def loop() -> None:
+        nonlocal steps
+        while True:
+            waiting.set()
+            await wait_set(wake_up, 60)
+            wake_up.clear()
+            steps += 1
+
+    task = asyncio.create_task(loop())
+    await waiting.wait()
+    wake_up.set()
+    task.cancel()
+
+    await asyncio.wait([task], timeout=10)  # else it runs on, waking every minute
+    assert task.cancelled()
+    assert steps == 0
 
 
 def test_the_watch_names_a_step_that_runs_too_long() -> None:
