@@ -172,13 +172,15 @@ class Queue:
         prepared: list[dict[str, Any]] = []
         first_of_key: dict[str, int] = {}
         position: list[int] = []  # rows[i] is answered by prepared[position[i]]
+        new_ids = iter(uuid7_batch(len(rows)))
         for row in rows:
             key = row.get("idempotency_key")
             if key is not None and key in first_of_key:
                 position.append(first_of_key[key])
                 continue
             values = dict(row)
-            values.setdefault("id", uuid7())
+            if "id" not in values:
+                values["id"] = next(new_ids)
             values["partition_bucket"] = bucket_for(values.get("partition_key"))
             if key is not None:
                 first_of_key[key] = len(prepared)
