@@ -217,8 +217,11 @@ class WorkerRuntime:
                 self._beat_now, jittered(self.config.heartbeat_interval.total_seconds(), 0.1)
             )
             self._beat_now.clear()
+            # A beat while draining (the lock retaken during a stop) must not say alive again:
+            # the worker would rejoin the ring it is leaving.
+            status = WorkerStatus.DRAINING if self._stop.is_set() else WorkerStatus.ALIVE
             with self.watch.step("heartbeat"):
-                await self._beat(WorkerStatus.ALIVE)
+                await self._beat(status)
 
     async def _housekeep_forever(self) -> None:
         while True:

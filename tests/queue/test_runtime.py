@@ -142,6 +142,29 @@ async def test_stop_lets_in_flight_jobs_finish_within_the_drain_window(
     await wait_until(lambda: _counts_are(engine, queue, {"done": 4, "pending": 6}))
 
 
+async def test_a_draining_worker_keeps_saying_so_while_it_beats(
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
+) -> None:
+    """Heartbeats go on while in-flight jobs finish; they must not announce the worker alive
+    again, which would put it back in the ring it is leaving."""
+    handler = RecordingHandler(open_gate=False)
+    runtime = await start_worker(
+        handler, concurrency=1, heartbeat_interval=timedelta(milliseconds=50)
+    )
+    await enqueue(engine, queue, [{"payload": "0"}])
+    await wait_until(lambda: _counts_are(engine, queue, {"processing": 1}))
+
+    runtime.stop()
+    await wait_until(lambda: _status_is(engine, runtime.id, "draining"))
+    draining_since = await _last_seen(engine, runtime.id)
+    await wait_until(lambda: _seen_after(engine, runtime.id, draining_since))
+
+    assert await _status_is(engine, runtime.id, "draining")
+    async with engine.connect() as conn:
+        assert runtime.id not in await registry.alive_workers(conn, timeout=timedelta(seconds=30))
+    handler.gate.set()
+
+
 async def test_worker_survives_losing_its_connections(
     engine: AsyncEngine, database_url: str, queue: Queue, start_worker: Workers
 ) -> None:
@@ -189,3 +212,9 @@ async def _last_seen(engine: AsyncEngine, worker: uuid.UUID) -> Any:
 
 async def _seen_after(engine: AsyncEngine, worker: uuid.UUID, moment: Any) -> bool:
     return bool(await _last_seen(engine, worker) > moment)
+
+
+async def _status_is(engine: AsyncEngine, worker: uuid.UUID, status: str) -> bool:
+    async with engine.connect() as conn:
+        found = await conn.scalar(text("SELECT status FROM workers WHERE id = :id"), {"id": worker})
+    return bool(found == status)
