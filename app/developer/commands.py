@@ -3,8 +3,9 @@
 import itertools
 import json
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -18,6 +19,21 @@ from hookline.client.webhooks import TOLERANCE_SECONDS
 def _client(url: str | None, api_key: str | None, profile: str | None) -> Hookline:
     chosen = connection(url, api_key, profile)
     return Hookline(chosen.url, api_key=chosen.api_key)
+
+
+T = TypeVar("T")
+
+
+def _first(
+    limit: int,
+    listing: Callable[[Hookline], Iterable[T]],
+    url: str | None,
+    api_key: str | None,
+    profile: str | None,
+) -> list[T]:
+    """The first ``limit`` items of a listing the client pages through, fetched only so far."""
+    with reporting_errors(), _client(url, api_key, profile) as hookline:
+        return list(itertools.islice(listing(hookline), limit))
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -75,8 +91,7 @@ def events(
     profile: Profile = None,
 ) -> None:
     """Recent events."""
-    with reporting_errors(), _client(url, api_key, profile) as hookline:
-        found = list(itertools.islice(hookline.events.list(type=event_type), limit))
+    found = _first(limit, lambda h: h.events.list(type=event_type), url, api_key, profile)
     print_listing(
         "events",
         found,
@@ -100,9 +115,13 @@ def deliveries(
     profile: Profile = None,
 ) -> None:
     """Recent deliveries."""
-    with reporting_errors(), _client(url, api_key, profile) as hookline:
-        listing = hookline.deliveries.list(event_id=event, endpoint_id=endpoint, status=status)
-        found = list(itertools.islice(listing, limit))
+    found = _first(
+        limit,
+        lambda h: h.deliveries.list(event_id=event, endpoint_id=endpoint, status=status),
+        url,
+        api_key,
+        profile,
+    )
     print_listing(
         "deliveries",
         found,
@@ -133,9 +152,13 @@ def attempts(
     """The attempts of a delivery (or of an endpoint, with --endpoint)."""
     if (delivery is None) == (endpoint is None):
         fail("name a DELIVERY_ID or an --endpoint, not both", code=2)
-    with reporting_errors(), _client(url, api_key, profile) as hookline:
-        listing = hookline.attempts.list(delivery_id=delivery, endpoint_id=endpoint)
-        found = list(itertools.islice(listing, limit))
+    found = _first(
+        limit,
+        lambda h: h.attempts.list(delivery_id=delivery, endpoint_id=endpoint),
+        url,
+        api_key,
+        profile,
+    )
     print_listing(
         "attempts",
         found,
