@@ -119,10 +119,16 @@ async def _one_statement_call(
 ) -> AsyncIterator[OneStatementCall]:
     """One dependency rather than three (tenant, driver connection, reads): FastAPI's cost per
     dependency is counted in tens of microseconds, on a route that takes a few hundred. The
-    caller is checked before a connection is taken."""
+    caller is checked before a connection is taken.
+
+    The reads' connection goes back before the driver pool is waited on: a request holding a
+    driver connection may still need a SQLAlchemy one (a catalogue read), so requests holding
+    one pool's connection while waiting for the other's, both ways round, would stall both
+    pools until their timeouts (a burst of publishes with cold caches)."""
     reads = OnDemandConnection(request.app.state.autocommit)
     try:
         tenant = await _tenant(request, reads, credentials)
+        await reads.close()
         pool: asyncpg.Pool = request.app.state.statements
         async with pool.acquire(timeout=STATEMENT_CONNECTION_WAIT) as driver:
             yield OneStatementCall(tenant, driver, reads)

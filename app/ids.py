@@ -27,6 +27,8 @@ def uuid7() -> uuid.UUID:
 def uuid7_batch(count: int) -> list[uuid.UUID]:
     """``count`` new UUIDv7s in creation order, with one clock read, one lock and one
     ``urandom`` for the lot: a fan-out batch's ids cost half as much as made one by one."""
+    if count == 0:  # no random byte to seed the counter with, and no id to order
+        return []
     randomness = os.urandom(8 * count)
     with _lock:
         stamps = _stamps(count, randomness[0])

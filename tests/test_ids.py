@@ -28,6 +28,13 @@ def test_a_batch_larger_than_the_counter_stays_increasing_by_borrowing_milliseco
     assert all(_is_v7(value) for value in ids)
 
 
+def test_an_empty_batch_is_empty_and_leaves_the_order_alone() -> None:
+    before = uuid7()
+
+    assert uuid7_batch(0) == []
+    assert uuid7() > before
+
+
 def test_random_bits_differ_between_ids_of_one_batch() -> None:
     tails = {value.int & (2**62 - 1) for value in uuid7_batch(1_000)}
 
