@@ -76,12 +76,13 @@ async def create_statement_pool(url: str, *, size: int) -> asyncpg.Pool:
     back are three greenlet hand-offs, each on a fresh Python stack that is mapped and unmapped:
     about 100 µs of CPU, an eighth of a single publish; asyncpg's own pool costs half as much.
     A connection goes back without asyncpg's reset round trip, since each statement commits by
-    itself and nothing sets session state. JSON columns are coded as the engine codes them
-    (SQLAlchemy's asyncpg dialect): JSON text in, decoded by orjson out.
+    itself and nothing sets session state. jsonb is coded as the engine codes it (SQLAlchemy's
+    asyncpg dialect): JSON text in, decoded by orjson out. One connection stays open, so a
+    trickle of publishes does not pay a connect and the codecs' type lookups each time.
     """
     pool = asyncpg.create_pool(
         asyncpg_dsn(url),
-        min_size=0,
+        min_size=1,
         max_size=size,
         max_inactive_connection_lifetime=60,
         init=_json_codecs,
@@ -91,15 +92,13 @@ async def create_statement_pool(url: str, *, size: int) -> asyncpg.Pool:
 
 
 async def _json_codecs(connection: asyncpg.Connection) -> None:
+    """jsonb as SQLAlchemy's asyncpg dialect codes it (Hookline stores no ``json`` columns)."""
     await connection.set_type_codec(
         "jsonb",
         schema="pg_catalog",
         format="binary",
         encoder=lambda text: b"\x01" + text.encode(),  # jsonb's binary format: version 1
         decoder=lambda raw: orjson.loads(raw[1:]),
-    )
-    await connection.set_type_codec(
-        "json", schema="pg_catalog", format="text", encoder=str, decoder=orjson.loads
     )
 
 

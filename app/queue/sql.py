@@ -355,12 +355,16 @@ def _settle_sql(table: str, outcome_columns: Sequence[Column]) -> str:
     """
 
 
+#: A draining worker stays draining: a beat that set out before the drain was announced must
+#: not put it back into the ring it is leaving (a worker's id never runs again once it drains).
 worker_heartbeat = text(
-    """
+    f"""
     INSERT INTO workers (id, name, status, info, started_at, last_seen_at)
     VALUES (:id, :name, :status, CAST(:info AS jsonb), now(), now())
     ON CONFLICT (id) DO UPDATE
-    SET status = EXCLUDED.status, info = EXCLUDED.info, last_seen_at = now()
+    SET status = CASE WHEN workers.status = '{WorkerStatus.DRAINING.value}'
+                      THEN workers.status ELSE EXCLUDED.status END,
+        info = EXCLUDED.info, last_seen_at = now()
     """
 )
 

@@ -12,6 +12,7 @@ from app.db import create_engine
 from app.queue import registry
 from app.queue.maintenance import Housekeeper, MaintenanceTask, RecoverDeadWorkers
 from app.queue.queue import Queue
+from app.queue.schema import WorkerStatus
 from tests.queue.conftest import Workers
 from tests.queue.sample import RecordingHandler, claim, enqueue, status_counts
 from tests.waiting import wait_until
@@ -218,3 +219,15 @@ async def _status_is(engine: AsyncEngine, worker: uuid.UUID, status: str) -> boo
     async with engine.connect() as conn:
         found = await conn.scalar(text("SELECT status FROM workers WHERE id = :id"), {"id": worker})
     return bool(found == status)
+
+
+async def test_a_beat_that_set_out_before_the_drain_does_not_undo_it(engine: AsyncEngine) -> None:
+    """The heartbeat's status is chosen before its statement runs; one still on its way when
+    the drain is announced must leave the row draining."""
+    worker = uuid.uuid4()
+    async with engine.begin() as conn:
+        await registry.heartbeat(conn, worker, name="w", status=WorkerStatus.ALIVE)
+        await registry.set_status(conn, worker, WorkerStatus.DRAINING)
+        await registry.heartbeat(conn, worker, name="w", status=WorkerStatus.ALIVE)
+
+    assert await _status_is(engine, worker, "draining")
