@@ -36,5 +36,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # NOT VALID, then VALIDATE: the check of existing rows then takes no lock that blocks writes.
     for name, table, column, referenced in _REDUNDANT:
-        op.create_foreign_key(name, table, referenced, [column], ["id"], ondelete="CASCADE")
+        op.create_foreign_key(
+            name, table, referenced, [column], ["id"], ondelete="CASCADE", postgresql_not_valid=True
+        )
+        op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
