@@ -77,14 +77,15 @@ async def create_statement_pool(url: str, *, size: int) -> asyncpg.Pool:
     about 100 µs of CPU, an eighth of a single publish; asyncpg's own pool costs half as much.
     A connection goes back without asyncpg's reset round trip, since each statement commits by
     itself and nothing sets session state. jsonb is coded as the engine codes it (SQLAlchemy's
-    asyncpg dialect): JSON text in, decoded by orjson out. One connection stays open, so a
+    asyncpg dialect): JSON text in, decoded by orjson out. Connections open at first need (an
+    API may start before its database answers, live but not ready) and then stay open, so a
     trickle of publishes does not pay a connect and the codecs' type lookups each time.
     """
     pool = asyncpg.create_pool(
         asyncpg_dsn(url),
-        min_size=1,
+        min_size=0,
         max_size=size,
-        max_inactive_connection_lifetime=60,
+        max_inactive_connection_lifetime=0,  # never closed for idleness
         init=_json_codecs,
         reset=_keep_session,
     )

@@ -37,6 +37,20 @@ async def test_readyz_is_503_on_an_unmigrated_database(settings: Settings, serve
     assert "hookline migrate" in response.json()["detail"]
 
 
+async def test_the_api_starts_while_the_database_is_unreachable_and_is_not_ready(
+    settings: Settings,
+) -> None:
+    """A pod may start before its database answers: it comes up, live but not ready, and no
+    connection is attempted until a request needs one."""
+    app = create_app(settings, database_url="postgresql://postgres@127.0.0.1:9/nowhere")
+    async with serve_in_process(app) as client:
+        live, ready = await client.get("/healthz"), await client.get("/readyz")
+
+    assert live.status_code == 200
+    assert ready.status_code == 503
+    assert ready.headers["content-type"] == "application/problem+json"
+
+
 async def test_unknown_routes_answer_problem_details(client: httpx.AsyncClient) -> None:
     response = await client.get("/nowhere")
 
