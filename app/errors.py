@@ -215,7 +215,8 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
         return problem(
             503,
             "Service unavailable",
-            "The database connection was lost; nothing was changed. Retry shortly.",
+            "The database was unavailable (unreachable, out of free connections, or the"
+            " connection was lost); nothing was changed. Retry shortly.",
             headers={"Retry-After": "2"},
         )
     log.error("api.unhandled_error", exc_info=exc)

@@ -45,10 +45,18 @@ async def test_the_api_starts_while_the_database_is_unreachable_and_is_not_ready
     app = create_app(settings, database_url="postgresql://postgres@127.0.0.1:9/nowhere")
     async with serve_in_process(app) as client:
         live, ready = await client.get("/healthz"), await client.get("/readyz")
+        published = await client.post(
+            "/v1/events",
+            json={"type": "order.created", "data": {}},
+            headers={"Authorization": "Bearer hlk_unknown"},
+        )
 
     assert live.status_code == 200
     assert ready.status_code == 503
     assert ready.headers["content-type"] == "application/problem+json"
+    assert published.status_code == 503
+    assert published.headers["Retry-After"] == "2"
+    assert "unreachable" in published.json()["detail"]
 
 
 async def test_unknown_routes_answer_problem_details(client: httpx.AsyncClient) -> None:
