@@ -1,7 +1,8 @@
 """Per-endpoint rate limits, enforced locally: the hash ring gives one worker each endpoint.
 
 Each call reserves the next free slot ``1/rate`` seconds after the previous one and waits for it,
-so sends to one endpoint never exceed ``rate`` in any second, however many are queued.
+so sends to one endpoint keep to ``rate`` per second however many are queued (a send the event
+loop runs late comes that much closer to the next one; it never leaves early).
 """
 
 import asyncio

@@ -83,10 +83,13 @@ async def test_a_rate_limit_holds(api: httpx.AsyncClient, receiver: Receiver) ->
 
     await receiver.wait_for(15, "/limited")
 
+    # Sends take slots 0.2 s apart; arrivals add the loopback's and the loop's jitter, which
+    # on two busy cores reached 0.1 s (CI measured six arrivals within 0.90 s). An unlimited
+    # endpoint would see all 15 within a few milliseconds.
     times = sorted(r.at for r in receiver.at("/limited"))
     for i in range(len(times) - 5):
-        assert times[i + 5] - times[i] >= 0.95  # never six within a second
-    assert times[-1] - times[0] >= 2.7  # 15 at 5/s span close to three seconds
+        assert times[i + 5] - times[i] >= 0.75  # never six within a second, but for jitter
+    assert times[-1] - times[0] >= 2.55  # 15 at 5/s: 14 slots of 0.2 s, less the same jitter
 
 
 async def test_manual_retry_sends_again_and_is_recorded_as_manual(
