@@ -7,9 +7,9 @@
 
 `throughput` measures the ceiling, a bare aiohttp client posting the same bodies to the same
 receiver with the same concurrency, before and after the run (their mean is the ceiling), and
-publishes through the batch API and reports the
-publish rate, the steady delivery rate (middle 80% of arrivals) and its ratio to the ceiling,
-CPU seconds of the Hookline process per 1,000 deliveries and its peak RSS. `latency` publishes
+publishes through the batch API and reports the publish rate, the steady delivery rate (middle
+80% of arrivals) and its ratio to the ceiling, CPU seconds of the Hookline process per 1,000
+deliveries and its peak RSS. `latency` publishes
 single events at a steady rate and reports publish-to-receiver percentiles. `soak` prints RSS
 every 100,000 deliveries so that a leak shows as a slope. `scaleout` runs `hookline api` and N
 `hookline worker` processes for each N in turn (a fresh database each run, the order reversed
