@@ -6,7 +6,9 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 _hookline_stamp=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [[ $(cat .venv/.hookline-installed 2>/dev/null) != "$_hookline_stamp" ]]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  # A failed install returns from the sourcing before the stamp is written, whether or not
+  # the caller runs under `set -e`.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' || return 1
   echo "$_hookline_stamp" > .venv/.hookline-installed
 fi
 unset _hookline_stamp
