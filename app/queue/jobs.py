@@ -10,6 +10,16 @@ from sqlalchemy import RowMapping
 
 from app.queue.schema import JobStatus
 
+#: The columns of a claimed row the core itself reads: a job's fields, and the claim's order.
+CORE_JOB_COLUMNS = (
+    "id",
+    "lease_generation",
+    "attempts",
+    "max_attempts",
+    "partition_key",
+    "available_at",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -20,7 +30,7 @@ class Job:
     attempts: int
     max_attempts: int
     partition_key: str | None
-    #: Every column of the row as claimed, including the queue's own.
+    #: The row as claimed: every column, or the queue's ``job_columns`` and the core's own.
     row: Mapping[str, Any] | RowMapping = field(repr=False)
 
     @classmethod

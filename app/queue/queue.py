@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
 from app.ids import uuid7, uuid7_batch
-from app.queue.jobs import Job, Outcome, Retry, Settled
+from app.queue.jobs import CORE_JOB_COLUMNS, Job, Outcome, Retry, Settled
 from app.queue.ring import bucket_for
 from app.queue.schema import BUCKET_COUNT, JobStatus, channel_for
 from app.queue.sql import ClaimVariant, JobStatements
@@ -98,6 +98,7 @@ class Queue:
         outcome_columns: Sequence[str] = (),
         order: tuple[str, ...] = ("id",),
         ordered_ready: str | None = None,
+        job_columns: Sequence[str] | None = None,
     ) -> None:
         """``unique`` names the columns whose values make a row a duplicate in
         :meth:`enqueue_batch` (by default its idempotency key); ``outcome_columns`` are the
@@ -107,6 +108,10 @@ class Queue:
         index must be built on it: ``queue_indexes(table, order)``); ``ordered_ready`` is a SQL
         condition on the candidate row ``j`` that must also hold before an ordered claim takes
         a key's head (e.g. that nothing which may still come before it is on its way).
+
+        ``job_columns`` are the columns its handler reads from a claimed row (``Job.row``),
+        beside the core's own; None hands it every column. Each column returned is decoded for
+        every row claimed, on the hottest path of a busy queue.
         """
         self.table = table
         self.name = table.name
@@ -130,11 +135,18 @@ class Queue:
             conflict=conflict,
             order=order,
             ordered_ready=ordered_ready,
+            job_columns=None if job_columns is None else self._job_columns(job_columns),
         )
         self._inserts: dict[tuple[str, ...] | None, ReturningInsert[Any]] = {}
         self._alone_statements: dict[
             tuple[tuple[str, ...], tuple[str, ...]], tuple[str, tuple[str, ...]]
         ] = {}
+
+    def _job_columns(self, wanted: Sequence[str]) -> tuple[str, ...]:
+        unknown = [name for name in wanted if name not in self.table.c]
+        if unknown:
+            raise ValueError(f"{self.name} has no column {', '.join(unknown)}")
+        return tuple(dict.fromkeys((*CORE_JOB_COLUMNS, *wanted)))
 
     def _insert(self, returning: tuple[str, ...] | None) -> "ReturningInsert[Any]":
         """The enqueue statement, returning every column or only ``returning`` (cached)."""

@@ -66,7 +66,8 @@ class JobStatements:
 
     ``outcome_columns`` are columns of the table's own that a settle writes beside the queue's
     (see :meth:`~app.queue.queue.Queue.settle`); ``conflict`` is the ``ON CONFLICT`` target
-    that makes a batch insert skip rows that exist already.
+    that makes a batch insert skip rows that exist already; ``job_columns`` are the columns a
+    claimed row comes back with (None: every column).
     """
 
     def __init__(
@@ -77,9 +78,11 @@ class JobStatements:
         conflict: str,
         order: Sequence[str] = ("id",),
         ordered_ready: str | None = None,
+        job_columns: Sequence[str] | None = None,
     ) -> None:
         self.table = table
         self.conflict = conflict
+        self.job_columns = None if job_columns is None else tuple(job_columns)
         self.order = tuple(order)
         self.ordered_ready = ordered_ready
         self.job_settle_many = text(_settle_sql(table, outcome_columns))
@@ -144,9 +147,11 @@ class JobStatements:
         """Claim up to ``:limit`` ready rows: pending, due, not locked by another claimer."""
         if variant not in self._claims:
             sql = (
-                _ordered_claim_sql(self.table, variant, self.order, self.ordered_ready)
+                _ordered_claim_sql(
+                    self.table, variant, self.order, self.ordered_ready, self.job_columns
+                )
                 if variant.ordered
-                else _claim_sql(self.table, variant)
+                else _claim_sql(self.table, variant, self.job_columns)
             )
             self._claims[variant] = text(sql)
         return self._claims[variant]
@@ -162,11 +167,22 @@ class JobStatements:
         """
         key = tuple(columns)
         if key not in self._inserts:
-            self._inserts[key] = text(_insert_many_sql(self.table, key, self.conflict))
+            self._inserts[key] = text(
+                _insert_many_sql(self.table, key, self.conflict, self.job_columns)
+            )
         return self._inserts[key]
 
 
-def _insert_many_sql(table: str, columns: tuple[Column, ...], conflict: str) -> str:
+def _returned(job_columns: tuple[str, ...] | None, alias: str) -> str:
+    """The select list of a claimed row: ``job_columns`` of ``alias``, or all of its columns."""
+    if job_columns is None:
+        return f"{alias}.*"
+    return ", ".join(f"{alias}.{name}" for name in job_columns)
+
+
+def _insert_many_sql(
+    table: str, columns: tuple[Column, ...], conflict: str, job_columns: tuple[str, ...] | None
+) -> str:
     names = [name for name, _ in columns]
     values = [
         f"CASE WHEN v.claimed THEN '{_PROCESSING}' ELSE v.status END"
@@ -194,7 +210,7 @@ def _insert_many_sql(table: str, columns: tuple[Column, ...], conflict: str) -> 
             ON CONFLICT {conflict} DO NOTHING
             RETURNING *
         )
-        SELECT * FROM inserted WHERE claimed_by IS NOT NULL
+        SELECT {_returned(job_columns, "inserted")} FROM inserted WHERE claimed_by IS NOT NULL
     """
 
 
@@ -219,7 +235,7 @@ def _claim_filters(variant: ClaimVariant) -> list[str]:
     return filters
 
 
-def _claim_update(table: str, picked: str) -> str:
+def _claim_update(table: str, picked: str, job_columns: tuple[str, ...] | None) -> str:
     """Claim the rows of the CTEs ``picked`` selects (``picked.id``)."""
     return f"""
         {picked}
@@ -231,11 +247,11 @@ def _claim_update(table: str, picked: str) -> str:
             attempts = t.attempts + 1,
             updated_at = now()
         FROM picked WHERE t.id = picked.id
-        RETURNING t.*
+        RETURNING {_returned(job_columns, "t")}
     """
 
 
-def _claim_sql(table: str, variant: ClaimVariant) -> str:
+def _claim_sql(table: str, variant: ClaimVariant, job_columns: tuple[str, ...] | None) -> str:
     where = "\n              AND ".join(_claim_filters(variant))
     return _claim_update(
         table,
@@ -246,11 +262,16 @@ def _claim_sql(table: str, variant: ClaimVariant) -> str:
             LIMIT :limit
             FOR UPDATE SKIP LOCKED
         )""",
+        job_columns,
     )
 
 
 def _ordered_claim_sql(
-    table: str, variant: ClaimVariant, order: tuple[str, ...], ready: str | None
+    table: str,
+    variant: ClaimVariant,
+    order: tuple[str, ...],
+    ready: str | None,
+    job_columns: tuple[str, ...] | None,
 ) -> str:
     """The head of each key, when nothing of its key is in flight (and ``ready`` holds).
 
@@ -311,6 +332,7 @@ def _ordered_claim_sql(
                 FOR UPDATE SKIP LOCKED
             ) AS locked
         )""",
+        job_columns,
     )
 
 

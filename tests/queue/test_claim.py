@@ -2,10 +2,11 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.queue.jobs import Retry
+from app.queue.jobs import CORE_JOB_COLUMNS, Retry
 from app.queue.queue import Queue, bucket_mask
 from app.queue.ring import bucket_for
 from app.queue.schema import BUCKET_COUNT
@@ -114,3 +115,35 @@ async def test_lanes_separate_first_attempts_from_retries(
 
     assert fresh.row["payload"] == "fresh"
     assert retry.row["payload"] == "retried"
+
+
+async def test_a_queue_with_job_columns_hands_out_those_and_the_cores_own(
+    engine: AsyncEngine, queue: Queue
+) -> None:
+    narrow = Queue(queue.table, job_columns=["payload"])
+    handed = {*CORE_JOB_COLUMNS, "payload"}
+    await enqueue(engine, queue, [{"payload": str(i), "partition_key": str(i)} for i in range(3)])
+    worker = uuid.uuid4()
+
+    claimed = await claim(engine, narrow, worker, limit=1)
+    claimed += await claim(engine, narrow, worker, limit=1, ordered=True)
+    every_column = await claim(engine, queue, worker, limit=1)
+    async with engine.begin() as conn:
+        claimed += await narrow.enqueue_batch(
+            conn, [{"payload": "3"}], claimed=[True], worker=worker, lease=timedelta(minutes=1)
+        )
+
+    assert [(set(job.row), job.row["payload"]) for job in claimed] == [
+        (handed, "0"),
+        (handed, "1"),
+        (handed, "3"),
+    ]
+    assert all(job.row["attempts"] == job.attempts == 1 for job in claimed)
+    assert [(set(job.row), job.row["payload"]) for job in every_column] == [
+        (set(queue.table.c.keys()), "2")
+    ]
+
+
+async def test_job_columns_must_name_columns_of_the_table(queue: Queue) -> None:
+    with pytest.raises(ValueError, match="sample_jobs has no column payloda"):
+        Queue(queue.table, job_columns=["payloda"])
