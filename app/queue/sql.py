@@ -161,9 +161,10 @@ class JobStatements:
 
         Rows flagged in ``:claimed`` are inserted already claimed by ``:worker`` (processing,
         leased, generation 1, first attempt), exactly as a claim would leave them: a process
-        that creates rows for its own consumer saves the claim. Those rows come back, with
-        every column; the others stay pending (or whatever ``status`` says) for any claimer.
-        One statement of one shape serves any batch size, so it is prepared once.
+        that creates rows for its own consumer saves the claim. Those rows come back as a
+        claim returns them (``job_columns``, or every column); the others stay pending (or
+        whatever ``status`` says) for any claimer. One statement of one shape serves any batch
+        size, so it is prepared once.
         """
         key = tuple(columns)
         if key not in self._inserts:
