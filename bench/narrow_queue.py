@@ -5,7 +5,7 @@
 A design experiment, not Hookline's code path: issue 11 proposes keeping a delivery's lease
 columns in a narrow queue table apart from its history row. On one connection of a throwaway
 database it plays a delivery's life in batches of ``--batch`` on two layouts and reads that
-backend's CPU (``/proc``) and the WAL written:
+backend's CPU (``/proc``: the server must run on this machine) and the WAL written:
 
 - **wide** (today): a copy of ``deliveries`` with all its indexes. Insert pending, claim
   (the core's claim statement: ready index, ``FOR UPDATE SKIP LOCKED``), settle to ``done``:
