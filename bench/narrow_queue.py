@@ -198,13 +198,14 @@ async def run(args: argparse.Namespace) -> None:
                 results[layout].append((cpu, wal))
                 print(f"round {round_ + 1} {layout:<6} {cpu:6.1f} µs CPU  {wal:7,.0f} B WAL")
         await _print_hot_updates(dsn)
-    cpu = {k: statistics.median(c for c, _ in v) for k, v in results.items()}
-    wal = {k: statistics.median(w for _, w in v) for k, v in results.items()}
+    cpus = {k: statistics.median(c for c, _ in v) for k, v in results.items()}
+    wals = {k: statistics.median(w for _, w in v) for k, v in results.items()}
     print(
         f"medians of {args.rounds} rounds, {args.batches} batches of {args.batch} per run: "
-        f"wide {cpu['wide']:.1f} µs {wal['wide']:,.0f} B; "
-        f"narrow {cpu['narrow']:.1f} µs {wal['narrow']:,.0f} B; "
-        f"narrow/wide CPU {cpu['narrow'] / cpu['wide']:.2f}, WAL {wal['narrow'] / wal['wide']:.2f}"
+        f"wide {cpus['wide']:.1f} µs {wals['wide']:,.0f} B; "
+        f"narrow {cpus['narrow']:.1f} µs {wals['narrow']:,.0f} B; "
+        f"narrow/wide CPU {cpus['narrow'] / cpus['wide']:.2f}, "
+        f"WAL {wals['narrow'] / wals['wide']:.2f}"
     )
 
 
