@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import psutil
 from sqlalchemy.engine import make_url
 
 from app.db import asyncpg_dsn
@@ -41,3 +42,9 @@ async def scratch_database(server_url: str | None) -> AsyncIterator[str]:
     finally:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU ``process`` has spent so far."""
+    times = process.cpu_times()
+    return float(times.user + times.system)

@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 
 from app.db import asyncpg_dsn
 from app.queue.ring import HashRing, bucket_for
-from bench.common import add_database_argument, scratch_database
+from bench.common import add_database_argument, cpu_seconds, scratch_database
 from bench.processes import (
     free_port,
     ring_settled,
@@ -164,8 +164,7 @@ class Hookline:
         await self._database.__aexit__(*exc)
 
     def cpu_seconds(self) -> float:
-        times = self.ps.cpu_times()
-        return float(times.user + times.system)
+        return cpu_seconds(self.ps)
 
     def rss_mib(self) -> float:
         return float(self.ps.memory_info().rss) / 2**20
@@ -178,8 +177,7 @@ class Hookline:
             title = " ".join(process.info["cmdline"] or ())
             if title.startswith("postgres:") and f" {database} " in f"{title} ":
                 with contextlib.suppress(psutil.NoSuchProcess):
-                    times = process.cpu_times()
-                    total += times.user + times.system
+                    total += cpu_seconds(process)
         return total
 
     async def wal_bytes(self) -> int:
@@ -388,11 +386,6 @@ async def _endpoint_ids(
     return ids
 
 
-def _cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
-
-
 async def scaleout_run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     """One run: `hookline api` + ``workers`` `hookline worker` processes, fresh database."""
     deliveries = args.endpoints * args.events
@@ -414,7 +407,7 @@ async def scaleout_run(args: argparse.Namespace, workers: int) -> dict[str, Any]
         processes = [psutil.Process(hookline.process.pid)] + [
             psutil.Process(w.pid) for w in hookline.workers
         ]
-        cpu_before = [_cpu(p) for p in processes]
+        cpu_before = [cpu_seconds(p) for p in processes]
         backends_before = hookline.backend_cpu_seconds()
         wal_before = await hookline.wal_bytes()
         counters_before = await _database_counters(server, database)
@@ -425,7 +418,7 @@ async def scaleout_run(args: argparse.Namespace, workers: int) -> dict[str, Any]
         await _publish_batches(hookline.api, hookline.headers, args.events, args.batch)
         await _wait_for_count(hookline.receiver, deliveries + args.endpoints * args.warmup)
         elapsed = time.perf_counter() - started
-        cpu = [_cpu(p) - before for p, before in zip(processes, cpu_before, strict=True)]
+        cpu = [cpu_seconds(p) - before for p, before in zip(processes, cpu_before, strict=True)]
         backend_cpu = hookline.backend_cpu_seconds() - backends_before
         wal = await hookline.wal_bytes() - wal_before
         waits.stop()

@@ -5,7 +5,7 @@
 A design experiment, not Hookline's code path: issue 11 proposes keeping a delivery's lease
 columns in a narrow queue table apart from its history row. On one connection of a throwaway
 database it plays a delivery's life in batches of ``--batch`` on two layouts and reads that
-backend's CPU (``/proc``: the server must run on this machine) and the WAL written:
+backend's CPU (the server must run on this machine) and the WAL written:
 
 - **wide** (today): a copy of ``deliveries`` with all its indexes. Insert pending, claim
   (the core's claim statement: ready index, ``FOR UPDATE SKIP LOCKED``), settle to ``done``:
@@ -23,12 +23,12 @@ import argparse
 import asyncio
 import statistics
 import uuid
-from pathlib import Path
 
 import asyncpg
+import psutil
 
 from app.db import asyncpg_dsn
-from bench.common import add_database_argument, scratch_database
+from bench.common import add_database_argument, cpu_seconds, scratch_database
 
 HISTORY_INDEXES = """
 CREATE UNIQUE INDEX ON history (event_id, endpoint_id);
@@ -122,11 +122,6 @@ FROM finished AS f WHERE h.id = f.id
 SESSION = "SET enable_sort = off; SET enable_bitmapscan = off; SET jit = off"
 
 
-def _backend_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks of 10 ms
-
-
 async def _play(conn: asyncpg.Connection, layout: str, batches: int, size: int) -> int:
     """``batches`` deliveries' lives on ``layout``, to ten endpoints; returns how many settled."""
     tenant, worker = uuid.uuid4(), uuid.uuid4()
@@ -171,9 +166,10 @@ async def _measure(dsn: str, layout: str, batches: int, size: int) -> tuple[floa
         await conn.execute(SESSION)
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         wal_before = await conn.fetchval("SELECT pg_current_wal_lsn()")
-        cpu_before = _backend_cpu(pid)
+        backend = psutil.Process(pid)
+        cpu_before = cpu_seconds(backend)
         settled = await _play(conn, layout, batches, size)
-        cpu = _backend_cpu(pid) - cpu_before
+        cpu = cpu_seconds(backend) - cpu_before
         wal = await conn.fetchval("SELECT pg_current_wal_lsn() - $1::pg_lsn", wal_before)
     finally:
         await conn.close()
