@@ -8,7 +8,7 @@ database it plays a delivery's life in batches of ``--batch`` on two layouts and
 backend's CPU (the server must run on this machine) and the WAL written:
 
 - **wide** (today): a copy of ``deliveries`` with all its indexes. Insert pending, claim
-  (the core's claim statement: ready index, ``FOR UPDATE SKIP LOCKED``), settle to ``done``:
+  (the core's own claim statement: ready index, ``FOR UPDATE SKIP LOCKED``), settle to ``done``:
   three row versions, each indexed by every index whose predicate it matches.
 - **narrow**: the history row (``deliveries``' columns, the five indexes the history API reads,
   ``--fillfactor``) and a queue row (id, lease columns, order, with the core's partial
@@ -26,8 +26,13 @@ import uuid
 
 import asyncpg
 import psutil
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from app.db import asyncpg_dsn
+from app.queue.queue import bucket_mask
+from app.queue.ring import bucket_for
+from app.queue.schema import BUCKET_COUNT
+from app.queue.sql import CLAIM_SESSION, ClaimVariant, JobStatements
 from bench.common import add_database_argument, cpu_seconds, scratch_database
 
 HISTORY_INDEXES = """
@@ -82,21 +87,15 @@ SELECT v.id, 'pending', 8, v.endpoint_id::text, v.bucket, v.seq, v.seq
 FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::bigint[]) AS v(id, endpoint_id, bucket, seq)
 """
 
-CLAIM = """
-WITH picked AS (
-    SELECT j.id FROM {table} AS j
-    WHERE j.status = 'pending' AND j.available_at <= now() AND j.attempts = 0
-      AND get_bit(decode(repeat('ff', 128), 'hex'), j.partition_bucket) = 1
-    ORDER BY j.available_at, j.id
-    LIMIT $1
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE {table} AS t
-SET status = 'processing', claimed_by = $2, lease_expires_at = now() + interval '1 minute',
-    lease_generation = t.lease_generation + 1, attempts = t.attempts + 1, updated_at = now()
-FROM picked WHERE t.id = picked.id
-RETURNING t.id, t.lease_generation
-"""
+
+def _claim(table: str) -> tuple[str, tuple[str, ...]]:
+    """The core's claim of first attempts in owned buckets on ``table``, as the driver takes
+    it, returning what a settle needs; and its parameters' order."""
+    statements = JobStatements(table, conflict="(id)", job_columns=("id", "lease_generation"))
+    claim = statements.job_claim(ClaimVariant(by_bucket=True, lane="first"))
+    compiled = claim.compile(dialect=PGDialect_asyncpg())  # type: ignore[no-untyped-call]
+    return str(compiled), tuple(compiled.positiontup or ())
+
 
 SETTLE_WIDE = """
 UPDATE wide AS t
@@ -119,20 +118,29 @@ SET status = 'done', attempts = f.attempts, completed_at = now(), updated_at = n
 FROM finished AS f WHERE h.id = f.id
 """
 
-SESSION = "SET enable_sort = off; SET enable_bitmapscan = off; SET jit = off"
+#: The claim's planner settings; commits still wait for the WAL flush, as a settle's do.
+SESSION = "; ".join(
+    f"SET {name} = {value}" for name, value in CLAIM_SESSION if name != "synchronous_commit"
+)
 
 
 async def _play(conn: asyncpg.Connection, layout: str, batches: int, size: int) -> int:
     """``batches`` deliveries' lives on ``layout``, to ten endpoints; returns how many settled."""
     tenant, worker = uuid.uuid4(), uuid.uuid4()
     endpoints = [uuid.uuid4() for _ in range(10)]
-    claim = CLAIM.format(table="wide" if layout == "wide" else "queue")
+    claim, order = _claim("wide" if layout == "wide" else "queue")
+    params = {
+        "limit": size,
+        "worker": worker,
+        "lease_seconds": 60.0,
+        "buckets": bucket_mask(range(BUCKET_COUNT)),
+    }
     settled = 0
     for number in range(batches):
         ids = [uuid.uuid4() for _ in range(size)]
         events = [uuid.uuid4() for _ in range(size)]
         targets = [endpoints[i % len(endpoints)] for i in range(size)]
-        buckets = [hash(target) % 1024 for target in targets]
+        buckets = [bucket_for(str(target)) for target in targets]
         seqs = [number * size + i for i in range(size)]
         async with conn.transaction():
             table = "wide" if layout == "wide" else "history"
@@ -148,7 +156,7 @@ async def _play(conn: asyncpg.Connection, layout: str, batches: int, size: int) 
             )
             if layout == "narrow":
                 await conn.execute(INSERT_QUEUE, ids, targets, buckets, seqs)
-        claimed = await conn.fetch(claim, size, worker)
+        claimed = await conn.fetch(claim, *(params[name] for name in order))
         async with conn.transaction():
             status = await conn.execute(
                 SETTLE_WIDE if layout == "wide" else SETTLE_NARROW,
