@@ -144,6 +144,8 @@ def bindings(
                 lane=lane,
                 filter_keys=True,
                 concurrency=concurrency,
+                # Fresh deliveries handed over by the fan-out wait for a slot, a batch ahead.
+                handoff_backlog=4 * concurrency if lane == "first" else 0,
                 retry=retry,
                 settle_linger=timedelta(0) if ordered else SETTLE_LINGER,
             ),
@@ -156,6 +158,7 @@ def bindings(
             EVENTS,
             FanOut(directory, bodies, handoff=handoff, tracing=traced),
             ConsumerOptions(concurrency=500, retry=retry),
+            feeds=handoff,
         ),
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),
         deliveries("retry", ordered=False, concurrency=share),

@@ -124,7 +124,7 @@ async def fan_out(
         if excluded:
             filtered_ids.append(event["id"])
             filtered_counts.append(excluded)
-    await handoff.insert(conn, deliveries, wanted)
+    await handoff.insert(conn, deliveries, wanted, jobs=len(events))
     if filtered_ids:  # one statement for the batch, and none while no filter excludes
         await conn.execute(
             event_set_filtered_out_many, {"ids": filtered_ids, "counts": filtered_counts}

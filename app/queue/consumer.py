@@ -19,10 +19,11 @@ import dataclasses
 import logging
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -109,6 +110,19 @@ class KeyFilter:
     skip: Collection[str] = ()
 
 
+class Pace(Protocol):
+    """What a consumer asks before claiming when its handler inserts rows claimed for another
+    consumer of the same process (implemented by :class:`~app.queue.handoff.Handoff`)."""
+
+    def claim_limit(self, free: int, unsettled: int) -> int:
+        """How many of ``free`` jobs to claim now, with ``unsettled`` jobs claimed whose
+        outcomes (and so whose inserts) are not written yet."""
+
+    async def room(self) -> None:
+        """Return once the fed consumer may take rows again (never while it can already: the
+        paced consumer then waits for its own unwritten jobs)."""
+
+
 @dataclass(frozen=True)
 class ConsumerOptions:
     """How one consumer claims from its queue."""
@@ -129,6 +143,10 @@ class ConsumerOptions:
     settle_linger: timedelta = timedelta(0)
     #: Jobs in flight; defaults to the worker's concurrency.
     concurrency: int | None = None
+    #: Jobs handed over by another handler of this process (:class:`~app.queue.handoff.Handoff`)
+    #: that may wait, claimed, for a slot: the inserting consumer can then hand over its next
+    #: batch while every slot still runs, and no slot stands idle between its batches.
+    handoff_backlog: int = 0
     #: Ask the handler's ``key_filter`` before each claim.
     filter_keys: bool = False
     #: When a failed job is tried again (a ``Retry`` without its own delay).
@@ -149,6 +167,7 @@ class Consumer:
         watch: LoopWatch,
         claims: AsyncEngine,
         owned_buckets: Callable[[], Sequence[int]] = list,
+        pace: Pace | None = None,
     ) -> None:
         self.engine = engine
         #: Autocommit connections carrying the claim session settings (see ``claim_engine``).
@@ -160,7 +179,7 @@ class Consumer:
         self.options = options
         self.concurrency = options.concurrency or config.concurrency
         #: While jobs run, wait until this many slots are free before claiming again.
-        self._claim_batch = max(1, self.concurrency // 4)
+        self.claim_batch = max(1, self.concurrency // 4)
         #: With a ``settle_linger``, a buffer this full is written without waiting longer.
         self._settle_batch = max(1, self.concurrency // 2)
         self._wakeup = wakeup
@@ -172,12 +191,22 @@ class Consumer:
         self.owned_buckets = owned_buckets
         #: Jobs whose handler is running: every lease renewal covers these, and only these.
         self._running: dict[uuid.UUID, tuple[Job, asyncio.Task[None]]] = {}
+        #: Handed-over jobs waiting for a slot (at most ``options.handoff_backlog``).
+        self._waiting: deque[Job] = deque()
         #: Slots promised to rows another handler of this process is inserting claimed
         #: (:meth:`reserve`); they are running jobs in all but name.
         self._reserved = 0
         self._outcomes: list[tuple[Job, Outcome]] = []
         self._outcomes_ready = asyncio.Event()
         self._slot_freed = asyncio.Event()
+        #: Set as :attr:`_slot_freed`, for a consumer paced by this one (:class:`Pace`).
+        self.room_freed = asyncio.Event()
+        #: Feeds another consumer of this process: claim no more than it can take.
+        self.pace = pace
+        #: Since when the pace has allowed no claim (None: it allows one).
+        self._paced_since: float | None = None
+        #: Outcomes being written right now (taken out of ``_outcomes``).
+        self._settling = 0
         self._settled = asyncio.Event()
         self._stopping = asyncio.Event()
         self._drained = False
@@ -223,21 +252,50 @@ class Consumer:
 
     async def _claim_until_stopped(self) -> None:
         while not self._stopping.is_set():
-            free = self.concurrency - len(self._running) - self._reserved
-            if self._running and free < self._claim_batch:
+            free = self.free_slots()
+            if self._running and free < self.claim_batch:
                 # Busy: claim in batches, not one row per freed slot (a claim is a round trip).
                 await self._wait_for_work(full=True)
                 continue
+            limit = self._claim_limit(free)
             claimed = 0
-            if free > 0:
+            if limit > 0:
                 with self.watch.step(f"{self.label}.claim"):
-                    jobs = await self._claim(free)
+                    jobs = await self._claim(limit)
                 for job in jobs:
                     self._start(job)
                 claimed = len(jobs)
-            if free > 0 and claimed == free:
+            if limit > 0 and claimed == limit:
                 continue  # a full batch: more rows are probably ready
             await self._wait_for_work(full=free <= 0)
+
+    def free_slots(self) -> int:
+        """Slots free for a claim: neither running a job nor promised to a handed-over one
+        (negative while handed-over jobs wait for slots)."""
+        return self.concurrency - len(self._running) - len(self._waiting) - self._reserved
+
+    def handoff_room(self) -> int:
+        """How many more jobs may be handed over: the free slots and the backlog's."""
+        return self.free_slots() + self.options.handoff_backlog
+
+    def _claim_limit(self, free: int) -> int:
+        """How many of ``free`` jobs to claim now: all of them, unless a :class:`Pace` says
+        fewer. A pace that has allowed nothing for a poll interval is overruled until it allows
+        again: the consumer it protects is stuck (say, on receivers that hang), and the rows
+        this one inserts must keep going in, pending, as they did before the pace."""
+        if self.pace is None or free <= 0:
+            return free
+        unsettled = len(self._running) + len(self._outcomes) + self._settling
+        limit = self.pace.claim_limit(free, unsettled)
+        now = asyncio.get_running_loop().time()
+        if limit > 0:
+            self._paced_since = None
+            return limit
+        if self._paced_since is None:
+            self._paced_since = now
+        if now - self._paced_since < self.config.poll_interval.total_seconds():
+            return 0
+        return free
 
     async def _claim(self, limit: int) -> list[Job]:
         buckets = self.owned_buckets() if self.options.partitioned else None
@@ -265,16 +323,19 @@ class Consumer:
         return jobs
 
     async def _wait_for_work(self, *, full: bool) -> None:
-        """Sleep until a stop, a NOTIFY, a freed slot (when full), a settled batch, or the poll.
+        """Sleep until a stop, a NOTIFY, a freed slot (when full), a settled batch, room in
+        the consumer this one feeds (when its pace allowed no claim), or the poll.
 
-        A settled batch may have unblocked rows (the next of an ordered key), so it is worth
-        another claim.
+        A settled batch may have unblocked rows (the next of an ordered key), or made its
+        inserts count as the fed consumer's running jobs, so it is worth another claim.
         """
-        waits = [
+        waits: list[Coroutine[Any, Any, object]] = [
             self._stopping.wait(),
             self._slot_freed.wait() if full else self._wakeup.wait(),
             self._settled.wait(),
         ]
+        if self.pace is not None and self._paced_since is not None:
+            waits.append(self.pace.room())
         if not self._running:
             self.idle.set()
         tasks = [asyncio.ensure_future(w) for w in waits]
@@ -293,12 +354,13 @@ class Consumer:
             self._settled.clear()
 
     def reserve(self, wanted: int) -> int:
-        r"""Promise up to ``wanted`` free slots to rows about to be inserted claimed for this
-        consumer; returns how many. Each is then either :meth:`adopt`\ ed or :meth:`unreserve`\ d.
+        r"""Promise up to ``wanted`` slots (or places in the backlog) to rows about to be
+        inserted claimed for this consumer; returns how many. Each is then either
+        :meth:`adopt`\ ed or :meth:`unreserve`\ d.
         """
         if self._stopping.is_set():
             return 0
-        granted = max(0, min(wanted, self.concurrency - len(self._running) - self._reserved))
+        granted = max(0, min(wanted, self.handoff_room()))
         self._reserved += granted
         return granted
 
@@ -315,10 +377,16 @@ class Consumer:
         self.unreserve(reserved)
         for job in jobs:
             if self._stopping.is_set():
-                self._outcomes.append((job, Release()))
-                self._outcomes_ready.set()
-            else:
+                self._release(job)
+            elif len(self._running) < self.concurrency:
                 self._start(job)
+            else:
+                self._waiting.append(job)
+
+    def _release(self, job: Job) -> None:
+        """Hand ``job`` back untried."""
+        self._outcomes.append((job, Release()))
+        self._outcomes_ready.set()
 
     def _start(self, job: Job) -> None:
         task = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
@@ -333,14 +401,17 @@ class Consumer:
             self._outcomes_ready.set()
         finally:
             del self._running[job.id]
+            if self._waiting and not self._stopping.is_set():
+                self._start(self._waiting.popleft())
             self._free_slots()
 
     def _free_slots(self) -> None:
         """Wake a claim loop waiting for slots once it would claim: while jobs run, it waits
         for a batch's worth (a wake-up per finished job only made it wait again)."""
-        free = self.concurrency - len(self._running) - self._reserved
-        if free >= self._claim_batch or not self._running:
+        if self.free_slots() >= self.claim_batch or not self._running:
             self._slot_freed.set()
+        if self.handoff_room() >= self.claim_batch:
+            self.room_freed.set()
 
     async def _outcome_of(self, job: Job) -> Outcome:
         try:
@@ -358,6 +429,8 @@ class Consumer:
                 return JobHandler.on_error(self.handler, job, exc)
 
     async def _drain(self) -> None:
+        while self._waiting:
+            self._release(self._waiting.popleft())
         if not self._running:
             return
         log.info("queue.draining", extra={"queue": self.label, "in_flight": len(self._running)})
@@ -411,6 +484,7 @@ class Consumer:
         """Write every buffered outcome. What is not written stays buffered: it is a promise."""
         while self._outcomes:
             batch, self._outcomes = self._outcomes, []
+            self._settling = len(batch)
             try:
                 await self._settle(batch)
             except asyncio.CancelledError:
@@ -427,6 +501,8 @@ class Consumer:
                     extra={"queue": self.label, "count": len(batch)},
                 )
                 await self._settle_one_by_one(batch)
+            finally:
+                self._settling = 0
             self._settled.set()
 
     async def _settle_one_by_one(self, batch: list[tuple[Job, Outcome]]) -> None:
@@ -508,16 +584,17 @@ class Consumer:
             )
 
     async def _renew_forever(self) -> None:
-        """Renew the leases of running jobs now, then every third of a lease."""
+        """Renew the leases of running and waiting jobs now, then every third of a lease."""
         interval = self.config.lease.total_seconds() / 3
         while True:
-            working = [job for job, _ in self._running.values()]
+            working = [job for job, _ in self._running.values()] + list(self._waiting)
             if working:
                 with self.watch.step(f"{self.label}.renew"):
                     async with self.engine.begin() as conn:
                         renewed = await self.queue.renew(conn, working, lease=self.config.lease)
-                # a job that finished while the renewal ran is not lost; one still running is
-                lost = [job for job in working if job.id not in renewed and job.id in self._running]
+                # a job that finished while the renewal ran is not lost; one still held is
+                held = self._running.keys() | {job.id for job in self._waiting}
+                lost = [job for job in working if job.id not in renewed and job.id in held]
                 if lost:
                     log.warning(
                         "queue.leases_lost", extra={"queue": self.label, "count": len(lost)}

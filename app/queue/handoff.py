@@ -3,24 +3,39 @@
 A handler that creates work for another queue (the fan-out creating deliveries) can insert the
 rows this process would claim anyway as claimed by it: processing, leased, first attempt, as a
 claim leaves them. That saves each row a claim (an UPDATE: a second row version and its index
-entries) and a wake-up hop. Only as many rows as the target consumer has free slots go in
-claimed, and only those the caller says this process owns; the rest go in pending for any
+entries) and a wake-up hop. Only as many rows as the target consumer has room for go in
+claimed (its free slots, and the places of its ``handoff_backlog``, where claimed rows wait for a
+slot), and only those the caller says this process owns; the rest go in pending for any
 claimer. The rows run once the inserting transaction has committed; if it rolls back, the
 promised slots are given back. A process that dies in between leaves leased rows, which the
 reaper returns when the lease runs out, exactly as for a claim.
+
+The handoff also paces the consumer whose handler inserts through it (:class:`Pace`): that
+consumer claims only as many jobs as the target consumer has room for the rows they will
+insert, so in a burst the rows go in claimed as slots free up rather than all at once in
+pending, each to be claimed later.
 """
 
+import asyncio
+import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.queue.consumer import Consumer
+from app.queue.consumer import Consumer, Pace
 from app.queue.jobs import Job
+from app.queue.metrics import HANDOFF_ROWS
 from app.queue.queue import Queue
 
+#: Below this many wanted rows per inserting job, the inserting consumer is not paced: its jobs
+#: hardly ever bring rows this process would run (another worker owns their buckets).
+_FEW_ROWS_PER_JOB = 0.05
+#: Weight of the newest insert in the rows-per-job average.
+_NEWEST_WEIGHT = 0.5
 
-class Handoff:
+
+class Handoff(Pace):
     """The link from an inserting handler to the consumer that runs what it inserts claimed.
 
     The worker runtime attaches the consumer (see ``Binding.handoff``); until then, and in a
@@ -32,8 +47,11 @@ class Handoff:
         self._consumer: Consumer | None = None
         self._owned: frozenset[int] = frozenset()
         self._owned_from: Sequence[int] | None = None
-        #: Inserted in the current transaction: the jobs, and the slots promised for them.
-        self._pending: list[tuple[list[Job], int]] = []
+        #: Inserted in the current transaction: the jobs claimed, the slots promised for them,
+        #: and how many rows went in pending.
+        self._pending: list[tuple[list[Job], int, int]] = []
+        #: Rows wanted claimed per inserting job, a moving average over inserts.
+        self._wanted_per_job = 1.0
 
     def attach(self, consumer: Consumer) -> None:
         if consumer.queue is not self.queue:
@@ -50,21 +68,31 @@ class Handoff:
         return self._owned
 
     async def insert(
-        self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]], wanted: Sequence[bool]
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[Mapping[str, Any]],
+        wanted: Sequence[bool],
+        *,
+        jobs: int,
     ) -> None:
-        """Insert ``rows`` into the queue in ``conn``'s transaction; of those flagged in
-        ``wanted``, as many as the consumer has free slots go in claimed by this process.
+        """Insert ``rows``, made by ``jobs`` jobs of the inserting consumer, into the queue in
+        ``conn``'s transaction; of those flagged in ``wanted``, as many as the consumer has free
+        slots go in claimed by this process.
 
         Call :meth:`finish` once the transaction has ended.
         """
         consumer = self._consumer
+        if jobs > 0:
+            newest = sum(wanted) / jobs
+            self._wanted_per_job += _NEWEST_WEIGHT * (newest - self._wanted_per_job)
         granted = consumer.reserve(sum(wanted)) if consumer is not None else 0
-        jobs: list[Job] = []
-        self._pending.append((jobs, granted))  # before the insert: a failure gives them back
+        claimed: list[Job] = []
+        # before the insert: a failure gives the slots back
+        self._pending.append((claimed, granted, len(rows) - granted))
         if consumer is None or granted == 0:
             await self.queue.enqueue_batch(conn, rows)
             return
-        jobs += await self.queue.enqueue_batch(
+        claimed += await self.queue.enqueue_batch(
             conn,
             rows,
             claimed=_first_flagged(wanted, granted),
@@ -72,16 +100,40 @@ class Handoff:
             lease=consumer.config.lease,
         )
 
+    def claim_limit(self, free: int, unsettled: int) -> int:
+        """For the inserting consumer: as many of its ``free`` jobs as the consumer has room
+        for the wanted rows of, after those of its ``unsettled`` jobs; none while less room than
+        one claim batch would be left (the next rows would go in a few at a time)."""
+        consumer = self._consumer
+        per_job = self._wanted_per_job
+        if consumer is None or per_job < _FEW_ROWS_PER_JOB:
+            return free
+        room = consumer.handoff_room() - unsettled * per_job
+        if room < consumer.claim_batch:
+            return 0
+        return min(free, math.ceil(room / per_job))
+
+    async def room(self) -> None:
+        consumer = self._consumer
+        if consumer is None or consumer.handoff_room() >= consumer.claim_batch:
+            await asyncio.get_running_loop().create_future()  # never done: the room is there
+            return
+        while consumer.handoff_room() < consumer.claim_batch:
+            consumer.room_freed.clear()
+            await consumer.room_freed.wait()
+
     def finish(self, *, committed: bool) -> None:
         """Start the claimed rows (committed) or give their slots back (rolled back)."""
-        pending, self._pending = self._pending, []
-        if self._consumer is None:
-            return
-        for jobs, granted in pending:
-            if committed:
+        inserted, self._pending = self._pending, []
+        for jobs, granted, left_pending in inserted:
+            if not committed:
+                if self._consumer is not None:
+                    self._consumer.unreserve(granted)
+                continue
+            HANDOFF_ROWS.labels(self.queue.name, "claimed").inc(granted)
+            HANDOFF_ROWS.labels(self.queue.name, "pending").inc(left_pending)
+            if self._consumer is not None:
                 self._consumer.adopt(jobs, granted)
-            else:
-                self._consumer.unreserve(granted)
 
 
 def _first_flagged(wanted: Sequence[bool], count: int) -> list[bool]:

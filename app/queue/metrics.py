@@ -1,4 +1,4 @@
-"""The queue core's own metrics: writes refused by fencing, background loop failures."""
+"""The queue core's own metrics: writes refused by fencing, background loop failures, handoffs."""
 
 from prometheus_client import Counter, Gauge
 
@@ -27,4 +27,12 @@ LOOPS_IN_TROUBLE = Gauge(
     "hookline_loops_in_trouble",
     "Background loops of this process stuck in one step or failing for longer than "
     "HOOKLINE_STUCK_AFTER_SECONDS (non-zero: /readyz answers 503).",
+)
+
+HANDOFF_ROWS = Counter(
+    "hookline_queue_handoff_rows_total",
+    "Rows another handler of the same process inserted into the queue (how: claimed = straight "
+    "to this process's consumer, skipping a claim; pending = left for any claimer, e.g. because "
+    "another worker owns their bucket or this one had no room).",
+    ["queue", "how"],
 )

@@ -52,6 +52,9 @@ class Binding:
     options: ConsumerOptions = field(default_factory=ConsumerOptions)
     #: Where another handler of this process inserts rows already claimed for this consumer.
     handoff: Handoff | None = None
+    #: The handoff this consumer's handler inserts through: it then claims no faster than the
+    #: handoff's consumer takes the rows (see :class:`~app.queue.handoff.Handoff`).
+    feeds: Handoff | None = None
 
 
 class WorkerRuntime:
@@ -91,6 +94,7 @@ class WorkerRuntime:
                 watch=self.watch,
                 claims=self.claims,
                 owned_buckets=lambda: self.owned_buckets,
+                pace=binding.feeds,
             )
             for binding in bindings
         ]

@@ -1,7 +1,7 @@
 """Every queue test gets the sample queue table in its own database, and runtimes on it."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -45,12 +45,17 @@ class Workers:
         **config: Any,
     ) -> WorkerRuntime:
         binding = Binding(self.queue, handler, options or ConsumerOptions(), handoff=handoff)
-        runtime = WorkerRuntime(self.engine, self.dsn, fast_config(**config), [binding])
+        return await self.start([binding], **config)
+
+    async def start(self, bindings: Sequence[Binding], **config: Any) -> WorkerRuntime:
+        """A runtime serving ``bindings``, once every consumer waits for work."""
+        runtime = WorkerRuntime(self.engine, self.dsn, fast_config(**config), bindings)
         self.running[runtime] = asyncio.create_task(runtime.run())
         async with asyncio.timeout(20):
             await runtime.started.wait()
             await runtime.listening.wait()
-            await runtime.consumers[0].idle.wait()
+            for consumer in runtime.consumers:
+                await consumer.idle.wait()
         return runtime
 
     async def stop(self, runtime: WorkerRuntime) -> None:

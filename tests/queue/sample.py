@@ -26,6 +26,14 @@ class SampleJob(QueueColumns, SampleBase):
     payload: Mapped[str | None] = mapped_column(Text)
 
 
+class SampleTarget(QueueColumns, SampleBase):
+    """A second queue, filled by the first one's handler (as deliveries are by the fan-out)."""
+
+    __tablename__ = "sample_targets"
+
+    payload: Mapped[str | None] = mapped_column(Text)
+
+
 async def enqueue(
     engine: AsyncEngine, queue: Queue, rows: Sequence[dict[str, Any]]
 ) -> list[Enqueued]:

@@ -36,6 +36,7 @@ async def test_rows_go_in_claimed_up_to_the_free_slots_and_run_after_commit(
             conn,
             [{"payload": str(i)} for i in range(7)],
             [True, True, False, True, True, True, True],
+            jobs=1,
         )
         assert handler.seen == []  # nothing runs before the rows are committed
     handoff.finish(committed=True)
@@ -68,7 +69,7 @@ async def test_a_rolled_back_insert_gives_its_slots_back(
 
     async with engine.connect() as conn:
         transaction = await conn.begin()
-        await handoff.insert(conn, [{"payload": "a"}, {"payload": "b"}], [True, True])
+        await handoff.insert(conn, [{"payload": "a"}, {"payload": "b"}], [True, True], jobs=1)
         assert consumer.reserve(3) == 1  # two of three slots are promised
         consumer.unreserve(1)
         await transaction.rollback()
@@ -86,7 +87,7 @@ async def test_rows_of_a_process_that_died_before_running_them_are_reaped(
     await start_worker(RecordingHandler(), handoff=handoff, lease=timedelta(milliseconds=300))
 
     async with engine.begin() as conn:
-        await handoff.insert(conn, [{"payload": "orphan"}], [True])
+        await handoff.insert(conn, [{"payload": "orphan"}], [True], jobs=1)
     # the process "dies" here: finish() never runs, the committed rows never reach a consumer
 
     async def reaped() -> bool:
@@ -108,7 +109,7 @@ async def test_a_stopping_consumer_is_handed_nothing(
     runtime.stop()
 
     async with engine.begin() as conn:
-        await handoff.insert(conn, [{"payload": "late"}], [True])
+        await handoff.insert(conn, [{"payload": "late"}], [True], jobs=1)
     handoff.finish(committed=True)
 
     assert (await _rows(engine, queue))["late"]["status"] == "pending"
@@ -121,7 +122,7 @@ async def test_without_a_consumer_every_row_goes_in_pending(
     assert handoff.owned_buckets() == frozenset()
 
     async with engine.begin() as conn:
-        await handoff.insert(conn, [{"payload": "x"}], [True])
+        await handoff.insert(conn, [{"payload": "x"}], [True], jobs=1)
     handoff.finish(committed=True)
 
     assert (await _rows(engine, queue))["x"]["status"] == "pending"

@@ -1,0 +1,233 @@
+"""A consumer whose handler inserts rows claimed for another consumer of its process (the
+fan-out feeding deliveries) claims no more than those rows fit in; handed-over rows beyond the
+free slots wait, claimed and renewed, in the fed consumer's backlog."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.queue.consumer import ConsumerOptions, JobHandler, SettledJob
+from app.queue.handoff import Handoff
+from app.queue.jobs import Done, Job, Outcome
+from app.queue.metrics import HANDOFF_ROWS
+from app.queue.queue import Queue
+from app.queue.runtime import Binding
+from app.queue.schema import notify_on_insert_ddl
+from tests.queue.conftest import Workers
+from tests.queue.sample import RecordingHandler, SampleTarget, enqueue, status_counts
+from tests.waiting import wait_until
+
+
+@pytest.fixture
+async def target(engine: AsyncEngine, queue: Queue) -> Queue:
+    """The fed queue; ``queue`` has created its table with its own."""
+    del queue
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql(notify_on_insert_ddl(SampleTarget.__tablename__))
+    return Queue(SampleTarget.__table__)  # type: ignore[arg-type]
+
+
+class Feeder(JobHandler):
+    """Each job inserts ``rows_per_job`` rows into the fed queue as it is settled, all of them
+    wanted claimed: the fan-out's way of handing deliveries over."""
+
+    def __init__(self, handoff: Handoff, rows_per_job: int) -> None:
+        self.handoff = handoff
+        self.rows_per_job = rows_per_job
+
+    async def handle(self, job: Job) -> Outcome:
+        del job
+        return Done()  # the rows go in as the job is settled
+
+    async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
+        rows = [
+            {"payload": f"{s.job.row['payload']}.{i}"}
+            for s in settled
+            for i in range(self.rows_per_job)
+        ]
+        await self.handoff.insert(conn, rows, [True] * len(rows), jobs=len(settled))
+
+    def after_settle(self, *, committed: bool) -> None:
+        self.handoff.finish(committed=committed)
+
+
+def _handed_over(queue: Queue) -> dict[str, float]:
+    return {
+        how: HANDOFF_ROWS.labels(queue.name, how)._value.get() for how in ("claimed", "pending")
+    }
+
+
+async def _start_pair(
+    start_worker: Workers,
+    queue: Queue,
+    target: Queue,
+    fed: RecordingHandler,
+    *,
+    rows_per_job: int,
+    fed_concurrency: int,
+    **config: object,
+) -> None:
+    handoff = Handoff(target)
+    await start_worker.start(
+        [
+            Binding(
+                queue,
+                Feeder(handoff, rows_per_job),
+                ConsumerOptions(concurrency=50),
+                feeds=handoff,
+            ),
+            Binding(target, fed, ConsumerOptions(concurrency=fed_concurrency), handoff=handoff),
+        ],
+        **config,
+    )
+
+
+async def test_a_feeder_claims_only_what_the_fed_consumer_has_room_for(
+    engine: AsyncEngine, queue: Queue, target: Queue, start_worker: Workers
+) -> None:
+    fed = RecordingHandler(open_gate=False)
+    await _start_pair(start_worker, queue, target, fed, rows_per_job=2, fed_concurrency=4)
+    before = _handed_over(target)
+
+    await enqueue(engine, queue, [{"payload": f"e{i}"} for i in range(10)])
+
+    # Room for 4 rows, one row per job expected at first: 4 jobs claimed, their 8 rows
+    # inserted, 4 of them claimed straight away; the fed consumer is then full, so the other
+    # 6 jobs stay in their queue instead of piling up rows in the next.
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 4, "pending": 6}))
+    await wait_until(lambda: _counts_are(engine, target, {"processing": 4, "pending": 4}))
+    after = _handed_over(target)
+    assert (after["claimed"] - before["claimed"], after["pending"] - before["pending"]) == (4, 4)
+
+    fed.gate.set()
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 10}))
+    await wait_until(lambda: _counts_are(engine, target, {"done": 20}))
+    assert sorted(job.row["payload"] for job in fed.seen) == sorted(
+        f"e{i}.{r}" for i in range(10) for r in range(2)
+    )
+
+
+async def test_a_feeder_paced_by_a_stuck_consumer_goes_on_after_a_poll_interval(
+    engine: AsyncEngine, queue: Queue, target: Queue, start_worker: Workers
+) -> None:
+    fed = RecordingHandler(open_gate=False)  # never frees a slot
+    await _start_pair(
+        start_worker,
+        queue,
+        target,
+        fed,
+        rows_per_job=1,
+        fed_concurrency=2,
+        poll_interval=timedelta(milliseconds=200),
+    )
+
+    for batch in range(3):  # three bursts, each after the fed consumer is long full
+        await enqueue(engine, queue, [{"payload": f"b{batch}.{i}"} for i in range(5)])
+        await wait_until(lambda n=batch: _counts_are(engine, queue, {"done": 5 * (n + 1)}))
+
+    assert await status_counts(engine, target) == {"processing": 2, "pending": 13}
+    fed.gate.set()
+    await wait_until(lambda: _counts_are(engine, target, {"done": 15}))
+
+
+async def test_handed_over_rows_beyond_the_free_slots_wait_claimed_for_one(
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
+) -> None:
+    handler = RecordingHandler(open_gate=False)
+    handoff = Handoff(queue)
+    runtime = await start_worker(
+        handler, ConsumerOptions(handoff_backlog=3), handoff=handoff, concurrency=2
+    )
+
+    async with engine.begin() as conn:
+        await handoff.insert(conn, [{"payload": str(i)} for i in range(6)], [True] * 6, jobs=1)
+    handoff.finish(committed=True)
+
+    rows = await _rows(engine, queue)
+    assert [rows[str(i)] for i in range(6)] == [("processing", runtime.id)] * 5 + [
+        ("pending", None)
+    ]
+    await wait_until(lambda: _true(len(handler.seen) == 2))
+
+    handler.gate.set()
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 6}))
+    assert handler.most_running == 2
+    assert [job.row["payload"] for job in handler.seen[:5]] == ["0", "1", "2", "3", "4"]
+
+
+async def test_a_draining_consumer_hands_its_backlog_back_untried(
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
+) -> None:
+    handler = RecordingHandler(open_gate=False)
+    handoff = Handoff(queue)
+    runtime = await start_worker(
+        handler,
+        ConsumerOptions(handoff_backlog=3),
+        handoff=handoff,
+        concurrency=1,
+        drain_timeout=timedelta(milliseconds=100),
+    )
+    async with engine.begin() as conn:
+        await handoff.insert(conn, [{"payload": str(i)} for i in range(4)], [True] * 4, jobs=1)
+    handoff.finish(committed=True)
+    await wait_until(lambda: _true(len(handler.seen) == 1))
+
+    await start_worker.stop(runtime)
+
+    assert await status_counts(engine, queue) == {"pending": 4}
+    assert [job.row["payload"] for job in handler.seen] == ["0"]  # the others never ran
+    async with engine.connect() as conn:
+        attempts = await conn.scalars(text(f"SELECT attempts FROM {queue.name}"))
+        assert set(attempts) == {0}  # a release gives the attempt back
+
+
+async def test_rows_waiting_in_the_backlog_keep_their_lease(
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
+) -> None:
+    handler = RecordingHandler(open_gate=False)
+    handoff = Handoff(queue)
+    await start_worker(
+        handler,
+        ConsumerOptions(handoff_backlog=2),
+        handoff=handoff,
+        concurrency=1,
+        lease=timedelta(seconds=1),
+    )
+    async with engine.begin() as conn:
+        await handoff.insert(conn, [{"payload": "runs"}, {"payload": "waits"}], [True] * 2, jobs=1)
+    handoff.finish(committed=True)
+    first = await _lease_expiry(engine, queue, "waits")
+
+    await wait_until(lambda: _lease_renewed(engine, queue, "waits", first))
+    async with engine.begin() as conn:
+        assert await queue.reap(conn) == {}  # nothing has expired, waiting or not
+    handler.gate.set()
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 2}))
+
+
+async def _rows(engine: AsyncEngine, queue: Queue) -> dict[str, tuple[str, object]]:
+    async with engine.connect() as conn:
+        result = await conn.execute(text(f"SELECT payload, status, claimed_by FROM {queue.name}"))
+        return {payload: (status, claimed_by) for payload, status, claimed_by in result}
+
+
+async def _lease_expiry(engine: AsyncEngine, queue: Queue, payload: str) -> object:
+    async with engine.connect() as conn:
+        return await conn.scalar(
+            text(f"SELECT lease_expires_at FROM {queue.name} WHERE payload = :p"), {"p": payload}
+        )
+
+
+async def _lease_renewed(engine: AsyncEngine, queue: Queue, payload: str, first: object) -> bool:
+    return await _lease_expiry(engine, queue, payload) != first
+
+
+async def _counts_are(engine: AsyncEngine, queue: Queue, expected: dict[str, int]) -> bool:
+    return await status_counts(engine, queue) == expected
+
+
+async def _true(value: bool) -> bool:
+    return value
