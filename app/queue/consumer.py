@@ -6,12 +6,16 @@ flusher writes in a single fenced statement per batch; the handler's ``on_settle
 that same transaction. On stop the loop claims nothing more, gives running jobs the drain window,
 releases whatever is still running, and flushes every outcome before it returns.
 
+Rows can also arrive without a claim, inserted claimed by another handler of the process
+(:mod:`app.queue.handoff`); those beyond the free slots wait in a backlog, and a consumer whose
+handler inserts them claims only as many jobs as their rows fit in (its :class:`Pace`).
+
 The claim, settle and renew loops run supervised (:mod:`app.queue.supervision`): none dies
 silently. A batch that fails for a reason other than connection loss is settled row by row, so
 one unstorable outcome cannot hold back the others; that row is stored in a simpler form
 (:meth:`JobHandler.salvage`) or dead-lettered with the reason. Leases are renewed only for jobs
-whose handler is still running: a job whose outcome cannot be written is reaped when its lease
-runs out and tried again, never held forever.
+whose handler is still running or that wait in the backlog: a job whose outcome cannot be
+written is reaped when its lease runs out and tried again, never held forever.
 """
 
 import asyncio
@@ -189,7 +193,7 @@ class Consumer:
         self.label = f"{queue.name}:{lane}{':ordered' if options.ordered else ''}"
         #: The buckets this process owns on the ring now.
         self.owned_buckets = owned_buckets
-        #: Jobs whose handler is running: every lease renewal covers these, and only these.
+        #: Jobs whose handler is running: lease renewals cover these and the waiting ones only.
         self._running: dict[uuid.UUID, tuple[Job, asyncio.Task[None]]] = {}
         #: Handed-over jobs waiting for a slot (at most ``options.handoff_backlog``).
         self._waiting: deque[Job] = deque()
@@ -199,7 +203,8 @@ class Consumer:
         self._outcomes: list[tuple[Job, Outcome]] = []
         self._outcomes_ready = asyncio.Event()
         self._slot_freed = asyncio.Event()
-        #: Set as :attr:`_slot_freed`, for a consumer paced by this one (:class:`Pace`).
+        #: Set when a claim batch's worth of handed-over rows would fit again, for the
+        #: consumer that feeds this one (its :class:`Pace`).
         self.room_freed = asyncio.Event()
         #: Feeds another consumer of this process: claim no more than it can take.
         self.pace = pace
