@@ -45,6 +45,9 @@ if TYPE_CHECKING:  # imported only while tracing is on (app/tracing.py)
 #: How long a delivery's outcome may wait for others before its batch is written
 #: (``ConsumerOptions.settle_linger``; measured in bench/README.md, "Scale-out").
 SETTLE_LINGER = timedelta(milliseconds=50)
+#: Handed-over deliveries that may wait for a slot, per slot of the fresh-delivery consumer
+#: (measured against 4 in bench/README.md, "A paced fan-out").
+HANDOFF_BACKLOG_SLOTS = 16
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -144,8 +147,9 @@ def bindings(
                 lane=lane,
                 filter_keys=True,
                 concurrency=concurrency,
-                # Fresh deliveries handed over by the fan-out wait for a slot, a batch ahead.
-                handoff_backlog=4 * concurrency if lane == "first" else 0,
+                # Fresh deliveries the fan-out hands over wait, claimed, for a slot: enough to
+                # cover its round trips on a busy loop (bench/README.md, "A paced fan-out").
+                handoff_backlog=HANDOFF_BACKLOG_SLOTS * concurrency if lane == "first" else 0,
                 retry=retry,
                 settle_linger=timedelta(0) if ordered else SETTLE_LINGER,
             ),

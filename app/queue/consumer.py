@@ -21,6 +21,7 @@ written is reaped when its lease runs out and tried again, never held forever.
 import asyncio
 import dataclasses
 import logging
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import deque
@@ -122,9 +123,9 @@ class Pace(Protocol):
         """How many of ``free`` jobs to claim now, with ``unsettled`` jobs claimed whose
         outcomes (and so whose inserts) are not written yet."""
 
-    async def room(self) -> None:
-        """Return once the fed consumer may take rows again (never while it can already: the
-        paced consumer then waits for its own unwritten jobs)."""
+    def room_freed(self) -> Coroutine[Any, Any, object] | None:
+        """While the fed consumer has too little room: what completes once it frees some.
+        None while it has room (the paced consumer then waits for its own unwritten jobs)."""
 
 
 @dataclass(frozen=True)
@@ -197,9 +198,17 @@ class Consumer:
         self._running: dict[uuid.UUID, tuple[Job, asyncio.Task[None]]] = {}
         #: Handed-over jobs waiting for a slot (at most ``options.handoff_backlog``).
         self._waiting: deque[Job] = deque()
-        #: Slots promised to rows another handler of this process is inserting claimed
-        #: (:meth:`reserve`); they are running jobs in all but name.
+        #: Slots (or backlog places) promised to rows another handler of this process is
+        #: inserting claimed (:meth:`reserve`).
         self._reserved = 0
+        #: Rows asked for by the claim in flight: its jobs start once it returns.
+        self._claiming = 0
+        #: Rows may be pending for a claim (a quiet poll, or a claim that came back full):
+        #: freed slots then go to a claim before the backlog. With the poll interval that bounds
+        #: how long rows other workers inserted for this one can wait behind the backlog.
+        self._claim_due = True
+        #: When the last claim returned (monotonic seconds).
+        self._claimed_at = 0.0
         self._outcomes: list[tuple[Job, Outcome]] = []
         self._outcomes_ready = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -263,25 +272,35 @@ class Consumer:
                 await self._wait_for_work(full=True)
                 continue
             limit = self._claim_limit(free)
+            if self._waiting:  # one batch for rows pending in the table, the rest to the backlog
+                limit = min(limit, self.claim_batch)
             claimed = 0
             if limit > 0:
-                with self.watch.step(f"{self.label}.claim"):
-                    jobs = await self._claim(limit)
+                self._claiming = limit
+                try:
+                    with self.watch.step(f"{self.label}.claim"):
+                        jobs = await self._claim(limit)
+                finally:
+                    self._claiming = 0
+                    self._claimed_at = time.monotonic()
                 for job in jobs:
                     self._start(job)
                 claimed = len(jobs)
+                self._claim_due = claimed == limit
+                self._start_waiting()
+                self._free_slots()  # a short claim leaves room it had asked for
             if limit > 0 and claimed == limit:
                 continue  # a full batch: more rows are probably ready
             await self._wait_for_work(full=free <= 0)
 
     def free_slots(self) -> int:
-        """Slots free for a claim: neither running a job nor promised to a handed-over one
-        (negative while handed-over jobs wait for slots)."""
-        return self.concurrency - len(self._running) - len(self._waiting) - self._reserved
+        """Slots free for a claim: not running a job, not promised to a handed-over one, not
+        asked for by the claim in flight."""
+        return self.concurrency - len(self._running) - self._reserved - self._claiming
 
     def handoff_room(self) -> int:
-        """How many more jobs may be handed over: the free slots and the backlog's."""
-        return self.free_slots() + self.options.handoff_backlog
+        """How many more jobs may be handed over: the free slots and the backlog's places."""
+        return self.free_slots() + self.options.handoff_backlog - len(self._waiting)
 
     def _claim_limit(self, free: int) -> int:
         """How many of ``free`` jobs to claim now: all of them, unless a :class:`Pace` says
@@ -292,7 +311,7 @@ class Consumer:
             return free
         unsettled = len(self._running) + len(self._outcomes) + self._settling
         limit = self.pace.claim_limit(free, unsettled)
-        now = asyncio.get_running_loop().time()
+        now = time.monotonic()
         if limit > 0:
             self._paced_since = None
             return limit
@@ -339,20 +358,33 @@ class Consumer:
             self._slot_freed.wait() if full else self._wakeup.wait(),
             self._settled.wait(),
         ]
+        if self._waiting and not full:  # freed slots the backlog leaves to a claim
+            waits.append(self._slot_freed.wait())
         if self.pace is not None and self._paced_since is not None:
-            waits.append(self.pace.room())
+            room_freed = self.pace.room_freed()
+            if room_freed is not None:
+                waits.append(room_freed)
         if not self._running:
             self.idle.set()
         tasks = [asyncio.ensure_future(w) for w in waits]
+        poll = self.config.poll_interval.total_seconds()
+        timeout = jittered(poll)
+        if (
+            self._paced_since is not None
+            and (left := self._paced_since + poll - time.monotonic()) > 0
+        ):
+            timeout = min(timeout, left)  # wake when the pace is overruled, not a poll later
+        quiet = True
         try:
-            await asyncio.wait(
-                tasks,
-                timeout=jittered(self.config.poll_interval.total_seconds()),
-                return_when=asyncio.FIRST_COMPLETED,
+            woken, _ = await asyncio.wait(
+                tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
+            quiet = not woken
         finally:
             for task in tasks:
                 task.cancel()
+            if quiet:
+                self._claim_due = True  # rows may have become due without a NOTIFY
             self.idle.clear()
             self._slot_freed.clear()
             self._wakeup.clear()
@@ -383,10 +415,26 @@ class Consumer:
         for job in jobs:
             if self._stopping.is_set():
                 self._release(job)
-            elif len(self._running) < self.concurrency:
-                self._start(job)
             else:
                 self._waiting.append(job)
+        self._start_waiting()
+
+    def _claim_first(self) -> bool:
+        """Whether freed slots should wait for a claim rather than take backlog jobs: rows
+        may be pending, or no claim has run for a poll interval."""
+        since = time.monotonic() - self._claimed_at
+        return self._claim_due or since >= self.config.poll_interval.total_seconds()
+
+    def _start_waiting(self) -> None:
+        """Start handed-over jobs of the backlog in the slots that neither the claim in flight
+        nor, while one is due, the next claim batch needs."""
+        keep = self.claim_batch if self._claim_first() else 0
+        while (
+            self._waiting
+            and not self._stopping.is_set()
+            and len(self._running) + self._claiming + keep < self.concurrency
+        ):
+            self._start(self._waiting.popleft())
 
     def _release(self, job: Job) -> None:
         """Hand ``job`` back untried."""
@@ -406,8 +454,7 @@ class Consumer:
             self._outcomes_ready.set()
         finally:
             del self._running[job.id]
-            if self._waiting and not self._stopping.is_set():
-                self._start(self._waiting.popleft())
+            self._start_waiting()
             self._free_slots()
 
     def _free_slots(self) -> None:
@@ -600,7 +647,10 @@ class Consumer:
                 # a job that finished while the renewal ran is not lost; one still held is
                 held = self._running.keys() | {job.id for job in self._waiting}
                 lost = [job for job in working if job.id not in renewed and job.id in held]
-                if lost:
+                if lost:  # one still waiting is left to whoever holds it now, never run here
+                    gone = {job.id for job in lost}
+                    self._waiting = deque(job for job in self._waiting if job.id not in gone)
+                    self._free_slots()
                     log.warning(
                         "queue.leases_lost", extra={"queue": self.label, "count": len(lost)}
                     )

@@ -16,9 +16,8 @@ insert, so in a burst the rows go in claimed as slots free up rather than all at
 pending, each to be claimed later.
 """
 
-import asyncio
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -76,8 +75,8 @@ class Handoff(Pace):
         jobs: int,
     ) -> None:
         """Insert ``rows``, made by ``jobs`` jobs of the inserting consumer, into the queue in
-        ``conn``'s transaction; of those flagged in ``wanted``, as many as the consumer has free
-        slots go in claimed by this process.
+        ``conn``'s transaction; of those flagged in ``wanted``, as many as the consumer has room
+        for go in claimed by this process.
 
         Call :meth:`finish` once the transaction has ended.
         """
@@ -113,14 +112,12 @@ class Handoff(Pace):
             return 0
         return min(free, math.ceil(room / per_job))
 
-    async def room(self) -> None:
+    def room_freed(self) -> Coroutine[Any, Any, object] | None:
         consumer = self._consumer
         if consumer is None or consumer.handoff_room() >= consumer.claim_batch:
-            await asyncio.get_running_loop().create_future()  # never done: the room is there
-            return
-        while consumer.handoff_room() < consumer.claim_batch:
-            consumer.room_freed.clear()
-            await consumer.room_freed.wait()
+            return None
+        consumer.room_freed.clear()  # now, not when the wait starts: a freeing in between counts
+        return consumer.room_freed.wait()
 
     def finish(self, *, committed: bool) -> None:
         """Start the claimed rows (committed) or give their slots back (rolled back)."""

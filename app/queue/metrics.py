@@ -32,7 +32,8 @@ LOOPS_IN_TROUBLE = Gauge(
 HANDOFF_ROWS = Counter(
     "hookline_queue_handoff_rows_total",
     "Rows another handler of the same process inserted into the queue (how: claimed = straight "
-    "to this process's consumer, skipping a claim; pending = left for any claimer, e.g. because "
-    "another worker owns their bucket or this one had no room).",
+    "to this process's consumer, skipping a claim; pending = every other row it offered: left "
+    "for any claimer because another worker owns its bucket or this one had no room, or "
+    "inserted as skipped, or dropped as a duplicate).",
     ["queue", "how"],
 )

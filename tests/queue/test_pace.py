@@ -174,6 +174,7 @@ async def test_a_draining_consumer_hands_its_backlog_back_untried(
         await handoff.insert(conn, [{"payload": str(i)} for i in range(4)], [True] * 4, jobs=1)
     handoff.finish(committed=True)
     await wait_until(lambda: _true(len(handler.seen) == 1))
+    assert set((await _rows(engine, queue)).values()) == {("processing", runtime.id)}
 
     await start_worker.stop(runtime)
 
@@ -194,7 +195,7 @@ async def test_rows_waiting_in_the_backlog_keep_their_lease(
         ConsumerOptions(handoff_backlog=2),
         handoff=handoff,
         concurrency=1,
-        lease=timedelta(seconds=1),
+        lease=timedelta(seconds=3),
     )
     async with engine.begin() as conn:
         await handoff.insert(conn, [{"payload": "runs"}, {"payload": "waits"}], [True] * 2, jobs=1)
@@ -231,3 +232,33 @@ async def _counts_are(engine: AsyncEngine, queue: Queue, expected: dict[str, int
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_rows_pending_in_the_table_are_claimed_before_the_backlog_runs_on(
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
+) -> None:
+    """Rows another worker inserted pending for this one must not wait until the backlog is
+    empty: once a claim is due (here: a poll interval without one), freed slots go to it."""
+    handler = RecordingHandler(open_gate=False)
+    handoff = Handoff(queue)
+    runtime = await start_worker(
+        handler,
+        ConsumerOptions(handoff_backlog=4),
+        handoff=handoff,
+        concurrency=2,
+        poll_interval=timedelta(milliseconds=100),
+    )
+    consumer = runtime.consumers[0]
+    async with engine.begin() as conn:
+        await handoff.insert(
+            conn, [{"payload": f"h{i}"} for i in range(6)], [True] * 6, jobs=1
+        )  # two run, four wait
+    handoff.finish(committed=True)
+    await enqueue(engine, queue, [{"payload": "p0"}, {"payload": "p1"}])
+    await wait_until(lambda: _true(len(handler.seen) == 2 and consumer._claim_first()))
+
+    handler.gate.set()
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 8}))
+    order = [job.row["payload"] for job in handler.seen]
+    assert order[:2] == ["h0", "h1"]
+    assert max(order.index("p0"), order.index("p1")) < order.index("h5"), order
