@@ -203,9 +203,9 @@ class Consumer:
         self._reserved = 0
         #: Rows asked for by the claim in flight: its jobs start once it returns.
         self._claiming = 0
-        #: Rows may be pending for a claim (a quiet poll, or a claim that came back full):
-        #: freed slots then go to a claim before the backlog. With the poll interval that bounds
-        #: how long rows other workers inserted for this one can wait behind the backlog.
+        #: Rows may be pending for a claim (a quiet poll, or a claim that came back full): the
+        #: backlog then leaves a claim batch of slots to a claim. With the poll interval this
+        #: bounds how long rows other workers inserted for this one wait behind the backlog.
         self._claim_due = True
         #: When the last claim returned (monotonic seconds).
         self._claimed_at = 0.0
