@@ -196,8 +196,11 @@ class Consumer:
         self.owned_buckets = owned_buckets
         #: Jobs whose handler is running: lease renewals cover these and the waiting ones only.
         self._running: dict[uuid.UUID, tuple[Job, asyncio.Task[None]]] = {}
-        #: Handed-over jobs waiting for a slot (at most ``options.handoff_backlog``).
+        #: Handed-over jobs waiting for a slot (about ``options.handoff_backlog`` at most).
         self._waiting: deque[Job] = deque()
+        #: Slots the backlog is owed after a claim took a batch: claims and the backlog take
+        #: turns while both have rows, so neither waits on the other for long.
+        self._backlog_turn = 0
         #: Slots (or backlog places) promised to rows another handler of this process is
         #: inserting claimed (:meth:`reserve`).
         self._reserved = 0
@@ -272,8 +275,9 @@ class Consumer:
                 await self._wait_for_work(full=True)
                 continue
             limit = self._claim_limit(free)
-            if self._waiting:  # one batch for rows pending in the table, the rest to the backlog
+            if self._waiting:  # a batch at a time, taking turns with the backlog
                 limit = min(limit, self.claim_batch)
+                self._backlog_turn = self.claim_batch
             claimed = 0
             if limit > 0:
                 self._claiming = limit
@@ -283,20 +287,22 @@ class Consumer:
                 finally:
                     self._claiming = 0
                     self._claimed_at = time.monotonic()
+                    self._signal_room()  # a short or failed claim leaves room it had asked for
                 for job in jobs:
                     self._start(job)
                 claimed = len(jobs)
                 self._claim_due = claimed == limit
                 self._start_waiting()
-                self._free_slots()  # a short claim leaves room it had asked for
             if limit > 0 and claimed == limit:
                 continue  # a full batch: more rows are probably ready
             await self._wait_for_work(full=free <= 0)
 
     def free_slots(self) -> int:
-        """Slots free for a claim: not running a job, not promised to a handed-over one, not
-        asked for by the claim in flight."""
-        return self.concurrency - len(self._running) - self._reserved - self._claiming
+        """Slots free for a claim: not running a job, not asked for by the claim in flight,
+        not promised to handed-over jobs beyond what the backlog's free places hold."""
+        backlog_free = self.options.handoff_backlog - len(self._waiting)
+        promised = max(0, self._reserved - max(0, backlog_free))
+        return self.concurrency - len(self._running) - self._claiming - promised
 
     def handoff_room(self) -> int:
         """How many more jobs may be handed over: the free slots and the backlog's places."""
@@ -428,12 +434,13 @@ class Consumer:
     def _start_waiting(self) -> None:
         """Start handed-over jobs of the backlog in the slots that neither the claim in flight
         nor, while one is due, the next claim batch needs."""
-        keep = self.claim_batch if self._claim_first() else 0
+        keep = self.claim_batch if self._backlog_turn <= 0 and self._claim_first() else 0
         while (
             self._waiting
             and not self._stopping.is_set()
             and len(self._running) + self._claiming + keep < self.concurrency
         ):
+            self._backlog_turn -= 1
             self._start(self._waiting.popleft())
 
     def _release(self, job: Job) -> None:
@@ -442,6 +449,13 @@ class Consumer:
         self._outcomes_ready.set()
 
     def _start(self, job: Job) -> None:
+        if job.id in self._running:
+            # A copy whose lease ran out while it waited (the renewals failed past the lease),
+            # claimed again since: one runs, and the other's row comes back with its lease.
+            log.warning(
+                "queue.job_already_running", extra={"queue": self.label, "job_id": str(job.id)}
+            )
+            return
         task = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
         self._running[job.id] = (job, task)
 
@@ -462,6 +476,11 @@ class Consumer:
         for a batch's worth (a wake-up per finished job only made it wait again)."""
         if self.free_slots() >= self.claim_batch or not self._running:
             self._slot_freed.set()
+        self._signal_room()
+
+    def _signal_room(self) -> None:
+        """Wake the consumer that feeds this one, held back by its pace, once a claim batch
+        would fit."""
         if self.handoff_room() >= self.claim_batch:
             self.room_freed.set()
 

@@ -55,7 +55,9 @@ class Workers:
             await runtime.started.wait()
             await runtime.listening.wait()
             for consumer in runtime.consumers:
-                await consumer.idle.wait()
+                # idle with no wake-up pending (joining the ring wakes every consumer once)
+                while not consumer.idle.is_set() or consumer._wakeup.is_set():
+                    await asyncio.sleep(0.01)
         return runtime
 
     async def stop(self, runtime: WorkerRuntime) -> None:

@@ -6,11 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import MetaData, Text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.queue.config import WorkerConfig
-from app.queue.consumer import JobHandler
+from app.queue.consumer import JobHandler, SettledJob
 from app.queue.jobs import Done, Job, Outcome
 from app.queue.queue import Enqueued, Queue
 from app.queue.schema import QueueColumns
@@ -97,3 +97,25 @@ def fast_config(**overrides: Any) -> WorkerConfig:
     }
     values.update(overrides)
     return WorkerConfig(**values)
+
+
+class Gated(JobHandler):
+    """Each job waits until the test releases its payload; started jobs and settled batches
+    are recorded."""
+
+    def __init__(self) -> None:
+        self.gates: dict[str, asyncio.Event] = {}
+        self.started: list[str] = []
+        self.batches: list[list[str]] = []
+
+    def gate(self, payload: str) -> asyncio.Event:
+        return self.gates.setdefault(payload, asyncio.Event())
+
+    async def handle(self, job: Job) -> Outcome:
+        self.started.append(job.row["payload"])
+        await self.gate(job.row["payload"]).wait()
+        return Done()
+
+    async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
+        del conn
+        self.batches.append(sorted(s.job.row["payload"] for s in settled))

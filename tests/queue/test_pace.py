@@ -17,7 +17,7 @@ from app.queue.queue import Queue
 from app.queue.runtime import Binding
 from app.queue.schema import notify_on_insert_ddl
 from tests.queue.conftest import Workers
-from tests.queue.sample import RecordingHandler, SampleTarget, enqueue, status_counts
+from tests.queue.sample import Gated, RecordingHandler, SampleTarget, enqueue, status_counts
 from tests.waiting import wait_until
 
 
@@ -209,6 +209,39 @@ async def test_rows_waiting_in_the_backlog_keep_their_lease(
     await wait_until(lambda: _counts_are(engine, queue, {"done": 2}))
 
 
+async def test_rows_pending_in_the_table_take_turns_with_the_backlog(
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
+) -> None:
+    """Rows another worker inserted pending for this one must not wait until the backlog is
+    empty: once a claim is due (here: a poll interval without one), a freed slot goes to it."""
+    handler = Gated()
+    handoff = Handoff(queue)
+    runtime = await start_worker(
+        handler,
+        ConsumerOptions(handoff_backlog=4),
+        handoff=handoff,
+        concurrency=2,
+        poll_interval=timedelta(milliseconds=100),
+    )
+    consumer = runtime.consumers[0]
+    async with engine.begin() as conn:
+        held = [{"payload": f"h{i}"} for i in range(6)]
+        await handoff.insert(conn, held, [True] * 6, jobs=1)  # two run, four wait
+    handoff.finish(committed=True)
+    await enqueue(engine, queue, [{"payload": "p0"}, {"payload": "p1"}])
+    await wait_until(lambda: _true(handler.started == ["h0", "h1"] and consumer._claim_first()))
+
+    handler.gate("h0").set()
+    handler.gate("h1").set()
+    # One slot goes to a claim, the other to the backlog; the backlog's rows wait at their gates.
+    await wait_until(lambda: _true(len(handler.started) == 4))
+    assert sorted(handler.started[2:]) == ["h2", "p0"]
+
+    for payload in ("h2", "h3", "h4", "h5", "p0", "p1"):
+        handler.gate(payload).set()
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 8}))
+
+
 async def _rows(engine: AsyncEngine, queue: Queue) -> dict[str, tuple[str, object]]:
     async with engine.connect() as conn:
         result = await conn.execute(text(f"SELECT payload, status, claimed_by FROM {queue.name}"))
@@ -232,33 +265,3 @@ async def _counts_are(engine: AsyncEngine, queue: Queue, expected: dict[str, int
 
 async def _true(value: bool) -> bool:
     return value
-
-
-async def test_rows_pending_in_the_table_are_claimed_before_the_backlog_runs_on(
-    engine: AsyncEngine, queue: Queue, start_worker: Workers
-) -> None:
-    """Rows another worker inserted pending for this one must not wait until the backlog is
-    empty: once a claim is due (here: a poll interval without one), freed slots go to it."""
-    handler = RecordingHandler(open_gate=False)
-    handoff = Handoff(queue)
-    runtime = await start_worker(
-        handler,
-        ConsumerOptions(handoff_backlog=4),
-        handoff=handoff,
-        concurrency=2,
-        poll_interval=timedelta(milliseconds=100),
-    )
-    consumer = runtime.consumers[0]
-    async with engine.begin() as conn:
-        await handoff.insert(
-            conn, [{"payload": f"h{i}"} for i in range(6)], [True] * 6, jobs=1
-        )  # two run, four wait
-    handoff.finish(committed=True)
-    await enqueue(engine, queue, [{"payload": "p0"}, {"payload": "p1"}])
-    await wait_until(lambda: _true(len(handler.seen) == 2 and consumer._claim_first()))
-
-    handler.gate.set()
-    await wait_until(lambda: _counts_are(engine, queue, {"done": 8}))
-    order = [job.row["payload"] for job in handler.seen]
-    assert order[:2] == ["h0", "h1"]
-    assert max(order.index("p0"), order.index("p1")) < order.index("h5"), order

@@ -1,38 +1,15 @@
 """Outcomes that gather before a settle (``settle_linger``), and claim loops woken only when they
 would claim."""
 
-import asyncio
-from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.queue.consumer import ConsumerOptions, JobHandler, SettledJob
-from app.queue.jobs import Done, Job, Outcome
+from app.queue.consumer import ConsumerOptions
 from app.queue.queue import Queue
 from tests.queue.conftest import Workers
-from tests.queue.sample import enqueue, status_counts
+from tests.queue.sample import Gated, enqueue, status_counts
 from tests.waiting import wait_until
-
-
-class Gated(JobHandler):
-    """Each job waits until the test releases its payload; settled batches are recorded."""
-
-    def __init__(self) -> None:
-        self.gates: dict[str, asyncio.Event] = {}
-        self.batches: list[list[str]] = []
-
-    def gate(self, payload: str) -> asyncio.Event:
-        return self.gates.setdefault(payload, asyncio.Event())
-
-    async def handle(self, job: Job) -> Outcome:
-        await self.gate(job.row["payload"]).wait()
-        return Done()
-
-    async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
-        del conn
-        self.batches.append(sorted(s.job.row["payload"] for s in settled))
-
 
 LINGER = ConsumerOptions(settle_linger=timedelta(seconds=60))
 
