@@ -434,7 +434,8 @@ class Consumer:
     def _start_waiting(self) -> None:
         """Start handed-over jobs of the backlog in the slots that neither the claim in flight
         nor, while one is due, the next claim batch needs."""
-        keep = self.claim_batch if self._backlog_turn <= 0 and self._claim_first() else 0
+        due = self._backlog_turn <= 0 and self._claim_first()
+        keep = max(0, self.claim_batch - self._claiming) if due else 0  # one batch's slots
         while (
             self._waiting
             and not self._stopping.is_set()

@@ -49,8 +49,9 @@ class Handoff(Pace):
         #: Inserted in the current transaction: the jobs claimed, the slots promised for them,
         #: and how many rows went in pending.
         self._pending: list[tuple[list[Job], int, int]] = []
-        #: Rows wanted claimed per inserting job, a moving average over inserts.
-        self._wanted_per_job = 1.0
+        #: Rows wanted claimed per inserting job, a moving average over inserts (None until
+        #: the first insert: the inserting consumer then claims one batch and waits for it).
+        self._wanted_per_job: float | None = None
 
     def attach(self, consumer: Consumer) -> None:
         if consumer.queue is not self.queue:
@@ -83,7 +84,10 @@ class Handoff(Pace):
         consumer = self._consumer
         if jobs > 0:
             newest = sum(wanted) / jobs
-            self._wanted_per_job += _NEWEST_WEIGHT * (newest - self._wanted_per_job)
+            known = self._wanted_per_job
+            self._wanted_per_job = (
+                newest if known is None else known + _NEWEST_WEIGHT * (newest - known)
+            )
         granted = consumer.reserve(sum(wanted)) if consumer is not None else 0
         claimed: list[Job] = []
         # before the insert: a failure gives the slots back
@@ -104,8 +108,12 @@ class Handoff(Pace):
         for the wanted rows of, after those of its ``unsettled`` jobs; none while less room than
         one claim batch would be left (the next rows would go in a few at a time)."""
         consumer = self._consumer
+        if consumer is None:
+            return free
         per_job = self._wanted_per_job
-        if consumer is None or per_job < _FEW_ROWS_PER_JOB:
+        if per_job is None:  # no idea yet how many rows a job brings: one batch, then look
+            return 0 if unsettled else min(free, max(1, consumer.handoff_room()))
+        if per_job < _FEW_ROWS_PER_JOB:
             return free
         room = consumer.handoff_room() - unsettled * per_job
         if room < consumer.claim_batch:
