@@ -14,7 +14,7 @@ from app.queue.handoff import Handoff
 from app.queue.jobs import Done, Job, Outcome
 from app.queue.metrics import HANDOFF_ROWS
 from app.queue.queue import Queue
-from app.queue.runtime import Binding
+from app.queue.runtime import Binding, WorkerRuntime
 from app.queue.schema import notify_on_insert_ddl
 from tests.queue.conftest import Workers
 from tests.queue.sample import Gated, RecordingHandler, SampleTarget, enqueue, status_counts
@@ -137,14 +137,8 @@ async def test_handed_over_rows_beyond_the_free_slots_wait_claimed_for_one(
     engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
     handler = RecordingHandler(open_gate=False)
-    handoff = Handoff(queue)
-    runtime = await start_worker(
-        handler, ConsumerOptions(handoff_backlog=3), handoff=handoff, concurrency=2
-    )
-
-    async with engine.begin() as conn:
-        await handoff.insert(conn, [{"payload": str(i)} for i in range(6)], [True] * 6, jobs=1)
-    handoff.finish(committed=True)
+    payloads = [str(i) for i in range(6)]
+    runtime = await _handed_over_to(start_worker, handler, payloads, backlog=3, concurrency=2)
 
     rows = await _rows(engine, queue)
     assert [rows[str(i)] for i in range(6)] == [("processing", runtime.id)] * 5 + [
@@ -162,17 +156,14 @@ async def test_a_draining_consumer_hands_its_backlog_back_untried(
     engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
     handler = RecordingHandler(open_gate=False)
-    handoff = Handoff(queue)
-    runtime = await start_worker(
+    runtime = await _handed_over_to(
+        start_worker,
         handler,
-        ConsumerOptions(handoff_backlog=3),
-        handoff=handoff,
+        [str(i) for i in range(4)],
+        backlog=3,
         concurrency=1,
         drain_timeout=timedelta(milliseconds=100),
     )
-    async with engine.begin() as conn:
-        await handoff.insert(conn, [{"payload": str(i)} for i in range(4)], [True] * 4, jobs=1)
-    handoff.finish(committed=True)
     await wait_until(lambda: _true(len(handler.seen) == 1))
     assert set((await _rows(engine, queue)).values()) == {("processing", runtime.id)}
 
@@ -189,17 +180,14 @@ async def test_rows_waiting_in_the_backlog_keep_their_lease(
     engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
     handler = RecordingHandler(open_gate=False)
-    handoff = Handoff(queue)
-    await start_worker(
+    await _handed_over_to(
+        start_worker,
         handler,
-        ConsumerOptions(handoff_backlog=2),
-        handoff=handoff,
+        ["runs", "waits"],
+        backlog=2,
         concurrency=1,
         lease=timedelta(seconds=3),
     )
-    async with engine.begin() as conn:
-        await handoff.insert(conn, [{"payload": "runs"}, {"payload": "waits"}], [True] * 2, jobs=1)
-    handoff.finish(committed=True)
     first = await _lease_expiry(engine, queue, "waits")
 
     await wait_until(lambda: _lease_renewed(engine, queue, "waits", first))
@@ -215,19 +203,15 @@ async def test_rows_pending_in_the_table_take_turns_with_the_backlog(
     """Rows another worker inserted pending for this one must not wait until the backlog is
     empty: once a claim is due (here: a poll interval without one), a freed slot goes to it."""
     handler = Gated()
-    handoff = Handoff(queue)
-    runtime = await start_worker(
+    runtime = await _handed_over_to(
+        start_worker,
         handler,
-        ConsumerOptions(handoff_backlog=4),
-        handoff=handoff,
+        [f"h{i}" for i in range(6)],  # two run, four wait
+        backlog=4,
         concurrency=2,
         poll_interval=timedelta(milliseconds=100),
     )
     consumer = runtime.consumers[0]
-    async with engine.begin() as conn:
-        held = [{"payload": f"h{i}"} for i in range(6)]
-        await handoff.insert(conn, held, [True] * 6, jobs=1)  # two run, four wait
-    handoff.finish(committed=True)
     await enqueue(engine, queue, [{"payload": "p0"}, {"payload": "p1"}])
     await wait_until(lambda: _true(handler.started == ["h0", "h1"] and consumer._claim_first()))
 
@@ -240,6 +224,27 @@ async def test_rows_pending_in_the_table_take_turns_with_the_backlog(
     for payload in ("h2", "h3", "h4", "h5", "p0", "p1"):
         handler.gate(payload).set()
     await wait_until(lambda: _counts_are(engine, queue, {"done": 8}))
+
+
+async def _handed_over_to(
+    start_worker: Workers,
+    handler: JobHandler,
+    payloads: Sequence[str],
+    *,
+    backlog: int,
+    **config: object,
+) -> WorkerRuntime:
+    """A runtime whose consumer keeps up to ``backlog`` handed-over rows waiting, once rows
+    of ``payloads`` were inserted for it through a handoff, all of them wanted claimed."""
+    handoff = Handoff(start_worker.queue)
+    runtime = await start_worker(
+        handler, ConsumerOptions(handoff_backlog=backlog), handoff=handoff, **config
+    )
+    async with start_worker.engine.begin() as conn:
+        rows = [{"payload": payload} for payload in payloads]
+        await handoff.insert(conn, rows, [True] * len(rows), jobs=1)
+    handoff.finish(committed=True)
+    return runtime
 
 
 async def _rows(engine: AsyncEngine, queue: Queue) -> dict[str, tuple[str, object]]:
