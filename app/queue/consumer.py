@@ -212,6 +212,8 @@ class Consumer:
         self._claim_due = True
         #: When the last claim returned (monotonic seconds).
         self._claimed_at = 0.0
+        #: ``config.poll_interval`` in seconds, read on every finished job.
+        self._poll = config.poll_interval.total_seconds()
         self._outcomes: list[tuple[Job, Outcome]] = []
         self._outcomes_ready = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -323,7 +325,7 @@ class Consumer:
             return limit
         if self._paced_since is None:
             self._paced_since = now
-        if now - self._paced_since < self.config.poll_interval.total_seconds():
+        if now - self._paced_since < self._poll:
             return 0
         return free
 
@@ -373,11 +375,10 @@ class Consumer:
         if not self._running:
             self.idle.set()
         tasks = [asyncio.ensure_future(w) for w in waits]
-        poll = self.config.poll_interval.total_seconds()
-        timeout = jittered(poll)
+        timeout = jittered(self._poll)
         if (
             self._paced_since is not None
-            and (left := self._paced_since + poll - time.monotonic()) > 0
+            and (left := self._paced_since + self._poll - time.monotonic()) > 0
         ):
             timeout = min(timeout, left)  # wake when the pace is overruled, not a poll later
         quiet = True
@@ -429,11 +430,13 @@ class Consumer:
         """Whether freed slots should wait for a claim rather than take backlog jobs: rows
         may be pending, or no claim has run for a poll interval."""
         since = time.monotonic() - self._claimed_at
-        return self._claim_due or since >= self.config.poll_interval.total_seconds()
+        return self._claim_due or since >= self._poll
 
     def _start_waiting(self) -> None:
         """Start handed-over jobs of the backlog in the slots that neither the claim in flight
         nor, while one is due, the next claim batch needs."""
+        if not self._waiting:  # every finished job of every consumer comes here
+            return
         due = self._backlog_turn <= 0 and self._claim_first()
         keep = max(0, self.claim_batch - self._claiming) if due else 0  # one batch's slots
         while (
