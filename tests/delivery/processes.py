@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tests.conftest import ADMIN_TOKEN
 
 
@@ -54,3 +57,18 @@ async def stop_workers(workers: list[asyncio.subprocess.Process], logs: list[Pat
     await asyncio.gather(*(worker.wait() for worker in workers))
     for path in logs:
         show_log(path)
+
+
+async def workers_alive_and_owning(engine: AsyncEngine, count: int) -> bool:
+    """``count`` workers alive and saying they hold their liveness lock, whose recorded buckets
+    add up to all of them: every worker is past its start-up checks and in the ring."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT (info ->> 'owned_buckets')::int FROM workers"
+                    " WHERE status = 'alive' AND info ? 'lock'"
+                )
+            )
+        ).all()
+    return len(rows) == count and sum(owned for (owned,) in rows) == 1024

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.delivery.processes import start_worker_process, worker_env
+from tests.delivery.processes import start_worker_process, worker_env, workers_alive_and_owning
 from tests.delivery.receiver import Receiver
 from tests.factories import make_endpoint, make_tenant
 from tests.waiting import wait_until
@@ -81,6 +81,9 @@ async def test_every_event_arrives_while_backends_are_terminated_repeatedly(
         await make_endpoint(client, tenant, url=receiver.script(f"/chaos{n}"))
     logs = [(tmp_path / f"worker{i}.log").open("wb") for i in range(2)]
     workers = [await start_worker_process(worker_env(database_url), log) for log in logs]
+    # A worker that cannot reach the database at start-up exits by design: the chaos is for
+    # workers already running.
+    await wait_until(lambda: workers_alive_and_owning(engine, 2), timeout=30)
     chaos = Chaos(engine)
     cutting = asyncio.create_task(chaos.run())
 

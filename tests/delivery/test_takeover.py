@@ -7,7 +7,12 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.delivery.processes import start_worker_process, stop_workers, worker_env
+from tests.delivery.processes import (
+    start_worker_process,
+    stop_workers,
+    worker_env,
+    workers_alive_and_owning,
+)
 from tests.delivery.receiver import Hang, Receiver
 from tests.factories import make_endpoint, make_tenant, publish
 from tests.waiting import wait_until
@@ -35,7 +40,7 @@ async def test_a_killed_workers_claims_and_endpoints_are_taken_over_without_the_
         with path.open("wb") as log:
             workers.append(await start_worker_process(env, log))
     try:
-        await wait_until(lambda: _alive_and_owning(engine, 2), timeout=30)
+        await wait_until(lambda: workers_alive_and_owning(engine, 2), timeout=30)
         tenant = await make_tenant(client)
         endpoint = await make_endpoint(client, tenant, url=receiver.script("/victim", Hang()))
         held = await publish(client, tenant)
@@ -62,21 +67,6 @@ async def test_a_killed_workers_claims_and_endpoints_are_taken_over_without_the_
         await wait_until(both_arrived_again, timeout=60)
         took = time.monotonic() - killed_at
         print(f"takeover after kill -9: {took:.1f} s")  # noqa: T201 (shown with -s; not asserted)
-        await wait_until(lambda: _alive_and_owning(engine, 1), timeout=30)
+        await wait_until(lambda: workers_alive_and_owning(engine, 1), timeout=30)
     finally:
         await stop_workers(workers, logs)
-
-
-async def _alive_and_owning(engine: AsyncEngine, count: int) -> bool:
-    """``count`` workers alive and saying they hold their liveness lock, whose recorded buckets
-    add up to all of them."""
-    async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                text(
-                    "SELECT (info ->> 'owned_buckets')::int FROM workers"
-                    " WHERE status = 'alive' AND info ? 'lock'"
-                )
-            )
-        ).all()
-    return len(rows) == count and sum(owned for (owned,) in rows) == 1024
