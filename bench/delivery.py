@@ -236,6 +236,8 @@ async def throughput(args: argparse.Namespace) -> None:
 async def latency(args: argparse.Namespace) -> None:
     """Publish ``rate`` events/s in requests of ``batch`` events, spaced evenly."""
     async with Hookline(args) as hookline:
+        if hookline.worker_count:  # --split: a worker sends nothing before it holds its buckets
+            await ring_settled(hookline.database_url, hookline.worker_count)
         await _endpoints(hookline.api, hookline.headers, hookline.receiver, args.endpoints)
         sent: dict[str, float] = {}
         requests = int(args.rate * args.seconds / args.batch)
@@ -268,6 +270,7 @@ async def latency(args: argparse.Namespace) -> None:
         achieved = len(sent) / (time.perf_counter() - started)
         await _wait_for_count(hookline.receiver, len(sent) * args.endpoints)
         arrivals = (await _receiver_stats(hookline.receiver, arrivals=True))["arrivals"]
+        stages = await _stages(hookline.database_url, sent, arrivals) if args.stages else None
 
     # every delivery's latency: from its event's publish to its endpoint's receipt
     latencies = [
@@ -282,6 +285,55 @@ async def latency(args: argparse.Namespace) -> None:
     for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
         print(f"publish-to-receive {name}: {_percentile(latencies, fraction):8.1f} ms")
     print(f"publish-to-receive mean: {statistics.fmean(latencies):8.1f} ms")
+    if stages is not None:
+        print(f"{'stage, ms':<42} {'p50':>6} {'p90':>6} {'p99':>6}")
+        for name, values in stages.items():
+            print(
+                f"{name:<42} "
+                + " ".join(f"{_percentile(values, f):6.1f}" for f in (0.5, 0.9, 0.99))
+            )
+
+
+#: Each delivery's timestamps on the way, from the database: the publish transaction's start
+#: (``events.created_at``), the fan-out transaction's start (``deliveries.created_at``), the
+#: first attempt's start (taken by the sender just before it connects or writes).
+_STAGES = """
+    SELECT e.id::text AS event_id, regexp_replace(n.url, '^[a-z]+://[^/]+', '') AS path,
+           extract(epoch FROM e.created_at) AS published,
+           extract(epoch FROM d.created_at) AS fanned_out,
+           extract(epoch FROM min(a.started_at)) AS sending
+    FROM deliveries AS d
+    JOIN events AS e ON e.id = d.event_id
+    JOIN endpoints AS n ON n.id = d.endpoint_id
+    JOIN delivery_attempts AS a ON a.delivery_id = d.id
+    GROUP BY e.id, d.id, n.url
+"""
+
+
+async def _stages(
+    database_url: str, sent: dict[str, float], arrivals: dict[str, float]
+) -> dict[str, list[float]]:
+    """Where each delivery's latency went, stage by stage (one host: one clock)."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        rows = await connection.fetch(_STAGES)
+    finally:
+        await connection.close()
+    names = (
+        "request -> publish transaction",
+        "-> fan-out transaction (wake, claim)",
+        "-> attempt starts (fan-out, commit, loop)",
+        "-> received",
+    )
+    stages: dict[str, list[float]] = {name: [] for name in names}
+    for row in rows:
+        received = arrivals.get(f"{row['event_id']} {row['path']}")
+        if received is None or row["event_id"] not in sent:
+            continue
+        marks = [sent[row["event_id"]], *map(float, row[2:]), received]
+        for name, start, end in zip(names, marks, marks[1:], strict=False):
+            stages[name].append((end - start) * 1000)
+    return stages
 
 
 async def soak(args: argparse.Namespace) -> None:
@@ -539,6 +591,9 @@ def main() -> None:
     run.add_argument("--seconds", type=int, default=30)
     run.add_argument("--batch", type=int, default=10, help="events per publish request")
     run.add_argument("--endpoints", type=int, default=1, help="each event goes to every one")
+    run.add_argument(
+        "--stages", action="store_true", help="also where the time went, stage by stage"
+    )
     run.set_defaults(func=latency)
     run = modes.add_parser("scaleout")
     run.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
