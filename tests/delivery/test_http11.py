@@ -366,6 +366,32 @@ async def test_a_body_dripping_past_the_total_timeout_is_a_timeout(serve: Any, s
     assert result.status_code is None
 
 
+async def test_a_reused_connection_that_stops_answering_times_out_and_is_not_reused(
+    serve: Any, sender: Any
+) -> None:
+    async def first_answered_then_silence(peer: Peer) -> None:
+        await peer.request()
+        peer.send(OK)
+        if peer.number == 1:
+            await peer.request()  # the second request on this connection is never answered
+            await peer.until_client_leaves()
+        else:
+            await answer_each(peer)
+
+    server = await serve(first_answered_then_silence)
+    client = sender(total_timeout=dt.timedelta(milliseconds=300))
+
+    first, second, third = [await _post(client, server.url()) for _ in range(3)]
+
+    assert first.status_code == 200
+    assert (second.error_class, second.error) == (
+        "timeout",
+        "no complete response within the timeout",
+    )
+    assert third.status_code == 200  # on a new connection: the silent one was dropped
+    assert server.connections == 2
+
+
 @pytest.fixture
 def full_backlog() -> Iterator[int]:
     """A port whose listen queue is full: a new connect neither succeeds nor is refused."""
@@ -394,6 +420,19 @@ async def test_a_connect_that_never_completes_is_a_connect_timeout(
     assert result.error_class == "timeout"
     assert result.error is not None
     assert "(connect timeout)" in result.error
+
+
+async def test_the_total_timeout_bounds_a_connect_too(sender: Any, full_backlog: int) -> None:
+    client = sender(
+        connect_timeout=dt.timedelta(seconds=30), total_timeout=dt.timedelta(milliseconds=200)
+    )
+
+    result = await _post(client, f"http://127.0.0.1:{full_backlog}/hook")
+
+    assert (result.error_class, result.error) == (
+        "timeout",
+        "no complete response within the timeout",
+    )
 
 
 async def test_a_refused_connection(sender: Any) -> None:
