@@ -74,6 +74,9 @@ class EventBodies:
     def __getitem__(self, event_id: uuid.UUID) -> EventBody:
         return self._bodies[event_id]
 
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._bodies
+
     def trace_of(self, event_id: uuid.UUID) -> dict[str, str] | None:
         """The W3C trace context the event was published in, if it was traced (kept events
         only)."""

@@ -119,8 +119,10 @@ class DeliveryHandler(JobHandler):
             # Paused, disabled, or claimed by the wrong consumer (the claim's snapshot predates
             # the endpoint or its last change): hand it back untried, to be claimed right.
             return Release()
-        await self.context.bodies.load({event_id})
-        body = self.context.bodies[event_id].render(endpoint.payload_format)
+        bodies = self.context.bodies
+        if event_id not in bodies:  # a claimed batch's were loaded at once (prepare)
+            await bodies.load((event_id,))
+        body = bodies[event_id].render(endpoint.payload_format)
         await self.context.limiter.wait_turn(endpoint_id, endpoint.rate_limit_per_second)
         request = _request(endpoint, str(event_id), body)
         tracing = self.context.tracing
@@ -213,7 +215,7 @@ class DeliveryHandler(JobHandler):
         await health.disable_failing_too_long(conn, self._windows(failed - succeeded))
         for s, r in attempted:
             await _announce_delivery(conn, s, r.result)
-            _observe(s, r.result)
+        _observe(attempted)
 
 
 def without_response(outcome: Outcome, error: Exception) -> Outcome | None:
@@ -316,14 +318,24 @@ _ATTEMPTS_SUCCEEDED = DELIVERY_ATTEMPTS.labels(AttemptOutcome.SUCCEEDED)
 _ATTEMPTS_FAILED = DELIVERY_ATTEMPTS.labels(AttemptOutcome.FAILED)
 
 
-def _observe(settled: SettledJob, result: SendResult) -> None:
-    (_ATTEMPTS_SUCCEEDED if result.succeeded else _ATTEMPTS_FAILED).inc()
-    ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
-    if settled.status == JobStatus.DEAD:
-        DELIVERIES_DEAD.inc()
-    if result.succeeded:
-        published = uuid7_time(settled.job.row["event_id"])
-        DELIVERY_LAG_SECONDS.observe((result.started_at - published).total_seconds())
+def _observe(attempted: Sequence[tuple[SettledJob, AttemptRecord]]) -> None:
+    """A settled batch's attempts in the metrics; the counters once for the batch (each
+    increment takes a lock)."""
+    succeeded = dead = 0
+    for settled, record in attempted:
+        result = record.result
+        ATTEMPT_SECONDS.observe(result.duration_ms / 1000)
+        dead += settled.status == JobStatus.DEAD
+        if result.succeeded:
+            succeeded += 1
+            published = uuid7_time(settled.job.row["event_id"])
+            DELIVERY_LAG_SECONDS.observe((result.started_at - published).total_seconds())
+    if succeeded:
+        _ATTEMPTS_SUCCEEDED.inc(succeeded)
+    if failed := len(attempted) - succeeded:
+        _ATTEMPTS_FAILED.inc(failed)
+    if dead:
+        DELIVERIES_DEAD.inc(dead)
 
 
 def _log_attempt(job: Job, result: SendResult) -> None:
