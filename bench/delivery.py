@@ -235,8 +235,8 @@ async def throughput(args: argparse.Namespace) -> None:
 
 async def latency(args: argparse.Namespace) -> None:
     """Publish ``rate`` events/s in requests of ``batch`` events, spaced evenly."""
-    async with Hookline(args) as hookline:
-        if hookline.worker_count:  # --split: a worker sends nothing before it holds its buckets
+    async with Hookline(args, workers=args.workers) as hookline:
+        if hookline.worker_count:  # a worker sends nothing before it holds its buckets
             await ring_settled(hookline.database_url, hookline.worker_count)
         await _endpoints(hookline.api, hookline.headers, hookline.receiver, args.endpoints)
         sent: dict[str, float] = {}
@@ -593,6 +593,13 @@ def main() -> None:
     run.add_argument("--endpoints", type=int, default=1, help="each event goes to every one")
     run.add_argument(
         "--stages", action="store_true", help="also where the time went, stage by stage"
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="run `hookline api` and this many `hookline worker` processes (default: `serve`, "
+        "or one worker with --split)",
     )
     run.set_defaults(func=latency)
     run = modes.add_parser("scaleout")
