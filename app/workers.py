@@ -48,6 +48,9 @@ SETTLE_LINGER = timedelta(milliseconds=50)
 #: Handed-over deliveries that may wait for a slot, per slot of the fresh-delivery consumer
 #: (measured against 4 in bench/README.md, "A paced fan-out").
 HANDOFF_BACKLOG_SLOTS = 16
+#: Fan-out transactions that may run at once: each waits on several round trips, and one at a
+#: time queued each publish behind the last one's (bench/README.md, "Latency, stage by stage").
+FAN_OUT_TRANSACTIONS = 4
 
 
 def worker_config(settings: Settings) -> WorkerConfig:
@@ -157,11 +160,11 @@ def bindings(
         )
 
     return [
-        # Fan-out is database work only: big batches, one transaction each.
+        # Fan-out is database work only: big batches, one transaction each, a few at once.
         Binding(
             EVENTS,
             FanOut(directory, bodies, handoff=handoff, tracing=traced),
-            ConsumerOptions(concurrency=500, retry=retry),
+            ConsumerOptions(concurrency=500, retry=retry, settle_concurrency=FAN_OUT_TRANSACTIONS),
             feeds=handoff,
         ),
         deliveries("first", ordered=False, concurrency=settings.worker_concurrency),

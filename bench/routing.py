@@ -144,7 +144,7 @@ async def fan_out_batch(
         await handler.on_settled(
             conn, [SettledJob(job, Done(), settled.applied[job.id]) for job in jobs]
         )
-    handler.after_settle(committed=True)
+    handler.after_settle(conn, committed=True)
     tally.seconds += time.perf_counter() - wall
     tally.cpu += time.process_time() - cpu
     tally.events += len(jobs)

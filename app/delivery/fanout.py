@@ -70,8 +70,8 @@ class FanOut(JobHandler):
             if self.tracing is not None:
                 self.tracing.fanned_out(events, made, started_ns=started_ns)
 
-    def after_settle(self, *, committed: bool) -> None:
-        self.handoff.finish(committed=committed)
+    def after_settle(self, conn: AsyncConnection, *, committed: bool) -> None:
+        self.handoff.finish(conn, committed=committed)
 
 
 async def fan_out(

@@ -20,6 +20,7 @@ written is reaped when its lease runs out and tried again, never held forever.
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 import uuid
@@ -95,10 +96,12 @@ class JobHandler(ABC):
         """Extra writes for applied outcomes, in the transaction that applied them."""
         del conn, settled  # nothing by default
 
-    def after_settle(self, *, committed: bool) -> None:
-        """Runs once the settling transaction has ended, committed or not (a handler that
-        inserted rows for another consumer hands them over, or takes its word back)."""
-        del committed  # nothing by default
+    def after_settle(self, conn: AsyncConnection, *, committed: bool) -> None:
+        """Runs once the settling transaction on ``conn`` has ended, committed or not (a
+        handler that inserted rows for another consumer hands them over, or takes its word
+        back). Settles of one consumer may overlap (``settle_concurrency``): ``conn`` says
+        which one ended."""
+        del conn, committed  # nothing by default
 
     def outcome_columns(self, job: Job, outcome: Outcome) -> Mapping[str, Any] | None:
         """Values of the queue's ``outcome_columns`` to write with ``outcome`` (None: keep
@@ -146,6 +149,11 @@ class ConsumerOptions:
     #: at once when half the slots' worth are buffered, when nothing else runs, or on stop.
     #: Zero for consumers whose next claim waits on the settle (ordered keys).
     settle_linger: timedelta = timedelta(0)
+    #: Settling transactions that may run at once, each on its own connection with the
+    #: outcomes buffered when it began. More than one lets a handler whose ``on_settled`` makes
+    #: several round trips (the fan-out's inserts) overlap its batches instead of queueing them
+    #: behind each other; outcomes of one job are never in two batches.
+    settle_concurrency: int = 1
     #: Jobs in flight; defaults to the worker's concurrency.
     concurrency: int | None = None
     #: Jobs handed over by another handler of this process (:class:`~app.queue.handoff.Handoff`)
@@ -243,7 +251,10 @@ class Consumer:
         self._wakeup.set()
 
     async def run(self) -> None:
-        flusher = spawn(f"{self.label}.settle", self._flush_forever, self.watch)
+        flushers = [
+            spawn(name, functools.partial(self._flush_forever, name), self.watch)
+            for name in self._settle_loops()
+        ]
         renewer = spawn(f"{self.label}.renew", self._renew_forever, self.watch)
         try:
             await supervise(f"{self.label}.claim", self._claim_until_stopped, self.watch)
@@ -251,19 +262,25 @@ class Consumer:
         finally:
             self._drained = True
             self._outcomes_ready.set()
-            await self._finish_flushing(flusher)
+            await self._finish_flushing(flushers)
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
             self.watch.forget(f"{self.label}.renew")
 
-    async def _finish_flushing(self, flusher: "asyncio.Task[None]") -> None:
+    def _settle_loops(self) -> list[str]:
+        """The names of the settling loops: ``<label>.settle``, then ``.settle.2`` and on."""
+        first = f"{self.label}.settle"
+        return [first] + [f"{first}.{n}" for n in range(2, self.options.settle_concurrency + 1)]
+
+    async def _finish_flushing(self, flushers: list["asyncio.Task[None]"]) -> None:
         """Write every outcome, the releases of a drain included — unless the database stays
         away past the drain window: then the leases run out and the rows are tried again."""
         grace = self.config.drain_timeout.total_seconds() + 10
-        done, _ = await asyncio.wait([flusher], timeout=grace)
-        if not done:
-            flusher.cancel()
-            await asyncio.gather(flusher, return_exceptions=True)
+        _, unfinished = await asyncio.wait(flushers, timeout=grace)
+        if unfinished:
+            for flusher in unfinished:
+                flusher.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
             log.error(
                 "queue.unsettled_at_exit",
                 extra={"queue": self.label, "count": len(self._outcomes)},
@@ -517,9 +534,10 @@ class Consumer:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _flush_forever(self) -> None:
+    async def _flush_forever(self, name: str) -> None:
         """Until drained: write outcomes as they arrive. A restart after a failure finds the
-        unwritten ones still buffered and writes them first."""
+        unwritten ones still buffered and writes them first. With ``settle_concurrency``, one
+        such loop per transaction: each takes what is buffered when it begins."""
         while True:
             if not self._outcomes:
                 if self._drained:
@@ -528,7 +546,7 @@ class Consumer:
                 self._outcomes_ready.clear()
                 continue
             await self._linger()
-            with self.watch.step(f"{self.label}.settle"):
+            with self.watch.step(name):
                 await self._flush_all()
 
     async def _linger(self) -> None:
@@ -559,7 +577,7 @@ class Consumer:
         """Write every buffered outcome. What is not written stays buffered: it is a promise."""
         while self._outcomes:
             batch, self._outcomes = self._outcomes, []
-            self._settling = len(batch)
+            self._settling += len(batch)
             try:
                 await self._settle(batch)
             except asyncio.CancelledError:
@@ -577,7 +595,7 @@ class Consumer:
                 )
                 await self._settle_one_by_one(batch)
             finally:
-                self._settling = 0
+                self._settling -= len(batch)
             self._settled.set()
 
     async def _settle_one_by_one(self, batch: list[tuple[Job, Outcome]]) -> None:
@@ -635,22 +653,23 @@ class Consumer:
             if self.queue.outcome_columns
             else None
         )
-        try:
-            async with self.engine.begin() as conn:
-                if self.options.fast_settle:
-                    await conn.execute(text("SET LOCAL synchronous_commit = off"))
-                result = await self.queue.settle(conn, batch, columns)
-                settled = [
-                    SettledJob(job, outcome, result.applied[job.id])
-                    for job, outcome in batch
-                    if job.id in result.applied
-                ]
-                if settled:
-                    await self.handler.on_settled(conn, settled)
-        except BaseException:
-            self.handler.after_settle(committed=False)
-            raise
-        self.handler.after_settle(committed=True)
+        async with self.engine.connect() as conn:
+            try:
+                async with conn.begin():
+                    if self.options.fast_settle:
+                        await conn.execute(text("SET LOCAL synchronous_commit = off"))
+                    result = await self.queue.settle(conn, batch, columns)
+                    settled = [
+                        SettledJob(job, outcome, result.applied[job.id])
+                        for job, outcome in batch
+                        if job.id in result.applied
+                    ]
+                    if settled:
+                        await self.handler.on_settled(conn, settled)
+            except BaseException:
+                self.handler.after_settle(conn, committed=False)
+                raise
+            self.handler.after_settle(conn, committed=True)
         if result.stale:
             self.stale_count += len(result.stale)
             STALE_OUTCOMES.labels(self.queue.name).inc(len(result.stale))

@@ -46,9 +46,9 @@ class Handoff(Pace):
         self._consumer: Consumer | None = None
         self._owned: frozenset[int] = frozenset()
         self._owned_from: Sequence[int] | None = None
-        #: Inserted in the current transaction: the jobs claimed, the slots promised for them,
-        #: and how many rows went in pending.
-        self._pending: list[tuple[list[Job], int, int]] = []
+        #: Inserted in each open transaction (the inserting consumer's settles may overlap):
+        #: the jobs claimed, the slots promised for them, and how many rows went in pending.
+        self._pending: dict[AsyncConnection, list[tuple[list[Job], int, int]]] = {}
         #: Rows wanted claimed per inserting job, a moving average over inserts (None until
         #: the first insert: the inserting consumer then claims one batch and waits for it).
         self._wanted_per_job: float | None = None
@@ -79,7 +79,7 @@ class Handoff(Pace):
         ``conn``'s transaction; of those flagged in ``wanted``, as many as the consumer has room
         for go in claimed by this process.
 
-        Call :meth:`finish` once the transaction has ended.
+        Call :meth:`finish` with ``conn`` once the transaction has ended.
         """
         consumer = self._consumer
         if jobs > 0:
@@ -91,7 +91,7 @@ class Handoff(Pace):
         granted = consumer.reserve(sum(wanted)) if consumer is not None else 0
         claimed: list[Job] = []
         # before the insert: a failure gives the slots back
-        self._pending.append((claimed, granted, len(rows) - granted))
+        self._pending.setdefault(conn, []).append((claimed, granted, len(rows) - granted))
         if consumer is None or granted == 0:
             await self.queue.enqueue_batch(conn, rows)
             return
@@ -127,10 +127,10 @@ class Handoff(Pace):
         consumer.room_freed.clear()  # now, not when the wait starts: a freeing in between counts
         return consumer.room_freed.wait()
 
-    def finish(self, *, committed: bool) -> None:
-        """Start the claimed rows (committed) or give their slots back (rolled back)."""
-        inserted, self._pending = self._pending, []
-        for jobs, granted, left_pending in inserted:
+    def finish(self, conn: AsyncConnection, *, committed: bool) -> None:
+        """Start the rows ``conn``'s transaction claimed (committed) or give their slots back
+        (rolled back)."""
+        for jobs, granted, left_pending in self._pending.pop(conn, ()):
             if not committed:
                 if self._consumer is not None:
                     self._consumer.unreserve(granted)

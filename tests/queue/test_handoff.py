@@ -39,7 +39,7 @@ async def test_rows_go_in_claimed_up_to_the_free_slots_and_run_after_commit(
             jobs=1,
         )
         assert handler.seen == []  # nothing runs before the rows are committed
-    handoff.finish(committed=True)
+    handoff.finish(conn, committed=True)
 
     rows = await _rows(engine, queue)
     claimed = {"0", "1", "3", "4"}  # the first four wanted: four free slots
@@ -73,7 +73,7 @@ async def test_a_rolled_back_insert_gives_its_slots_back(
         assert consumer.reserve(3) == 1  # two of three slots are promised
         consumer.unreserve(1)
         await transaction.rollback()
-    handoff.finish(committed=False)
+    handoff.finish(conn, committed=False)
 
     assert await _rows(engine, queue) == {}
     assert consumer.reserve(3) == 3
@@ -110,7 +110,7 @@ async def test_a_stopping_consumer_is_handed_nothing(
 
     async with engine.begin() as conn:
         await handoff.insert(conn, [{"payload": "late"}], [True], jobs=1)
-    handoff.finish(committed=True)
+    handoff.finish(conn, committed=True)
 
     assert (await _rows(engine, queue))["late"]["status"] == "pending"
 
@@ -123,7 +123,7 @@ async def test_without_a_consumer_every_row_goes_in_pending(
 
     async with engine.begin() as conn:
         await handoff.insert(conn, [{"payload": "x"}], [True], jobs=1)
-    handoff.finish(committed=True)
+    handoff.finish(conn, committed=True)
 
     assert (await _rows(engine, queue))["x"]["status"] == "pending"
 

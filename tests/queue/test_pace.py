@@ -50,8 +50,8 @@ class Feeder(JobHandler):
         ]
         await self.handoff.insert(conn, rows, [True] * len(rows), jobs=len(settled))
 
-    def after_settle(self, *, committed: bool) -> None:
-        self.handoff.finish(committed=committed)
+    def after_settle(self, conn: AsyncConnection, *, committed: bool) -> None:
+        self.handoff.finish(conn, committed=committed)
 
 
 def _handed_over(queue: Queue) -> dict[str, float]:
@@ -243,7 +243,7 @@ async def _handed_over_to(
     async with start_worker.engine.begin() as conn:
         rows = [{"payload": payload} for payload in payloads]
         await handoff.insert(conn, rows, [True] * len(rows), jobs=1)
-    handoff.finish(committed=True)
+    handoff.finish(conn, committed=True)
     return runtime
 
 
