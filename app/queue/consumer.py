@@ -1,9 +1,10 @@
 """One queue's claim loop inside a worker process: claim, run, settle in batches, drain.
 
 The loop claims as many rows as it has free slots, commits, and only then runs the handlers, so
-no transaction or row lock is held while a job works. Outcomes collect in a buffer that one
-flusher writes in a single fenced statement per batch; the handler's ``on_settled`` hook runs in
-that same transaction. On stop the loop claims nothing more, gives running jobs the drain window,
+no transaction or row lock is held while a job works. Outcomes collect in a buffer that a
+flusher writes in a single fenced statement per batch (a few flushers at once, for small
+batches, with ``settle_concurrency``); the handler's ``on_settled`` hook runs in that same
+transaction. On stop the loop claims nothing more, gives running jobs the drain window,
 releases whatever is still running, and flushes every outcome before it returns.
 
 Rows can also arrive without a claim, inserted claimed by another handler of the process
@@ -151,8 +152,10 @@ class ConsumerOptions:
     settle_linger: timedelta = timedelta(0)
     #: Settling transactions that may run at once, each on its own connection with the
     #: outcomes buffered when it began. More than one lets a handler whose ``on_settled`` makes
-    #: several round trips (the fan-out's inserts) overlap its batches instead of queueing them
-    #: behind each other; outcomes of one job are never in two batches.
+    #: several round trips (the fan-out's inserts) overlap small batches instead of queueing
+    #: them behind each other. Only the first transaction takes a batch larger than a quarter
+    #: of a claim batch: a large batch pays for its round trips by itself, and overlapping
+    #: larger ones cost throughput (bench/README.md, "Latency, stage by stage").
     settle_concurrency: int = 1
     #: Jobs in flight; defaults to the worker's concurrency.
     concurrency: int | None = None
@@ -195,6 +198,8 @@ class Consumer:
         self.claim_batch = max(1, self.concurrency // 4)
         #: With a ``settle_linger``, a buffer this full is written without waiting longer.
         self._settle_batch = max(1, self.concurrency // 2)
+        #: The largest batch a second settling transaction takes (``settle_concurrency``).
+        self._overlap_batch = max(1, self.claim_batch // 4)
         self._wakeup = wakeup
         self.watch = watch
         lane = options.lane or "any"
@@ -252,8 +257,8 @@ class Consumer:
 
     async def run(self) -> None:
         flushers = [
-            spawn(name, functools.partial(self._flush_forever, name), self.watch)
-            for name in self._settle_loops()
+            spawn(name, functools.partial(self._flush_forever, name, overlap=n > 0), self.watch)
+            for n, name in enumerate(self._settle_loops())
         ]
         renewer = spawn(f"{self.label}.renew", self._renew_forever, self.watch)
         try:
@@ -324,8 +329,12 @@ class Consumer:
         return self.concurrency - len(self._running) - self._claiming - promised
 
     def handoff_room(self) -> int:
-        """How many more jobs may be handed over: the free slots and the backlog's places."""
-        return self.free_slots() + self.options.handoff_backlog - len(self._waiting)
+        """How many more jobs may be handed over: the free slots and the backlog's places, less
+        what overlapping inserts were promised already."""
+        backlog_free = self.options.handoff_backlog - len(self._waiting)
+        return (
+            self.concurrency - len(self._running) - self._claiming + backlog_free - self._reserved
+        )
 
     def _claim_limit(self, free: int) -> int:
         """How many of ``free`` jobs to claim now: all of them, unless a :class:`Pace` says
@@ -534,20 +543,27 @@ class Consumer:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _flush_forever(self, name: str) -> None:
+    async def _flush_forever(self, name: str, *, overlap: bool = False) -> None:
         """Until drained: write outcomes as they arrive. A restart after a failure finds the
         unwritten ones still buffered and writes them first. With ``settle_concurrency``, one
-        such loop per transaction: each takes what is buffered when it begins."""
+        such loop per transaction: each takes what is buffered when it begins; an ``overlap``
+        loop (all but the first) only a small batch."""
         while True:
-            if not self._outcomes:
+            if not self._writable(overlap=overlap):
                 if self._drained:
                     return
+                with self.watch.step(name):
+                    pass  # nothing left to write: a batch this loop failed on was written
                 await self._outcomes_ready.wait()
                 self._outcomes_ready.clear()
                 continue
             await self._linger()
             with self.watch.step(name):
-                await self._flush_all()
+                await self._flush_all(overlap=overlap)
+
+    def _writable(self, *, overlap: bool) -> bool:
+        """Whether buffered outcomes are this loop's to write (see ``settle_concurrency``)."""
+        return bool(self._outcomes) and not (overlap and len(self._outcomes) > self._overlap_batch)
 
     async def _linger(self) -> None:
         """Wait, up to ``settle_linger``, for more outcomes to write with the buffered ones."""
@@ -573,9 +589,9 @@ class Consumer:
                 waiting.cancel()
                 stopping.cancel()
 
-    async def _flush_all(self) -> None:
+    async def _flush_all(self, *, overlap: bool = False) -> None:
         """Write every buffered outcome. What is not written stays buffered: it is a promise."""
-        while self._outcomes:
+        while self._writable(overlap=overlap):
             batch, self._outcomes = self._outcomes, []
             self._settling += len(batch)
             try:

@@ -1,5 +1,6 @@
 """Settling transactions that overlap (``settle_concurrency``): a slow settle does not hold back
-the next batch's, and a handoff starts exactly the rows of the transaction that committed."""
+a small batch (a larger one waits for the first transaction), and a handoff starts exactly the
+rows of the transaction that committed."""
 
 import asyncio
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ class HeldSettle(JobHandler):
         self.ended.append(committed)
 
 
-async def test_a_slow_settle_does_not_hold_back_the_next_batch(
+async def test_a_slow_settle_does_not_hold_back_a_small_batch(
     engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
     handler = HeldSettle()
@@ -58,6 +59,25 @@ async def test_a_slow_settle_does_not_hold_back_the_next_batch(
     assert handler.ended == [True, True]
 
 
+async def test_a_large_batch_waits_for_the_first_transaction(
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
+) -> None:
+    handler = HeldSettle()
+    runtime = await start_worker(handler, ConsumerOptions(settle_concurrency=2), concurrency=8)
+    consumer = runtime.consumers[0]  # a claim batch is 2: a second transaction takes 1 row
+    await enqueue(engine, queue, [{"payload": "held"}])
+    async with asyncio.timeout(20):
+        await handler.holding.wait()  # the first loop's transaction is open
+    await enqueue(engine, queue, [{"payload": f"big{n}"} for n in range(3)])
+
+    # the second loop, idle, leaves them buffered (it would take them at once, unseen)
+    await wait_until(lambda: _true(len(consumer._outcomes) == 3))
+    assert [await _status(engine, queue, f"big{n}") for n in range(3)] == ["processing"] * 3
+    assert len(consumer._outcomes) == 3
+    handler.release.set()
+    await wait_until(lambda: _counts_are(engine, queue, {"done": 4}))
+
+
 async def test_overlapping_settles_all_drain_on_stop(
     engine: AsyncEngine, queue: Queue, start_worker: Workers
 ) -> None:
@@ -66,14 +86,15 @@ async def test_overlapping_settles_all_drain_on_stop(
     await enqueue(engine, queue, [{"payload": "held"}])
     async with asyncio.timeout(20):
         await handler.holding.wait()
-    await enqueue(engine, queue, [{"payload": f"p{n}"} for n in range(5)])
-    await wait_until(lambda: _counts_are(engine, queue, {"done": 5, "processing": 1}))
+    for n in range(4):
+        await enqueue(engine, queue, [{"payload": f"p{n}"}])
+        await wait_until(lambda n=n: _status_is(engine, queue, f"p{n}", "done"))
 
     runtime.stop()
     handler.release.set()  # the held settle ends while the runtime drains
     await start_worker.stop(runtime)
 
-    assert await status_counts(engine, queue) == {"done": 6}
+    assert await status_counts(engine, queue) == {"done": 5}
 
 
 async def test_a_handoff_starts_only_the_rows_of_the_transaction_that_committed(
@@ -114,5 +135,26 @@ async def _status_is(engine: AsyncEngine, queue: Queue, payload: str, status: st
     return await _status(engine, queue, payload) == status
 
 
+async def _true(value: bool) -> bool:
+    return value
+
+
 async def _counts_are(engine: AsyncEngine, queue: Queue, counts: dict[str, int]) -> bool:
     return await status_counts(engine, queue) == counts
+
+
+async def test_overlapping_reservations_share_the_backlog(
+    engine: AsyncEngine, queue: Queue, start_worker: Workers
+) -> None:
+    handler = RecordingHandler(open_gate=False)
+    runtime = await start_worker(handler, ConsumerOptions(handoff_backlog=4), concurrency=2)
+    consumer = runtime.consumers[0]
+    await enqueue(engine, queue, [{"payload": "a"}, {"payload": "b"}])
+    await wait_until(lambda: _true(len(consumer._running) == 2))  # every slot busy
+
+    first = consumer.reserve(3)  # one fan-out transaction's rows
+    second = consumer.reserve(3)  # another's, while the first is still open
+
+    assert (first, second) == (3, 1)  # four backlog places, promised once
+    consumer.unreserve(first + second)
+    handler.gate.set()
