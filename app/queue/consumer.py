@@ -242,6 +242,12 @@ class Consumer:
         self._settled = asyncio.Event()
         self._stopping = asyncio.Event()
         self._drained = False
+        #: Consumers of this process whose handlers hand rows over to this one: this one writes
+        #: outcomes until they have finished, so rows their last settle hands over while it
+        #: drains are handed back, not left leased to a worker that has stopped.
+        self.feeders: list[Consumer] = []
+        #: Set when :meth:`run` has returned.
+        self.finished = asyncio.Event()
         #: Set while the loop waits with nothing claimable and nothing running (tests wait on it).
         self.idle = asyncio.Event()
         #: Outcomes refused because the lease had been lost: counted, never applied.
@@ -265,12 +271,18 @@ class Consumer:
             await supervise(f"{self.label}.claim", self._claim_until_stopped, self.watch)
             await self._drain()
         finally:
-            self._drained = True
-            self._outcomes_ready.set()
-            await self._finish_flushing(flushers)
-            renewer.cancel()
-            await asyncio.gather(renewer, return_exceptions=True)
-            self.watch.forget(f"{self.label}.renew")
+            try:
+                # A feeder's last settle may still hand rows over: the flushers hand them back.
+                for feeder in self.feeders:
+                    await feeder.finished.wait()
+                self._drained = True
+                self._outcomes_ready.set()
+                await self._finish_flushing(flushers)
+                renewer.cancel()
+                await asyncio.gather(renewer, return_exceptions=True)
+                self.watch.forget(f"{self.label}.renew")
+            finally:
+                self.finished.set()
 
     def _settle_loops(self) -> list[str]:
         """The names of the settling loops: ``<label>.settle``, then ``.settle.2`` and on."""

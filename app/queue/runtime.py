@@ -101,6 +101,11 @@ class WorkerRuntime:
         for binding, consumer in zip(bindings, self.consumers, strict=True):
             if binding.handoff is not None:
                 binding.handoff.attach(consumer)
+                consumer.feeders += [
+                    feeder
+                    for fed_by, feeder in zip(bindings, self.consumers, strict=True)
+                    if fed_by.feeds is binding.handoff
+                ]
         queues = list({binding.queue.name: binding.queue for binding in bindings}.values())
         self.housekeeper = Housekeeper(
             engine,

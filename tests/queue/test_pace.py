@@ -2,6 +2,7 @@
 fan-out feeding deliveries) claims no more than those rows fit in; handed-over rows beyond the
 free slots wait, claimed and renewed, in the fed consumer's backlog."""
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -270,3 +271,45 @@ async def _counts_are(engine: AsyncEngine, queue: Queue, expected: dict[str, int
 
 async def _true(value: bool) -> bool:
     return value
+
+
+class LateFeeder(Feeder):
+    """A feeder whose settle, once its rows are inserted and their slots promised, waits for
+    the test before it commits."""
+
+    def __init__(self, handoff: Handoff) -> None:
+        super().__init__(handoff, rows_per_job=2)
+        self.inserted = asyncio.Event()
+        self.commit = asyncio.Event()
+
+    async def on_settled(self, conn: AsyncConnection, settled: Sequence[SettledJob]) -> None:
+        await super().on_settled(conn, settled)
+        self.inserted.set()
+        await self.commit.wait()
+
+
+async def test_rows_a_feeder_hands_over_while_the_worker_drains_are_handed_back(
+    engine: AsyncEngine, queue: Queue, target: Queue, start_worker: Workers
+) -> None:
+    handoff = Handoff(target)
+    feeder, fed = LateFeeder(handoff), RecordingHandler()
+    runtime = await start_worker.start(
+        [
+            Binding(queue, feeder, ConsumerOptions(), feeds=handoff),
+            Binding(target, fed, ConsumerOptions(), handoff=handoff),
+        ]
+    )
+    fed_claims = f"{runtime.consumers[1].label}.claim"
+    await enqueue(engine, queue, [{"payload": "last"}])
+    async with asyncio.timeout(20):
+        await feeder.inserted.wait()  # its rows are promised to the fed consumer, uncommitted
+
+    stopping = asyncio.create_task(start_worker.stop(runtime))
+    await wait_until(lambda: _true(fed_claims not in runtime.watch._loops))  # it stopped
+    feeder.commit.set()  # the fan-out commits after the fed consumer began to drain
+    await stopping
+
+    async with engine.connect() as conn:
+        left = await conn.execute(text(f"SELECT status, claimed_by, attempts FROM {target.name}"))
+        assert {tuple(row) for row in left} == {("pending", None, 0)}  # handed back untried
+    assert fed.seen == []
