@@ -336,17 +336,21 @@ class Consumer:
     def free_slots(self) -> int:
         """Slots free for a claim: not running a job, not asked for by the claim in flight,
         not promised to handed-over jobs beyond what the backlog's free places hold."""
-        backlog_free = self.options.handoff_backlog - len(self._waiting)
-        promised = max(0, self._reserved - max(0, backlog_free))
-        return self.concurrency - len(self._running) - self._claiming - promised
+        promised = max(0, self._reserved - max(0, self._backlog_free()))
+        return self._unclaimed_slots() - promised
 
     def handoff_room(self) -> int:
         """How many more jobs may be handed over: the free slots and the backlog's places, less
         what overlapping inserts were promised already."""
-        backlog_free = self.options.handoff_backlog - len(self._waiting)
-        return (
-            self.concurrency - len(self._running) - self._claiming + backlog_free - self._reserved
-        )
+        return self._unclaimed_slots() + self._backlog_free() - self._reserved
+
+    def _unclaimed_slots(self) -> int:
+        """Slots neither running a job nor asked for by the claim in flight."""
+        return self.concurrency - len(self._running) - self._claiming
+
+    def _backlog_free(self) -> int:
+        """Places left in the handoff backlog (below zero while it holds more)."""
+        return self.options.handoff_backlog - len(self._waiting)
 
     def _claim_limit(self, free: int) -> int:
         """How many of ``free`` jobs to claim now: all of them, unless a :class:`Pace` says
