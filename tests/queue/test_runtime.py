@@ -5,13 +5,16 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+import orjson
+from sqlalchemy import cast, literal, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.db import create_engine
+from app.db import create_engine, sqlalchemy_url
 from app.queue import registry
 from app.queue.maintenance import Housekeeper, MaintenanceTask, RecoverDeadWorkers
 from app.queue.queue import Queue
+from app.queue.runtime import claim_engine
 from app.queue.schema import WorkerStatus
 from tests.queue.conftest import Workers
 from tests.queue.sample import RecordingHandler, claim, enqueue, status_counts
@@ -231,3 +234,25 @@ async def test_a_beat_that_set_out_before_the_drain_does_not_undo_it(engine: Asy
         await registry.heartbeat(conn, worker, name="w", status=WorkerStatus.ALIVE)
 
     assert await _status_is(engine, worker, "draining")
+
+
+async def test_claim_connections_code_json_as_the_engine_does(database_url: str) -> None:
+    """A claimed row's JSON is decoded by the engine's own codec (orjson in Hookline's), not
+    the dialect's default (the standard library)."""
+    decoded: list[object] = []
+
+    def deserialize(raw: str | bytes) -> object:
+        decoded.append(raw)
+        return orjson.loads(raw)
+
+    engine = create_async_engine(sqlalchemy_url(database_url), json_deserializer=deserialize)
+    claims = claim_engine(engine, size=1)
+    try:
+        async with claims.connect() as conn:
+            value = await conn.scalar(select(cast(literal('{"a": [1, 2]}'), JSONB)))
+    finally:
+        await claims.dispose()
+        await engine.dispose()
+
+    assert value == {"a": [1, 2]}
+    assert decoded == ['{"a": [1, 2]}']
