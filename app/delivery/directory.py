@@ -228,9 +228,22 @@ class EndpointConfig:
             for s in self.sealed_secrets
         )
 
+    @cached_property
+    def _lasting_secrets(self) -> tuple[str, ...] | None:
+        """The secrets when none of them expires, as between rotations; else None."""
+        opened = self._opened_secrets
+        if any(expires is not None for _, expires in opened):
+            return None
+        return tuple(secret for secret, _ in opened)
+
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Every secret that signs now, the current one first (rotated-out ones expire)."""
+        """Every secret that signs now, the current one first (rotated-out ones expire).
+
+        Read for every delivery: without a rotation in progress it is one tuple, kept."""
+        lasting = self._lasting_secrets
+        if lasting is not None:
+            return lasting
         now = time.time()
         return tuple(
             secret for secret, expires in self._opened_secrets if expires is None or expires > now

@@ -2,6 +2,7 @@
 secret rotations, deletions (also through the tenant), and changes committed late."""
 
 import re
+import time
 import uuid
 from datetime import timedelta
 
@@ -12,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.crypto import SecretBox
 from app.delivery import health
-from app.delivery.directory import EndpointConfig, EndpointDirectory
+from app.delivery.directory import EndpointConfig, EndpointDirectory, SealedSecret
 from app.delivery.fanout import fan_out
+from app.delivery.policy import Policies
 from app.delivery.queue import DELIVERIES
+from app.endpoints.models import EndpointStatus
 from app.events.outbox import EVENTS
 from app.queue.handoff import Handoff
+from app.settings import Settings
 from tests.factories import make_endpoint, make_tenant, publish
 
 KEY = "test-secret-key"
@@ -265,3 +269,39 @@ async def test_every_endpoint_column_workers_read_moves_config_xid(engine: Async
         )
 
     assert read - watched == set()
+
+
+def test_a_rotated_out_secret_stops_signing_at_its_expiry_while_the_version_is_held(
+    settings: Settings,
+) -> None:
+    """Between rotations the secrets are one kept tuple; during one, the clock decides."""
+    box = CountingBox(KEY)
+    endpoint_id = uuid.uuid4()
+
+    def config(*expiries: float | None) -> EndpointConfig:
+        secrets = tuple(
+            SealedSecret(id=i, ciphertext=box.seal(f"whsec_{n}", bound_to=i.bytes), expires_at=e)
+            for n, (i, e) in enumerate((uuid.uuid4(), e) for e in expiries)
+        )
+        return EndpointConfig(
+            id=endpoint_id,
+            tenant_id=uuid.uuid4(),
+            url="https://example.com/hook",
+            status=EndpointStatus.ACTIVE,
+            rate_limit_per_second=None,
+            ordered=False,
+            event_types=("*",),
+            version=1,
+            box=box,
+            sealed_headers="{}",
+            sealed_secrets=secrets,
+            policy=Policies.of_settings(settings).default,
+        )
+
+    lasting = config(None)
+    assert lasting.secrets == ("whsec_0",)
+    assert lasting.secrets is lasting.secrets
+
+    now = time.time()
+    rotating = config(None, now + 3600, now - 1)  # the last one's grace is over
+    assert rotating.secrets == ("whsec_0", "whsec_1")
