@@ -105,10 +105,14 @@ class DeliveryAttempt(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
-    #: Only the delivery is a foreign key: the tenant and the endpoint are the delivery's, and
-    #: go with it (see Delivery.tenant_id).
+    #: No foreign keys: the tenant and the endpoint are the delivery's (see
+    #: Delivery.tenant_id), and the delivery is checked by the writer itself. Attempts are
+    #: written only by the settle that has just updated, and so locked, their delivery in the
+    #: same transaction; a key would look the delivery up and lock it again for every attempt.
+    #: Deleting deliveries deletes their attempts: the ``deliveries_delete_attempts`` trigger,
+    #: once per statement (alembic/versions/20261206_c4e8a2f6d1b3_...).
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    delivery_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     endpoint_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     #: 1 for the first attempt of the delivery, and so on.

@@ -1,16 +1,18 @@
-"""History goes with what it belongs to: deleting an endpoint or a tenant removes its deliveries
-and their attempts. Only the delivery's event and endpoint, and the attempt's delivery, are
-foreign keys (each key locks the row it references on every insert); these cascades are what
-the dropped tenant and endpoint keys used to do as well."""
+"""History goes with what it belongs to: deleting an endpoint, an event or a tenant removes its
+deliveries and their attempts. Only the delivery's event and endpoint are foreign keys (each key
+locks the row it references on every insert); a delivery's attempts go with it through a
+statement trigger, also when the delete waits for a settle that has just written one."""
 
+import asyncio
 import uuid
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.factories import make_endpoint, make_tenant
 from tests.history_rows import insert_delivery, insert_event, tenant_id_of
+from tests.waiting import wait_until
 
 
 async def _history_of(engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[str, int]:
@@ -24,8 +26,8 @@ async def _history_of(engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[str, in
     return {"deliveries": int(deliveries or 0), "attempts": int(attempts or 0)}
 
 
-async def _attempted(engine: AsyncEngine, endpoint_id: str) -> None:
-    """A dead delivery of a new event to ``endpoint_id``, with its one attempt."""
+async def _attempted(engine: AsyncEngine, endpoint_id: str) -> uuid.UUID:
+    """A dead delivery of a new event to ``endpoint_id``, with its one attempt; its id."""
     async with engine.connect() as conn:
         tenant_id = await conn.scalar(
             text("SELECT tenant_id FROM endpoints WHERE id = :id"), {"id": endpoint_id}
@@ -33,20 +35,21 @@ async def _attempted(engine: AsyncEngine, endpoint_id: str) -> None:
     event_id = await insert_event(engine, tenant_id, {"n": 1})
     delivery_id = await insert_delivery(engine, event_id, endpoint_id, status="dead")
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO delivery_attempts (id, tenant_id, delivery_id, endpoint_id, event_id,"
-                " attempt, trigger, started_at, duration_ms, status_code, outcome)"
-                " VALUES (gen_random_uuid(), :tenant, :delivery, :endpoint, :event, 1,"
-                " 'scheduled', now(), 5, 500, 'failed')"
-            ),
-            {
-                "tenant": tenant_id,
-                "delivery": delivery_id,
-                "endpoint": uuid.UUID(endpoint_id),
-                "event": event_id,
-            },
-        )
+        await _insert_attempt(conn, delivery_id)
+    return delivery_id
+
+
+async def _insert_attempt(conn: AsyncConnection, delivery_id: uuid.UUID) -> None:
+    """One failed attempt of the delivery, in ``conn``'s transaction."""
+    await conn.execute(
+        text(
+            "INSERT INTO delivery_attempts (id, tenant_id, delivery_id, endpoint_id, event_id,"
+            " attempt, trigger, started_at, duration_ms, status_code, outcome)"
+            " SELECT gen_random_uuid(), d.tenant_id, d.id, d.endpoint_id, d.event_id, 1,"
+            " 'scheduled', now(), 5, 500, 'failed' FROM deliveries AS d WHERE d.id = :delivery"
+        ),
+        {"delivery": delivery_id},
+    )
 
 
 async def test_deleting_an_endpoint_removes_its_deliveries_and_attempts(
@@ -84,3 +87,60 @@ async def test_deleting_a_tenant_removes_all_of_its_history(
 
     assert await _history_of(engine, tenant_id) == {"deliveries": 0, "attempts": 0}
     assert await _history_of(engine, other_id) == {"deliveries": 1, "attempts": 1}
+
+
+async def test_retention_deleting_an_event_removes_its_deliveries_and_attempts(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    tenant = await make_tenant(client, "acme")
+    tenant_id = await tenant_id_of(engine, client, tenant)
+    endpoint = (await make_endpoint(client, tenant))["id"]
+    gone, kept = await _attempted(engine, endpoint), await _attempted(engine, endpoint)
+
+    async with engine.begin() as conn:  # as retention does: the events by id
+        await conn.execute(
+            text("DELETE FROM events WHERE id = (SELECT event_id FROM deliveries WHERE id = :d)"),
+            {"d": gone},
+        )
+
+    assert await _history_of(engine, tenant_id) == {"deliveries": 1, "attempts": 1}
+    async with engine.connect() as conn:
+        left = await conn.scalar(text("SELECT delivery_id FROM delivery_attempts"))
+    assert left == kept
+
+
+async def test_a_delete_that_waited_for_a_settle_removes_the_attempt_it_wrote(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """The settle updates (and so locks) its delivery, then writes the attempt; an endpoint
+    deleted meanwhile waits for that lock, and its cascade must see the committed attempt."""
+    tenant = await make_tenant(client, "acme")
+    tenant_id = await tenant_id_of(engine, client, tenant)
+    endpoint = (await make_endpoint(client, tenant))["id"]
+    delivery_id = await _attempted(engine, endpoint)
+
+    async with engine.connect() as settle:
+        await settle.begin()
+        await settle.execute(
+            text("UPDATE deliveries SET attempts = attempts + 1 WHERE id = :id"),
+            {"id": delivery_id},
+        )
+        await _insert_attempt(settle, delivery_id)
+        deleting = asyncio.create_task(client.delete(f"/v1/endpoints/{endpoint}", headers=tenant))
+        await wait_until(lambda: _waits_on_a_lock(engine))
+        await settle.commit()
+    deleted = await deleting
+
+    assert deleted.status_code == 204, deleted.text
+    assert await _history_of(engine, tenant_id) == {"deliveries": 0, "attempts": 0}
+
+
+async def _waits_on_a_lock(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        waiting = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
