@@ -3,9 +3,25 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
     """Re-check ``predicate`` until it holds; fail the test after ``timeout`` seconds."""
     async with asyncio.timeout(timeout):
         while not await predicate():
             await asyncio.sleep(0.02)
+
+
+async def a_backend_waits_on_a_lock(engine: AsyncEngine) -> bool:
+    """Whether a session of ``engine``'s database is waiting for a lock (a row another
+    transaction holds): a test then knows its concurrent statement has got that far."""
+    async with engine.connect() as conn:
+        waiting = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)

@@ -71,7 +71,14 @@ class Delivery(QueueColumns[DeliveryStatus], Base):
     #: No foreign key: the endpoint's and the event's cascade from the tenant already, and each
     #: key locks the row it references on every insert (a lock on the tenant per delivery).
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    #: No foreign key either: every writer holds the event already (the fan-out has just
+    #: marked it fanned out in the same transaction, a replay locks it, a test event is
+    #: inserted with its delivery), and a key would look it up and lock it again per delivery.
+    #: Deleting events deletes their deliveries: the ``events_delete_deliveries`` trigger, once
+    #: per statement (alembic/versions/20261206_c4e8a2f6d1b3_history_cascades_by_trigger.py).
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    #: A key: fan-out reads endpoints from a worker's directory, and an endpoint deleted
+    #: meanwhile must fail the insert (app/delivery/fanout.py).
     endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
     #: Copied from the event so history filters need no join.
     event_type: Mapped[str] = mapped_column(Text)
@@ -110,7 +117,7 @@ class DeliveryAttempt(Base):
     #: written only by the settle that has just updated, and so locked, their delivery in the
     #: same transaction; a key would look the delivery up and lock it again for every attempt.
     #: Deleting deliveries deletes their attempts: the ``deliveries_delete_attempts`` trigger,
-    #: once per statement (alembic/versions/20261206_c4e8a2f6d1b3_...).
+    #: once per statement (alembic/versions/20261206_c4e8a2f6d1b3_history_cascades_by_trigger.py).
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     delivery_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     endpoint_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))

@@ -3,7 +3,7 @@
 Age is read from the UUIDv7 id (an id below ``uuid7_floor(cutoff)`` was made before the cutoff),
 so every batch is a primary-key range scan, never a sequential scan of a large table, and each
 batch is its own short transaction: no long locks, no table rewrite. Deleting an event deletes
-its deliveries and their attempts (foreign keys cascade).
+its deliveries and their attempts (statement triggers cascade: app/delivery/models.py).
 """
 
 from datetime import UTC, datetime, timedelta

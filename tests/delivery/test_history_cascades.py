@@ -1,7 +1,8 @@
 """History goes with what it belongs to: deleting an endpoint, an event or a tenant removes its
-deliveries and their attempts. Only the delivery's event and endpoint are foreign keys (each key
-locks the row it references on every insert); a delivery's attempts go with it through a
-statement trigger, also when the delete waits for a settle that has just written one."""
+deliveries and their attempts. Only the delivery's endpoint is a foreign key (each key locks the
+row it references on every insert); a deleted event's deliveries and a deleted delivery's
+attempts go through statement triggers, also when the delete waits for a settle that has just
+written an attempt."""
 
 import asyncio
 import uuid
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.factories import make_endpoint, make_tenant
 from tests.history_rows import insert_delivery, insert_event, tenant_id_of
-from tests.waiting import wait_until
+from tests.waiting import a_backend_waits_on_a_lock, wait_until
 
 
 async def _history_of(engine: AsyncEngine, tenant_id: uuid.UUID) -> dict[str, int]:
@@ -127,20 +128,9 @@ async def test_a_delete_that_waited_for_a_settle_removes_the_attempt_it_wrote(
         )
         await _insert_attempt(settle, delivery_id)
         deleting = asyncio.create_task(client.delete(f"/v1/endpoints/{endpoint}", headers=tenant))
-        await wait_until(lambda: _waits_on_a_lock(engine))
+        await wait_until(lambda: a_backend_waits_on_a_lock(engine))
         await settle.commit()
     deleted = await deleting
 
     assert deleted.status_code == 204, deleted.text
     assert await _history_of(engine, tenant_id) == {"deliveries": 0, "attempts": 0}
-
-
-async def _waits_on_a_lock(engine: AsyncEngine) -> bool:
-    async with engine.connect() as conn:
-        waiting = await conn.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        )
-    return bool(waiting)

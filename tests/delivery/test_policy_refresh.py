@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.crypto import SecretBox
 from app.delivery.directory import EndpointConfig, EndpointDirectory
 from tests.factories import ADMIN, RECEIVER_URL, make_endpoint, make_tenant
-from tests.waiting import wait_until
+from tests.waiting import a_backend_waits_on_a_lock, wait_until
 
 
 def _config(directory: EndpointDirectory, endpoint: dict[str, str]) -> EndpointConfig:
@@ -53,17 +53,6 @@ async def test_a_tenants_defaults_show_after_one_refresh_under_the_endpoints_own
     assert _config(directory, elsewhere).policy.timeout == 15  # the settings' default
 
 
-async def _waiting_on_a_lock(engine: AsyncEngine) -> bool:
-    async with engine.connect() as conn:
-        waiting = await conn.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        )
-    return bool(waiting)
-
-
 async def test_an_endpoint_created_during_a_change_of_defaults_is_read_with_the_new_ones(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
@@ -92,4 +81,4 @@ async def test_an_endpoint_created_during_a_change_of_defaults_is_read_with_the_
 
 
 async def _settled_or_waiting(task: asyncio.Task[httpx.Response], engine: AsyncEngine) -> bool:
-    return task.done() or await _waiting_on_a_lock(engine)
+    return task.done() or await a_backend_waits_on_a_lock(engine)
