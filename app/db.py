@@ -69,7 +69,7 @@ def create_engine(url: str, *, pool_size: int = 10, overflow: int | None = None)
     return engine
 
 
-async def create_statement_pool(url: str, *, size: int) -> asyncpg.Pool:
+async def create_statement_pool(url: str, *, size: int, wait: float = 30) -> "StatementPool":
     """Driver connections for routes whose one write is one statement (app.deps.OneStatement).
 
     Checking a connection out of SQLAlchemy's pool, reaching its driver connection and giving it
@@ -81,7 +81,7 @@ async def create_statement_pool(url: str, *, size: int) -> asyncpg.Pool:
     API may start before its database answers, live but not ready) and then stay open, so a
     trickle of publishes does not pay a connect and the codecs' type lookups each time.
     """
-    pool = asyncpg.create_pool(
+    pool = await asyncpg.create_pool(
         asyncpg_dsn(url),
         min_size=0,
         max_size=size,
@@ -89,7 +89,56 @@ async def create_statement_pool(url: str, *, size: int) -> asyncpg.Pool:
         init=_json_codecs,
         reset=_keep_session,
     )
-    return await pool
+    return StatementPool(pool, wait=wait)
+
+
+#: How asyncpg refuses a statement before sending it because the connection's protocol is busy:
+#: a pooled connection whose server closed it while it sat idle has read the server's goodbye
+#: (an error it waits to finish reading) but not yet the end of the stream.
+_REFUSED_UNSENT = "cannot switch to state"
+
+
+class StatementPool:
+    """Driver connections for statements that each commit by themselves: a statement takes a
+    connection for itself alone and gives it back at once (``wait`` seconds at most for one).
+
+    A connection that the server closed while it sat in the pool (a restart, a failover, an
+    idle timeout, ``pg_terminate_backend``) may refuse the next statement before sending it,
+    until the event loop has read the end of its stream; that statement then runs on another
+    connection, once: it was never sent, so it cannot run twice."""
+
+    def __init__(self, pool: asyncpg.Pool, *, wait: float) -> None:
+        self._pool = pool
+        self._wait = wait
+
+    @property
+    def size(self) -> int:
+        """Connections at most."""
+        return int(self._pool.get_max_size())
+
+    def is_in_transaction(self) -> bool:
+        """Never: no statement shares a transaction with another."""
+        return False
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        """The statement's first row (None if it returned none), committed."""
+        try:
+            return await self._fetchrow(query, args)
+        except asyncpg.InternalClientError as exc:
+            if not str(exc).startswith(_REFUSED_UNSENT):
+                raise
+        return await self._fetchrow(query, args)
+
+    async def _fetchrow(self, query: str, args: tuple[Any, ...]) -> asyncpg.Record | None:
+        async with self._pool.acquire(timeout=self._wait) as driver:
+            try:
+                return await driver.fetchrow(query, *args)
+            except asyncpg.InternalClientError:
+                driver.terminate()  # its protocol is stuck: the pool replaces it
+                raise
+
+    async def close(self) -> None:
+        await self._pool.close()
 
 
 async def _json_codecs(connection: asyncpg.Connection) -> None:

@@ -17,12 +17,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db import OnDemandConnection, Reads
+from app.db import OnDemandConnection, Reads, StatementPool
 from app.errors import Forbidden, Unauthorized
 from app.settings import Settings
 from app.tenants.service import tenant_for_key
@@ -99,39 +98,40 @@ async def require_tenant(
 AdminOnly = Depends(require_admin)
 TenantId = Annotated[uuid.UUID, Depends(require_tenant)]
 
-#: Seconds a request waits for a free driver connection before it is answered 503.
-STATEMENT_CONNECTION_WAIT = 30
-
 
 @dataclass(frozen=True, slots=True)
 class OneStatementCall:
-    """A tenant's request whose only write is one statement, on :attr:`driver`."""
+    """A tenant's request whose only write is one statement, sent to :meth:`statements`."""
 
     tenant: uuid.UUID
-    #: Each statement commits by itself, before the response (app.db.create_statement_pool).
-    driver: asyncpg.Connection
+    #: Each statement commits by itself, before the response.
+    pool: StatementPool
     #: For the reads a cache could not answer; a SQLAlchemy connection only once needed.
     reads: OnDemandConnection
+
+    async def statements(self) -> StatementPool:
+        """Where the write goes, once the reads are done: their connection goes back first,
+        so no request holds a SQLAlchemy connection while it waits for a driver connection
+        (the API's other routes need the former)."""
+        await self.reads.close()
+        return self.pool
 
 
 async def _one_statement_call(
     request: Request, credentials: Credentials
 ) -> AsyncIterator[OneStatementCall]:
-    """One dependency rather than three (tenant, driver connection, reads): FastAPI's cost per
-    dependency is counted in tens of microseconds, on a route that takes a few hundred. The
-    caller is checked before a connection is taken.
+    """One dependency rather than three (tenant, statements, reads): FastAPI's cost per
+    dependency is counted in tens of microseconds, on a route that takes a few hundred.
 
-    The reads' connection goes back before the driver pool is waited on: a request holding a
-    driver connection may still need a SQLAlchemy one (a catalogue read), so requests holding
-    one pool's connection while waiting for the other's, both ways round, would stall both
-    pools until their timeouts (a burst of publishes with cold caches)."""
+    The reads' connection goes back once the caller is known, and again before the statement
+    (:meth:`OneStatementCall.statements`), which holds its driver connection only while it runs:
+    no request holds a connection of one pool while it waits for the other's, so a burst of
+    publishes with cold caches cannot stall both pools."""
     reads = OnDemandConnection(request.app.state.autocommit)
     try:
         tenant = await _tenant(request, reads, credentials)
         await reads.close()
-        pool: asyncpg.Pool = request.app.state.statements
-        async with pool.acquire(timeout=STATEMENT_CONNECTION_WAIT) as driver:
-            yield OneStatementCall(tenant, driver, reads)
+        yield OneStatementCall(tenant, request.app.state.statements, reads)
     finally:
         await reads.close()
 

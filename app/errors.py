@@ -224,7 +224,13 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
 
 
 #: Caught before Starlette's outermost middleware, which would re-raise them after answering.
-_DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_DATABASE_ERRORS = (
+    DBAPIError,
+    PoolTimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a driver connection broken under a statement
+)
 
 
 #: Renders an error as a page for a person: (request, problem details as a dict) -> response.

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import orjson
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.endpoints.filters import is_event_type, is_reserved
 from app.errors import InvalidInput
 from app.events.models import Event
-from app.queue.queue import Queue
+from app.queue.queue import AloneStatements, Queue
 from app.queue.schema import JobStatus
 
 #: The events table as a queue; the fan-out worker drains it.
@@ -136,7 +135,7 @@ ALONE_RETURNS = ("type", "data", "channels", "metadata", "created_at")
 
 
 async def publish_alone(
-    driver: asyncpg.Connection,
+    driver: AloneStatements,
     tenant_id: uuid.UUID,
     type: str,
     data: dict[str, Any],
@@ -148,7 +147,7 @@ async def publish_alone(
 ) -> Published:
     """Publish one event as a statement of its own: it has committed when this returns.
 
-    ``driver`` must not be in a transaction (:data:`app.deps.OneStatement`); see
+    ``driver`` must not be in a transaction (:class:`app.db.StatementPool`); see
     :meth:`app.queue.queue.Queue.enqueue_alone` for why it bypasses SQLAlchemy's execution. The
     row has ``id``, ``idempotency_key`` and :data:`ALONE_RETURNS`. Channels, metadata and a
     trace context (:attr:`NewEvent.trace`) are sent only when given (else the columns' defaults

@@ -8,9 +8,8 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
-import asyncpg
 from sqlalchemy import (
     ColumnElement,
     RowMapping,
@@ -77,6 +76,15 @@ class QueueStats:
 
 def _seconds(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+class AloneStatements(Protocol):
+    """Where :meth:`Queue.enqueue_alone` sends its statement: an asyncpg connection, or a pool
+    of them that sends each statement on a connection of its own (``app.db.StatementPool``)."""
+
+    def is_in_transaction(self) -> bool: ...
+
+    async def fetchrow(self, query: str, *args: Any) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +234,7 @@ class Queue:
         return results
 
     async def enqueue_alone(
-        self, driver: asyncpg.Connection, row: Mapping[str, Any], *, returning: tuple[str, ...]
+        self, driver: AloneStatements, row: Mapping[str, Any], *, returning: tuple[str, ...]
     ) -> Enqueued:
         """Insert one row as a statement of its own: it has committed when this returns.
 

@@ -1,9 +1,8 @@
 """A single publish's two connections: a driver connection from the API's statement pool for
 its INSERT, and a SQLAlchemy connection for the reads its caches could not answer
 (app.deps.OneStatement). An abandoned request must leave neither unusable, and no request may
-hold a SQLAlchemy connection while it waits for a driver connection: a request holding a driver
-connection may need a SQLAlchemy one (a catalogue read), so waiting both ways round could stall
-both pools until their timeouts."""
+hold a SQLAlchemy connection while it waits for a driver connection: a burst of publishes would
+otherwise take the connections every other route needs."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -111,7 +110,7 @@ async def test_publishes_waiting_for_a_driver_connection_hold_no_sqlalchemy_conn
     Only the first may hold a SQLAlchemy connection."""
     tenants = [await make_tenant(client, f"t{n}") for n in range(_MORE_THAN_THE_POOL)]
     api_engine: AsyncEngine = app.state.engine
-    drivers: int = app.state.statements.get_max_size()
+    drivers = app.state.statements.size
     async with engine.connect() as locker:
         await locker.execute(text("LOCK TABLE events IN SHARE MODE"))
         held = [

@@ -90,7 +90,8 @@ async def test_a_publish_after_the_server_killed_every_idle_pooled_connection_su
 
 async def _all_gone(pids: list[int]) -> bool:
     """Every killed backend process has exited, closing its socket. Its row leaves
-    ``pg_stat_activity`` earlier, while the socket is still open: a client that has read the
-    backend's goodbye but not yet the end of the stream is a window no pool can see, in which a
-    request meets a broken connection and answers 503 to retry (the test server is local)."""
+    ``pg_stat_activity`` earlier, while the socket is still open: a statement sent then is lost
+    with the connection, and answered 503 to retry, as it may have run (the test server is
+    local). After the exit, a connection refuses a statement unsent until it has read the end
+    of its stream, and the statement pool sends that one on another (tests/test_db.py)."""
     return not any(Path(f"/proc/{pid}").exists() for pid in pids)
