@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from sqlalchemy.sql import Executable
 
 from app.embedded import start_embedded
+from app.metrics import STATEMENTS_RESENT
 from app.queue.errors import watch_for_disconnects
 from app.settings import Settings
 
@@ -104,8 +105,10 @@ class StatementPool:
 
     A connection that the server closed while it sat in the pool (a restart, a failover, an
     idle timeout, ``pg_terminate_backend``) may refuse the next statement before sending it,
-    until the event loop has read the end of its stream; that statement then runs on another
-    connection, once: it was never sent, so it cannot run twice."""
+    until the event loop has read the end of its stream; that statement then runs once more,
+    on a new connection (it was never sent, so it cannot run twice), and the pool's other idle
+    connections are replaced at their next use, as a restart closed them too. Counted in
+    ``hookline_api_statements_resent_total``."""
 
     def __init__(self, pool: asyncpg.Pool, *, wait: float) -> None:
         self._pool = pool
@@ -127,6 +130,8 @@ class StatementPool:
         except asyncpg.InternalClientError as exc:
             if not str(exc).startswith(_REFUSED_UNSENT):
                 raise
+        STATEMENTS_RESENT.inc()
+        await self._pool.expire_connections()
         return await self._fetchrow(query, args)
 
     async def _fetchrow(self, query: str, args: tuple[Any, ...]) -> asyncpg.Record | None:

@@ -4,11 +4,11 @@ A request's transaction is opened here and committed here, after the route retur
 the response is sent (``scope="function"``), so a failed commit is an error response, never a
 201 for a row that does not exist. Services and repositories never commit.
 
-A route whose only write is one statement may use :data:`OneStatement` instead: a driver
-connection on which each statement commits by itself, so the write has committed when the
-statement returns, before any response, and the request saves the ``BEGIN`` and ``COMMIT``
-round trips; its reads (the API key, the catalogue: both cached) check a connection out of
-SQLAlchemy's pool only when a cache needs one.
+A route whose only write is one statement may use :data:`OneStatement` instead: driver
+connections on which each statement commits by itself (:class:`app.db.StatementPool`), so the
+write has committed when the statement returns, before any response, and the request saves
+the ``BEGIN`` and ``COMMIT`` round trips; its reads (the API key, the catalogue: both cached)
+check a connection out of SQLAlchemy's pool only when a cache needs one.
 """
 
 import hmac

@@ -11,6 +11,11 @@ DELIVERY_ATTEMPTS = Counter(
     "hookline_delivery_attempts_total", "Delivery attempts by outcome.", ["outcome"]
 )
 DELIVERIES_DEAD = Counter("hookline_deliveries_dead_total", "Deliveries dead-lettered.")
+STATEMENTS_RESENT = Counter(
+    "hookline_api_statements_resent_total",
+    "Single publishes sent again on a new connection: the pooled one had been closed by the"
+    " server while idle (a restart, a failover) and refused the statement unsent.",
+)
 ATTEMPT_SECONDS = Histogram(
     "hookline_delivery_attempt_seconds",
     "Duration of one delivery attempt.",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,19 +46,22 @@ async def test_a_statement_a_pooled_connection_refused_unsent_is_sent_on_another
     """Killed while idle in the pool (a restart, a failover), a connection that has read the
     server's goodbye but not the end of its stream refuses its next statement before sending it
     (asyncpg's "cannot switch to state"): that statement runs on a new connection. Each round
-    kills the pool's one connection and sends at once; without the second try about half of the
-    rounds failed so. A round may still fail as a connection lost under a sent statement (the
-    goodbye unread): that one is answered 503, since it may have run."""
+    kills the pool's one connection and sends at once, before the event loop has had a chance
+    to read the stream's end; without the second try about a third of the rounds failed so. A
+    round may still fail as a connection lost under a sent statement (the goodbye unread): that
+    one is answered 503, since it may have run."""
     statements = await create_statement_pool(database_url, size=1)
+    resent_before = _resent()
     refused_unsent = 0
     try:
-        for _ in range(20):
-            pid = await statements.fetchrow("SELECT pg_backend_pid() AS pid")
-            assert pid is not None
+        for _ in range(40):
+            row = await statements.fetchrow("SELECT pg_backend_pid() AS pid")
+            assert row is not None
+            pid = row["pid"]
             async with engine.connect() as conn:
-                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid["pid"]})
-            async with asyncio.timeout(10):  # polled without sleeping: the stream's end unread
-                while Path(f"/proc/{pid['pid']}").exists():
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            async with asyncio.timeout(10):  # exited: its socket is closed, the end unread
+                while Path(f"/proc/{pid}").exists():
                     await asyncio.sleep(0)
             try:
                 await statements.fetchrow("SELECT 1")
@@ -69,3 +73,8 @@ async def test_a_statement_a_pooled_connection_refused_unsent_is_sent_on_another
         await statements.close()
 
     assert refused_unsent == 0
+    assert _resent() > resent_before  # the window was met, and covered
+
+
+def _resent() -> float:
+    return REGISTRY.get_sample_value("hookline_api_statements_resent_total") or 0.0

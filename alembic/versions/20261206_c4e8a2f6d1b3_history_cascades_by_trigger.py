@@ -14,6 +14,11 @@ statement-level triggers: one join per deleting statement instead of one query p
 The delivery's key to its endpoint stays: fan-out reads endpoints from a worker's directory,
 and an endpoint deleted meanwhile must fail the insert (see app/delivery/fanout.py).
 
+What a key did and the triggers do not: refuse ``TRUNCATE events`` (it now leaves deliveries
+behind), and check rows written by a delete running at REPEATABLE READ or SERIALIZABLE (its
+trigger sees only its own snapshot, so a delivery a replay commits meanwhile stays). Hookline's
+own deletes run at READ COMMITTED, where the trigger's statement sees what committed meanwhile.
+
 Revision ID: c4e8a2f6d1b3
 Revises: b3d7f1a9c2e5
 Create Date: 2026-12-06 01:30:00
@@ -73,7 +78,11 @@ def downgrade() -> None:
     for key, child, column, parent, trigger, function in reversed(_CASCADES):
         op.execute(f"DROP TRIGGER {trigger} ON {parent}")
         op.execute(f"DROP FUNCTION {function}()")
-        # NOT VALID, then VALIDATE: the check of existing rows takes no lock that blocks writes.
+        # Rows whose parent went without the trigger (a TRUNCATE) would fail the validation.
+        op.execute(
+            f"DELETE FROM {child} AS c WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {parent} AS p WHERE p.id = c.{column})"
+        )
         op.create_foreign_key(
             key, child, parent, [column], ["id"], ondelete="CASCADE", postgresql_not_valid=True
         )

@@ -272,17 +272,18 @@ async def test_every_endpoint_column_workers_read_moves_config_xid(engine: Async
 
 
 def test_a_rotated_out_secret_stops_signing_at_its_expiry_while_the_version_is_held(
-    settings: Settings,
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Between rotations the secrets are one kept tuple; during one, the clock decides."""
     box = CountingBox(KEY)
     endpoint_id = uuid.uuid4()
 
     def config(*expiries: float | None) -> EndpointConfig:
-        secrets = tuple(
-            SealedSecret(id=i, ciphertext=box.seal(f"whsec_{n}", bound_to=i.bytes), expires_at=e)
-            for n, (i, e) in enumerate((uuid.uuid4(), e) for e in expiries)
-        )
+        sealed = []
+        for n, expires_at in enumerate(expiries):
+            secret_id = uuid.uuid4()
+            ciphertext = box.seal(f"whsec_{n}", bound_to=secret_id.bytes)
+            sealed.append(SealedSecret(id=secret_id, ciphertext=ciphertext, expires_at=expires_at))
         return EndpointConfig(
             id=endpoint_id,
             tenant_id=uuid.uuid4(),
@@ -294,7 +295,7 @@ def test_a_rotated_out_secret_stops_signing_at_its_expiry_while_the_version_is_h
             version=1,
             box=box,
             sealed_headers="{}",
-            sealed_secrets=secrets,
+            sealed_secrets=tuple(sealed),
             policy=Policies.of_settings(settings).default,
         )
 
@@ -303,5 +304,7 @@ def test_a_rotated_out_secret_stops_signing_at_its_expiry_while_the_version_is_h
     assert lasting.secrets is lasting.secrets
 
     now = time.time()
-    rotating = config(None, now + 3600, now - 1)  # the last one's grace is over
+    rotating = config(None, now + 60)  # the previous secret signs for another minute
     assert rotating.secrets == ("whsec_0", "whsec_1")
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    assert rotating.secrets == ("whsec_0",)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import cast, literal, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -237,22 +237,30 @@ async def test_a_beat_that_set_out_before_the_drain_does_not_undo_it(engine: Asy
 
 
 async def test_claim_connections_code_json_as_the_engine_does(database_url: str) -> None:
-    """A claimed row's JSON is decoded by the engine's own codec (orjson in Hookline's), not
-    the dialect's default (the standard library)."""
+    """A claim's JSON parameters are encoded, and a claimed row's JSON decoded, by the engine's
+    own codecs (orjson in Hookline's), not the dialect's default (the standard library)."""
+    encoded: list[object] = []
     decoded: list[object] = []
+
+    def serialize(value: object) -> str:
+        encoded.append(value)
+        return orjson.dumps(value).decode()
 
     def deserialize(raw: str | bytes) -> object:
         decoded.append(raw)
         return orjson.loads(raw)
 
-    engine = create_async_engine(sqlalchemy_url(database_url), json_deserializer=deserialize)
+    engine = create_async_engine(
+        sqlalchemy_url(database_url), json_serializer=serialize, json_deserializer=deserialize
+    )
     claims = claim_engine(engine, size=1)
     try:
         async with claims.connect() as conn:
-            value = await conn.scalar(select(cast(literal('{"a": [1, 2]}'), JSONB)))
+            value = await conn.scalar(select(bindparam("v", {"a": [1, 2]}, type_=JSONB)))
     finally:
         await claims.dispose()
         await engine.dispose()
 
     assert value == {"a": [1, 2]}
-    assert decoded == ['{"a": [1, 2]}']
+    assert encoded == [{"a": [1, 2]}]
+    assert decoded == ['{"a": [1, 2]}']  # jsonb's own text
