@@ -28,7 +28,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from app.ids import uuid7, uuid7_batch
 from app.queue.jobs import CORE_JOB_COLUMNS, Job, Outcome, Retry, Settled
 from app.queue.ring import bucket_for
-from app.queue.schema import BUCKET_COUNT, JobStatus, channel_for
+from app.queue.schema import BUCKET_COUNT, STATUS_OF_TEXT, JobStatus, channel_for
 from app.queue.sql import ClaimVariant, JobStatements
 from app.queue.text import ERROR_BYTES, safe_text
 
@@ -428,7 +428,7 @@ class Queue:
         for name in self.outcome_columns:
             params[name] = [None if values is None else values[name] for values in given]
         result = await conn.execute(self.statements.job_settle_many, params)
-        applied = {row.id: JobStatus(row.status) for row in result}
+        applied = {id_: STATUS_OF_TEXT[status] for id_, status in result}
         stale = [job.id for job, _ in outcomes if job.id not in applied]
         return Settled(applied=applied, stale=stale)
 
@@ -462,7 +462,7 @@ class Queue:
     async def reap(self, conn: AsyncConnection, *, limit: int = 1000) -> dict[uuid.UUID, JobStatus]:
         """Take back rows whose lease expired: to pending, or dead when attempts are spent."""
         result = await conn.execute(self.statements.job_reap_expired, {"limit": limit})
-        return {row.id: JobStatus(row.status) for row in result}
+        return {id_: STATUS_OF_TEXT[status] for id_, status in result}
 
     async def recover_from_workers(
         self, conn: AsyncConnection, workers: Sequence[uuid.UUID]
@@ -473,4 +473,4 @@ class Queue:
         result = await conn.execute(
             self.statements.job_recover_from_workers, {"workers": list(workers)}
         )
-        return {row.id: JobStatus(row.status) for row in result}
+        return {id_: STATUS_OF_TEXT[status] for id_, status in result}
