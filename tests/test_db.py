@@ -1,18 +1,19 @@
 """The database layer: the engine's errors and logs never carry the values a statement was sent
 with, and the API's statement pool outlives connections the server closed."""
 
-import asyncio
 import logging
 import uuid
-from pathlib import Path
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import create_statement_pool
+from app.db import StatementPool
+from tests.pg_proxy import READ_MARK_VALUE, PgProxy
+from tests.waiting import wait_until
 
 SECRET = "Bearer sk_live_do_not_log_me"
 
@@ -39,36 +40,61 @@ async def test_a_failed_statement_does_not_reveal_its_parameters(
     assert SECRET not in caplog.text
 
 
-async def test_a_statement_a_pooled_connection_refused_unsent_is_sent_on_another(
-    database_url: str, engine: AsyncEngine
+async def test_a_statement_a_closed_pooled_connection_refused_unsent_is_sent_on_another(
+    database_url: str,
 ) -> None:
-    """Killed while idle in the pool (a restart, a failover), a connection that has read the
-    server's goodbye but not the end of its stream refuses its next statement before sending it
-    (asyncpg's "cannot switch to state"): that statement runs on a new connection. Each round
-    kills the pool's one connection and sends at once, before the event loop has had a chance
-    to read the stream's end; without the second try about a third of the rounds failed so. A
-    round may still fail as a connection lost under a sent statement (the goodbye unread): that
-    one is answered 503, since it may have run. Which of the three a round meets is the event
-    loop's timing: on a loaded machine the embedded server's rounds can all miss the window."""
-    statements = await create_statement_pool(database_url, size=1)
-    refused_unsent = 0
-    try:
-        for _ in range(40):
-            row = await statements.fetchrow("SELECT pg_backend_pid() AS pid")
-            assert row is not None
-            pid = row["pid"]
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            async with asyncio.timeout(10):  # exited: its socket is closed, the end unread
-                while Path(f"/proc/{pid}").exists():
-                    await asyncio.sleep(0)
-            try:
-                await statements.fetchrow("SELECT 1")
-            except asyncpg.InternalClientError:
-                refused_unsent += 1
-            except asyncpg.ConnectionDoesNotExistError:
-                pass
-    finally:
-        await statements.close()
+    """Closed by the server while idle in the pool (a restart, a failover), a connection that has
+    read the server's goodbye but not yet the end of its stream refuses its next statement
+    before sending it (asyncpg's "cannot switch to state"): that statement runs once more, on a
+    new connection, and is counted."""
+    async with PgProxy(database_url).running() as proxy:
+        pool = await asyncpg.create_pool(proxy.dsn, min_size=0, max_size=1, reset=_keep)
+        statements = StatementPool(pool, wait=10)
+        resent = _resent()
+        try:
+            assert await _number(statements, 1) == 1
+            await proxy.say_goodbye()
+            await wait_until(lambda: _goodbye_read(pool))
 
-    assert refused_unsent == 0
+            assert await _number(statements, 2) == 2
+        finally:
+            await statements.close()
+    assert _resent() == resent + 1
+
+
+async def test_a_statement_lost_after_it_was_sent_is_not_sent_again(database_url: str) -> None:
+    """A statement whose connection broke after it left may have run: the error stands (the API
+    answers 503 to retry), and nothing is sent twice."""
+    async with PgProxy(database_url).running() as proxy:
+        pool = await asyncpg.create_pool(proxy.dsn, min_size=0, max_size=1, reset=_keep)
+        statements = StatementPool(pool, wait=10)
+        resent = _resent()
+        try:
+            assert await _number(statements, 1) == 1
+            proxy.say_goodbye_to_the_next_statement()
+
+            with pytest.raises(asyncpg.ConnectionDoesNotExistError, match="administrator"):
+                await _number(statements, 2)
+        finally:
+            await statements.close()
+    assert _resent() == resent
+
+
+async def _keep(_connection: asyncpg.Connection) -> None:
+    """No reset on release, as the API's statement pool (a broken session could not run one)."""
+
+
+async def _goodbye_read(pool: asyncpg.Pool) -> bool:
+    """Whether the pool's idle connection has read the proxy's goodbye and the mark after it."""
+    async with pool.acquire() as connection:
+        return bool(connection.get_settings().application_name == READ_MARK_VALUE)
+
+
+async def _number(statements: StatementPool, n: int) -> int:
+    row = await statements.fetchrow("SELECT CAST($1 AS int) AS n", n)
+    assert row is not None
+    return int(row["n"])
+
+
+def _resent() -> float:
+    return REGISTRY.get_sample_value("hookline_api_statements_resent_total") or 0.0
