@@ -1,8 +1,10 @@
 """The database layer: the engine's errors and logs never carry the values a statement was sent
 with, and the API's statement pool outlives connections the server closed."""
 
+import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -47,37 +49,41 @@ async def test_a_statement_a_closed_pooled_connection_refused_unsent_is_sent_on_
     read the server's goodbye but not yet the end of its stream refuses its next statement
     before sending it (asyncpg's "cannot switch to state"): that statement runs once more, on a
     new connection, and is counted."""
-    async with PgProxy(database_url).running() as proxy:
-        pool = await asyncpg.create_pool(proxy.dsn, min_size=0, max_size=1, reset=_keep)
-        statements = StatementPool(pool, wait=10)
-        resent = _resent()
-        try:
-            assert await _number(statements, 1) == 1
-            await proxy.say_goodbye()
-            await wait_until(lambda: _goodbye_read(pool))
+    resent = _resent()
+    async with _one_connection_through_a_proxy(database_url) as (proxy, pool, statements):
+        await proxy.say_goodbye()
+        await wait_until(lambda: _goodbye_read(pool))
 
-            assert await _number(statements, 2) == 2
-        finally:
-            await statements.close()
+        assert await _number(statements, 2) == 2
     assert _resent() == resent + 1
 
 
 async def test_a_statement_lost_after_it_was_sent_is_not_sent_again(database_url: str) -> None:
     """A statement whose connection broke after it left may have run: the error stands (the API
     answers 503 to retry), and nothing is sent twice."""
+    resent = _resent()
+    async with _one_connection_through_a_proxy(database_url) as (proxy, _, statements):
+        proxy.say_goodbye_to_the_next_statement()
+
+        with pytest.raises(asyncpg.ConnectionDoesNotExistError, match="administrator"):
+            await _number(statements, 2)
+    assert _resent() == resent
+
+
+@contextlib.asynccontextmanager
+async def _one_connection_through_a_proxy(
+    database_url: str,
+) -> AsyncIterator[tuple[PgProxy, asyncpg.Pool, StatementPool]]:
+    """A statement pool of one connection to the database through a :class:`PgProxy`, the
+    connection open (it has run a statement)."""
     async with PgProxy(database_url).running() as proxy:
         pool = await asyncpg.create_pool(proxy.dsn, min_size=0, max_size=1, reset=_keep)
         statements = StatementPool(pool, wait=10)
-        resent = _resent()
         try:
             assert await _number(statements, 1) == 1
-            proxy.say_goodbye_to_the_next_statement()
-
-            with pytest.raises(asyncpg.ConnectionDoesNotExistError, match="administrator"):
-                await _number(statements, 2)
+            yield proxy, pool, statements
         finally:
             await statements.close()
-    assert _resent() == resent
 
 
 async def _keep(_connection: asyncpg.Connection) -> None:

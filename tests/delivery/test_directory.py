@@ -15,12 +15,10 @@ from app.crypto import SecretBox
 from app.delivery import health
 from app.delivery.directory import EndpointConfig, EndpointDirectory, SealedSecret
 from app.delivery.fanout import fan_out
-from app.delivery.policy import Policies
 from app.delivery.queue import DELIVERIES
-from app.endpoints.models import EndpointStatus
 from app.events.outbox import EVENTS
 from app.queue.handoff import Handoff
-from app.settings import Settings
+from tests.delivery.endpoint_configs import endpoint_config
 from tests.factories import make_endpoint, make_tenant, publish
 
 KEY = "test-secret-key"
@@ -272,11 +270,10 @@ async def test_every_endpoint_column_workers_read_moves_config_xid(engine: Async
 
 
 def test_a_rotated_out_secret_stops_signing_at_its_expiry_while_the_version_is_held(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Between rotations the secrets are one kept tuple; during one, the clock decides."""
     box = CountingBox(KEY)
-    endpoint_id = uuid.uuid4()
 
     def config(*expiries: float | None) -> EndpointConfig:
         sealed = []
@@ -284,20 +281,7 @@ def test_a_rotated_out_secret_stops_signing_at_its_expiry_while_the_version_is_h
             secret_id = uuid.uuid4()
             ciphertext = box.seal(f"whsec_{n}", bound_to=secret_id.bytes)
             sealed.append(SealedSecret(id=secret_id, ciphertext=ciphertext, expires_at=expires_at))
-        return EndpointConfig(
-            id=endpoint_id,
-            tenant_id=uuid.uuid4(),
-            url="https://example.com/hook",
-            status=EndpointStatus.ACTIVE,
-            rate_limit_per_second=None,
-            ordered=False,
-            event_types=("*",),
-            version=1,
-            box=box,
-            sealed_headers="{}",
-            sealed_secrets=tuple(sealed),
-            policy=Policies.of_settings(settings).default,
-        )
+        return endpoint_config(box, sealed_secrets=tuple(sealed))
 
     lasting = config(None)
     assert lasting.secrets == ("whsec_0",)

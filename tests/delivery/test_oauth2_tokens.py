@@ -17,12 +17,10 @@ from app.delivery.directory import EndpointConfig
 from app.delivery.http import Http11Sender
 from app.delivery.oauth2 import BearerTokens
 from app.delivery.oauth2_token import TOKEN_BODY_BYTES, TokenRefused
-from app.delivery.policy import Policies
 from app.delivery.sender import Outbound
-from app.endpoints.models import EndpointStatus
 from app.endpoints.oauth2 import OAuth2In, stored_form
 from app.endpoints.ssrf import TargetGuard
-from app.settings import Settings
+from tests.delivery.endpoint_configs import endpoint_config
 from tests.delivery.token_server import CLIENT_ID, CLIENT_SECRET, Answer, TokenServer
 
 BOX = SecretBox("test-secret-key")
@@ -69,19 +67,10 @@ async def _endpoint(
         token_url=token_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **fields
     )
     stored = await stored_form(LOOPBACK, BOX, endpoint_id, given, None)
-    return EndpointConfig(
-        id=endpoint_id,
-        tenant_id=uuid.uuid4(),
+    return endpoint_config(
+        BOX,
+        endpoint_id=endpoint_id,
         url="http://127.0.0.1:9/hooks",
-        status=EndpointStatus.ACTIVE,
-        rate_limit_per_second=None,
-        ordered=False,
-        event_types=("*",),
-        version=1,
-        box=BOX,
-        sealed_headers="{}",
-        sealed_secrets=(),
-        policy=Policies.of_settings(Settings.model_construct()).default,
         oauth2=orjson.dumps(stored).decode(),
     )
 
