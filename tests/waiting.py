@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,3 +26,9 @@ async def a_backend_waits_on_a_lock(engine: AsyncEngine) -> bool:
             )
         )
     return bool(waiting)
+
+
+async def done_or_waiting_on_a_lock(task: "asyncio.Task[Any]", engine: AsyncEngine) -> bool:
+    """Whether ``task`` has finished, or a session waits for a lock: either way the task has got
+    as far as it can while a test holds that lock (it finishes early if the lock is not taken)."""
+    return task.done() or await a_backend_waits_on_a_lock(engine)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.crypto import SecretBox
 from app.delivery.directory import EndpointConfig, EndpointDirectory
 from tests.factories import ADMIN, RECEIVER_URL, make_endpoint, make_tenant
-from tests.waiting import a_backend_waits_on_a_lock, wait_until
+from tests.waiting import done_or_waiting_on_a_lock, wait_until
 
 
 def _config(directory: EndpointDirectory, endpoint: dict[str, str]) -> EndpointConfig:
@@ -70,7 +70,7 @@ async def test_an_endpoint_created_during_a_change_of_defaults_is_read_with_the_
         creating = asyncio.create_task(
             client.post("/v1/endpoints", json={"url": RECEIVER_URL}, headers=tenant)
         )
-        await wait_until(lambda: _settled_or_waiting(creating, engine))
+        await wait_until(lambda: done_or_waiting_on_a_lock(creating, engine))
         await directory.refresh()  # while the change is in flight
         await transaction.commit()
     created = await creating
@@ -78,7 +78,3 @@ async def test_an_endpoint_created_during_a_change_of_defaults_is_read_with_the_
 
     assert created.status_code == 201, created.text
     assert _config(directory, created.json()).policy.timeout == 7
-
-
-async def _settled_or_waiting(task: asyncio.Task[httpx.Response], engine: AsyncEngine) -> bool:
-    return task.done() or await a_backend_waits_on_a_lock(engine)

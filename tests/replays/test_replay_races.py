@@ -13,7 +13,7 @@ from app.replays.selection import Selection, create_batch, endpoint_row
 from tests.factories import make_endpoint, make_tenant
 from tests.history_rows import insert_event, tenant_id_of
 from tests.replays.helpers import RECENT
-from tests.waiting import a_backend_waits_on_a_lock, wait_until
+from tests.waiting import done_or_waiting_on_a_lock, wait_until
 
 
 async def test_a_replay_creates_no_delivery_for_an_event_deleted_meanwhile(
@@ -45,7 +45,7 @@ async def test_a_replay_creates_no_delivery_for_an_event_deleted_meanwhile(
             )
         )
         # the replay waits for the delete to end (without its lock it would not wait at all)
-        await wait_until(lambda: _done_or_waiting(creating, engine))
+        await wait_until(lambda: done_or_waiting_on_a_lock(creating, engine))
         await retention.commit()
         created, _ = await creating
         await replay.commit()
@@ -54,7 +54,3 @@ async def test_a_replay_creates_no_delivery_for_an_event_deleted_meanwhile(
     async with engine.connect() as conn:
         events = (await conn.execute(text("SELECT event_id FROM deliveries"))).scalars().all()
     assert events == [kept]
-
-
-async def _done_or_waiting(task: "asyncio.Task[object]", engine: AsyncEngine) -> bool:
-    return task.done() or await a_backend_waits_on_a_lock(engine)
