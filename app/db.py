@@ -162,32 +162,26 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
 
 
 class OnDemandConnection:
-    """An autocommit connection of ``engine``, checked out at its first statement: a request
-    whose caches answer (the API key, the event-type catalogue) checks none out."""
+    """Reads on autocommit connections of ``engine``, each statement on a connection checked
+    out for it alone: a request whose caches answer (the API key, the event-type catalogue)
+    checks none out, and one whose caches miss holds none once its reads are done, so there is
+    nothing to give back when the request ends (results are buffered before the connection
+    goes back)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._connection: AsyncConnection | None = None
 
     async def execute(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> CursorResult[Any]:
-        return await (await self._connected()).execute(statement, parameters)
+        async with self._engine.connect() as conn:
+            return await conn.execute(statement, parameters)
 
     async def scalar(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> Any:
-        return await (await self._connected()).scalar(statement, parameters)
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
-
-    async def _connected(self) -> AsyncConnection:
-        if self._connection is None:
-            self._connection = await self._engine.connect()
-        return self._connection
+        async with self._engine.connect() as conn:
+            return await conn.scalar(statement, parameters)
 
 
 #: Where a read may run: a session, a connection, or one checked out only if needed.

@@ -101,39 +101,25 @@ TenantId = Annotated[uuid.UUID, Depends(require_tenant)]
 
 @dataclass(frozen=True, slots=True)
 class OneStatementCall:
-    """A tenant's request whose only write is one statement, sent to :meth:`statements`."""
+    """A tenant's request whose only write is one statement, sent to :attr:`statements`."""
 
     tenant: uuid.UUID
-    #: Each statement commits by itself, before the response.
-    pool: StatementPool
-    #: For the reads a cache could not answer; a SQLAlchemy connection only once needed.
+    #: Each statement commits by itself, before the response, and holds its driver connection
+    #: only while it runs.
+    statements: StatementPool
+    #: For the reads a cache could not answer: each checks a SQLAlchemy connection out for
+    #: itself, so no request holds one while it waits for a driver connection (the API's other
+    #: routes need the former) and none is left to give back.
     reads: OnDemandConnection
 
-    async def statements(self) -> StatementPool:
-        """Where the write goes, once the reads are done: their connection goes back first,
-        so no request holds a SQLAlchemy connection while it waits for a driver connection
-        (the API's other routes need the former)."""
-        await self.reads.close()
-        return self.pool
 
-
-async def _one_statement_call(
-    request: Request, credentials: Credentials
-) -> AsyncIterator[OneStatementCall]:
-    """One dependency rather than three (tenant, statements, reads): FastAPI's cost per
-    dependency is counted in tens of microseconds, on a route that takes a few hundred.
-
-    The reads' connection goes back once the caller is known, and again before the statement
-    (:meth:`OneStatementCall.statements`), which holds its driver connection only while it runs:
-    no request holds a connection of one pool while it waits for the other's, so a burst of
-    publishes with cold caches cannot stall both pools."""
+async def _one_statement_call(request: Request, credentials: Credentials) -> OneStatementCall:
+    """One dependency rather than three (tenant, statements, reads), and not a generator:
+    FastAPI's cost per dependency is counted in tens of microseconds, and more for one it must
+    enter and exit as a context manager, on a route that takes a few hundred."""
     reads = OnDemandConnection(request.app.state.autocommit)
-    try:
-        tenant = await _tenant(request, reads, credentials)
-        await reads.close()
-        yield OneStatementCall(tenant, request.app.state.statements, reads)
-    finally:
-        await reads.close()
+    tenant = await _tenant(request, reads, credentials)
+    return OneStatementCall(tenant, request.app.state.statements, reads)
 
 
-OneStatement = Annotated[OneStatementCall, Depends(_one_statement_call, scope="function")]
+OneStatement = Annotated[OneStatementCall, Depends(_one_statement_call)]

@@ -98,7 +98,7 @@ async def publish_event(
         )
     # One INSERT, committed by itself before the response (see app.deps.OneStatement).
     published = await publish_alone(
-        await call.statements(),
+        call.statements,
         call.tenant,
         body.type,
         body.data,
