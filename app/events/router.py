@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from app.deps import AppSettings, DbSession, OneStatement, TenantId
 from app.errors import FieldError, InvalidInput, field_path, problem_responses
 from app.event_types.cache import Catalogue
-from app.event_types.dependencies import Validators
+from app.event_types.dependencies import Validators, validator_cache
 from app.event_types.service import catalogue as catalogue_of
 from app.events import service
 from app.events.models import Event
@@ -78,7 +78,6 @@ async def publish_event(
     request: Request,
     body: EventIn,
     call: OneStatement,
-    validators: Validators,
     idempotency_key: Annotated[
         IdempotencyKey | None,
         Header(description="Same key → the same event, published once (per tenant)."),
@@ -89,6 +88,7 @@ async def publish_event(
 
     With tracing on (docs/observability.md), a W3C `traceparent` header makes the event's
     fan-out and delivery attempts part of the caller's trace."""
+    validators = validator_cache(request)  # not a dependency: see validator_cache
     catalogue = await catalogue_of(call.reads, validators, call.tenant)  # cached, as a rule
     errors = catalogue.errors(body.type, body.data)
     if errors:
