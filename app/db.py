@@ -161,7 +161,7 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
     """Nothing to reset (see :func:`create_statement_pool`)."""
 
 
-class OnDemandConnection:
+class OnDemandReads:
     """Reads on autocommit connections of ``engine``, each statement on a connection checked
     out for it alone: a request whose caches answer (the API key, the event-type catalogue)
     checks none out, and one whose caches miss holds none once its reads are done, so there is
@@ -184,5 +184,5 @@ class OnDemandConnection:
             return await conn.scalar(statement, parameters)
 
 
-#: Where a read may run: a session, a connection, or one checked out only if needed.
-Reads = AsyncSession | AsyncConnection | OnDemandConnection
+#: Where a read may run: a session, a connection, or connections checked out only if needed.
+Reads = AsyncSession | AsyncConnection | OnDemandReads

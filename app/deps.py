@@ -21,7 +21,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db import OnDemandConnection, Reads, StatementPool
+from app.db import OnDemandReads, Reads, StatementPool
 from app.errors import Forbidden, Unauthorized
 from app.settings import Settings
 from app.tenants.service import tenant_for_key
@@ -110,14 +110,14 @@ class OneStatementCall:
     #: For the reads a cache could not answer: each checks a SQLAlchemy connection out for
     #: itself, so no request holds one while it waits for a driver connection (the API's other
     #: routes need the former) and none is left to give back.
-    reads: OnDemandConnection
+    reads: OnDemandReads
 
 
 async def _one_statement_call(request: Request, credentials: Credentials) -> OneStatementCall:
     """One dependency rather than three (tenant, statements, reads), and not a generator:
     FastAPI's cost per dependency is counted in tens of microseconds, and more for one it must
     enter and exit as a context manager, on a route that takes a few hundred."""
-    reads = OnDemandConnection(request.app.state.autocommit)
+    reads = OnDemandReads(request.app.state.autocommit)
     tenant = await _tenant(request, reads, credentials)
     return OneStatementCall(tenant, request.app.state.statements, reads)
 
